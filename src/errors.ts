@@ -1,0 +1,175 @@
+/**
+ * The error catalogue. Every failure a client can see is one class here with a stable `code`
+ * and an HTTP status; `docs/errors.md` lists every code (a test keeps the two in step).
+ * Services throw these; `http/error-handler.ts` maps them to `{error, code, docs}` once.
+ */
+export class AppError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  /** Extra machine-readable data sent to the client (e.g. per-field validation issues). */
+  readonly details: unknown;
+  /** Extra response headers (e.g. `Retry-After`). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: string,
+    statusCode: number,
+    message: string,
+    opts: { cause?: unknown; details?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.statusCode = statusCode;
+    this.details = opts.details;
+    this.headers = opts.headers ?? {};
+  }
+}
+
+type Opts = { cause?: unknown; details?: unknown; headers?: Record<string, string> };
+
+// --- request / protocol -------------------------------------------------------------------
+export class ValidationError extends AppError {
+  constructor(message: string, details?: unknown) {
+    super('VALIDATION_FAILED', 400, message, { details });
+  }
+}
+export class RouteNotFoundError extends AppError {
+  constructor(method: string, url: string) {
+    super('ROUTE_NOT_FOUND', 404, `Route ${method} ${url} not found.`);
+  }
+}
+export class PayloadTooLargeError extends AppError {
+  constructor(message = 'Request body is too large.') {
+    super('PAYLOAD_TOO_LARGE', 413, message);
+  }
+}
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(message = 'Unsupported Content-Type.') {
+    super('UNSUPPORTED_MEDIA_TYPE', 415, message);
+  }
+}
+export class InvalidJsonError extends AppError {
+  constructor(message = 'Request body is not valid JSON.') {
+    super('INVALID_JSON', 400, message);
+  }
+}
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super('RATE_LIMITED', 429, `Rate limit exceeded, retry in ${retryAfterSeconds} seconds.`, {
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    });
+  }
+}
+export class InternalError extends AppError {
+  constructor(opts: Opts = {}) {
+    super('INTERNAL_ERROR', 500, 'Internal server error.', opts);
+  }
+}
+export class ServiceUnavailableError extends AppError {
+  constructor(message: string, opts: Opts = {}) {
+    super('SERVICE_UNAVAILABLE', 503, message, opts);
+  }
+}
+
+// --- auth ---------------------------------------------------------------------------------
+export class UnauthorizedError extends AppError {
+  constructor(message = 'Missing or invalid API key.') {
+    super('UNAUTHORIZED', 401, message, { headers: { 'www-authenticate': 'Bearer' } });
+  }
+}
+export class ForbiddenError extends AppError {
+  constructor(message: string) {
+    super('FORBIDDEN', 403, message);
+  }
+}
+
+// --- resources ----------------------------------------------------------------------------
+export class AccountNotFoundError extends AppError {
+  constructor() {
+    super('ACCOUNT_NOT_FOUND', 404, 'Account not found.');
+  }
+}
+export class ApiKeyNotFoundError extends AppError {
+  constructor() {
+    super('API_KEY_NOT_FOUND', 404, 'API key not found.');
+  }
+}
+export class SessionNotFoundError extends AppError {
+  constructor() {
+    super('SESSION_NOT_FOUND', 404, 'Session not found.');
+  }
+}
+export class SessionExistsError extends AppError {
+  constructor(name: string) {
+    super('SESSION_EXISTS', 409, `A session named "${name}" already exists.`);
+  }
+}
+export class MediaNotFoundError extends AppError {
+  constructor() {
+    super('MEDIA_NOT_FOUND', 404, 'Media not found.');
+  }
+}
+
+// --- media --------------------------------------------------------------------------------
+export class MediaExpiredError extends AppError {
+  constructor(message = 'The media is no longer available on the WhatsApp CDN.', opts: Opts = {}) {
+    super('MEDIA_EXPIRED', 410, message, opts);
+  }
+}
+export class CdnUnavailableError extends AppError {
+  constructor(message = 'The WhatsApp CDN could not be reached.', opts: Opts = {}) {
+    super('CDN_UNAVAILABLE', 502, message, opts);
+  }
+}
+export class CdnHostNotAllowedError extends AppError {
+  constructor(origin: string) {
+    super('CDN_HOST_NOT_ALLOWED', 502, `Media URL origin ${origin} is not on the CDN allowlist.`);
+  }
+}
+export class MediaIntegrityError extends AppError {
+  constructor(message: string, opts: Opts = {}) {
+    super('MEDIA_INTEGRITY_FAILED', 502, message, opts);
+  }
+}
+export class MediaTooLargeError extends AppError {
+  constructor(limit: number) {
+    super('MEDIA_TOO_LARGE', 413, `Media is larger than the configured maximum of ${limit} bytes.`);
+  }
+}
+export class RangeNotSatisfiableError extends AppError {
+  constructor(size: number) {
+    super('RANGE_NOT_SATISFIABLE', 416, 'Requested range is not satisfiable.', {
+      headers: { 'content-range': `bytes */${size}` },
+    });
+  }
+}
+export class BusyError extends AppError {
+  constructor(retryAfterSeconds = 1) {
+    super('BUSY', 503, 'Too many media transfers in flight, retry shortly.', {
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    });
+  }
+}
+export class SimulatorDisabledError extends AppError {
+  constructor() {
+    super('SIMULATOR_DISABLED', 404, 'The sandbox simulator is not enabled on this server.');
+  }
+}
+
+// --- storage ------------------------------------------------------------------------------
+export class S3NotConfiguredError extends AppError {
+  constructor() {
+    super('S3_NOT_CONFIGURED', 400, 'No S3 bucket is configured for this account or server.');
+  }
+}
+export class S3SettingsInvalidError extends AppError {
+  constructor(reason: string, opts: Opts = {}) {
+    super('S3_SETTINGS_INVALID', 400, `The S3 settings were rejected by the storage: ${reason}`, opts);
+  }
+}
+export class StorageFailedError extends AppError {
+  constructor(message: string, opts: Opts = {}) {
+    super('STORAGE_FAILED', 502, message, opts);
+  }
+}
