@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import { DEFAULT_CDN_ALLOWLIST_SPEC } from './media/cdn-defaults.js';
+
+/**
+ * The one place that reads the environment. `loadConfig(env)` parses it with zod, reports
+ * every bad variable at once, and returns a frozen, typed config.
+ */
+
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int({ message: 'must be an integer' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` })
+    .default(def);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const databaseUrl = z
+  .string()
+  .default('sqlite:./data/titan.db')
+  .refine((v) => /^sqlite:.+/.test(v) || /^postgres(ql)?:\/\//.test(v), {
+    message: 'must be sqlite:<path> or postgres://user:pass@host:port/db',
+  });
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(8080, 0, 65535),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: databaseUrl,
+  MASTER_KEY: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters',
+  }),
+  SECRET_KEY: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters',
+  }),
+  PUBLIC_URL: optionalString.refine((v) => v === undefined || URL.canParse(v), { message: 'must be a URL' }),
+  BODY_LIMIT_BYTES: int(1_048_576, 1024),
+  RATE_LIMIT_MAX: int(600, 1),
+  RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
+  KEY_CACHE_TTL_MS: int(2_000, 0, 5_000),
+  MAX_MEDIA_BYTES: int(2 * 1024 ** 3, 1),
+  MAX_CONCURRENT_TRANSFERS: int(16, 1),
+  MEDIA_CDN_BASE_URL: z.string().url({ message: 'must be a URL' }).default('https://mmg.whatsapp.net'),
+  MEDIA_CDN_ALLOWLIST: z.string().default(DEFAULT_CDN_ALLOWLIST_SPEC),
+  CDN_CONNECT_TIMEOUT_MS: int(10_000, 1),
+  CDN_HEADERS_TIMEOUT_MS: int(30_000, 1),
+  CDN_BODY_TIMEOUT_MS: int(30_000, 1),
+  CDN_MAX_RETRIES: int(3, 0, 10),
+  SIMULATOR_ENABLED: bool(false),
+});
+
+export type Config = Readonly<{
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  logLevel: string;
+  database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+  masterKey: string | undefined;
+  secretKey: string | undefined;
+  publicUrl: string | undefined;
+  bodyLimitBytes: number;
+  rateLimit: { max: number; windowSeconds: number };
+  shutdownTimeoutMs: number;
+  keyCacheTtlMs: number;
+  media: {
+    maxBytes: number;
+    maxConcurrentTransfers: number;
+    cdnBaseUrl: string;
+    cdnAllowlist: string;
+    cdnConnectTimeoutMs: number;
+    cdnHeadersTimeoutMs: number;
+    cdnBodyTimeoutMs: number;
+    cdnMaxRetries: number;
+  };
+  simulatorEnabled: boolean;
+}>;
+
+/** Raised when the environment is invalid; `problems` names each bad variable and why. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses `env` (normally `process.env`) into a frozen Config or throws ConfigError. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.NODE_ENV === 'production' && !e.MASTER_KEY) {
+    problems.push('MASTER_KEY: is required when NODE_ENV=production');
+  }
+  if (e.NODE_ENV === 'production' && !e.SECRET_KEY) {
+    problems.push('SECRET_KEY: is required when NODE_ENV=production (it encrypts secrets at rest)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const database = e.DATABASE_URL.startsWith('sqlite:')
+    ? { kind: 'sqlite' as const, path: e.DATABASE_URL.slice('sqlite:'.length) }
+    : { kind: 'postgres' as const, url: e.DATABASE_URL };
+
+  return deepFreeze({
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    database,
+    masterKey: e.MASTER_KEY,
+    secretKey: e.SECRET_KEY,
+    publicUrl: e.PUBLIC_URL,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    rateLimit: { max: e.RATE_LIMIT_MAX, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    keyCacheTtlMs: e.KEY_CACHE_TTL_MS,
+    media: {
+      maxBytes: e.MAX_MEDIA_BYTES,
+      maxConcurrentTransfers: e.MAX_CONCURRENT_TRANSFERS,
+      cdnBaseUrl: e.MEDIA_CDN_BASE_URL,
+      cdnAllowlist: e.MEDIA_CDN_ALLOWLIST,
+      cdnConnectTimeoutMs: e.CDN_CONNECT_TIMEOUT_MS,
+      cdnHeadersTimeoutMs: e.CDN_HEADERS_TIMEOUT_MS,
+      cdnBodyTimeoutMs: e.CDN_BODY_TIMEOUT_MS,
+      cdnMaxRetries: e.CDN_MAX_RETRIES,
+    },
+    simulatorEnabled: e.SIMULATOR_ENABLED,
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/**
+ * The process environment, with a `.env` file in the working directory read first when present
+ * (variables already set win over the file).
+ */
+export function readEnvironment(): Record<string, string | undefined> {
+  try {
+    process.loadEnvFile('.env');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return process.env;
+}

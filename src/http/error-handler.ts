@@ -1,0 +1,79 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import {
+  AppError,
+  InternalError,
+  InvalidJsonError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../errors.js';
+
+const DOCS_BASE = 'https://github.com/titan-media/titan-media/blob/main/docs/errors.md';
+
+/** Turns anything thrown into one of our AppErrors (the catalogue of src/errors.ts). */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as FastifyError & { validation?: unknown };
+  if (hasZodFastifySchemaValidationErrors(e)) {
+    const issues = e.validation.map((v) => ({
+      field: [e.validationContext, ...pathOf(v.instancePath)].filter(Boolean).join('.'),
+      message: v.message,
+    }));
+    const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+    return new ValidationError(`Invalid request: ${summary}`, issues);
+  }
+  if (e.validation) return new ValidationError(`Invalid request: ${e.message}`, e.validation);
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PayloadTooLargeError();
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return e.statusCode === 415 ? new UnsupportedMediaTypeError(e.message) : new AppError('BAD_REQUEST', 400, e.message);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new InvalidJsonError('Request body is empty but Content-Type is application/json.');
+  }
+  if (e instanceof SyntaxError && e.statusCode === 400) return new InvalidJsonError();
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new AppError('BAD_REQUEST', e.statusCode, e.message);
+  }
+  return new InternalError({ cause: err });
+}
+
+function pathOf(instancePath: string): string[] {
+  return instancePath.split('/').filter(Boolean);
+}
+
+/** Sends `{error, code, docs}` (plus `details` for validation) and the error's headers. */
+export function sendError(reply: FastifyReply, err: AppError) {
+  for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
+  // A stream reply that failed before its first byte already set a binary type.
+  void reply.type('application/json; charset=utf-8');
+  return reply.code(err.statusCode).send({
+    error: err.message,
+    code: err.code,
+    docs: `${DOCS_BASE}#${err.code.toLowerCase()}`,
+    ...(err.details === undefined ? {} : { details: err.details }),
+  });
+}
+
+/** One error handler and one not-found handler for the whole app. */
+export function registerErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const appErr = toAppError(error);
+    if (appErr.statusCode >= 500) {
+      request.log.error({ err: error, method: request.method, url: request.url, params: request.params }, 'request failed');
+    } else {
+      request.log.info({ code: appErr.code }, appErr.message);
+    }
+    // Headers already gone: the only honest signal left is to cut the connection.
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.destroy(appErr);
+      return reply;
+    }
+    return sendError(reply, appErr);
+  });
+
+  app.setNotFoundHandler((request, reply) => sendError(reply, new RouteNotFoundError(request.method, request.url.split('?')[0] ?? '')));
+}

@@ -1,0 +1,51 @@
+import closeWithGrace from 'close-with-grace';
+import { createAccountService } from './accounts/account-service.js';
+import { createApiKeyService } from './accounts/api-key-service.js';
+import { buildApp } from './app.js';
+import { bootstrapFirstKey } from './bootstrap.js';
+import { systemClock } from './clock.js';
+import { ConfigError, loadConfig, readEnvironment } from './config.js';
+import { createLogger } from './logger.js';
+import { openStore } from './store/db.js';
+import { migrateToLatest } from './store/migrate.js';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const store = openStore(config.database);
+  const applied = await migrateToLatest(store.db);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+
+  const app = await buildApp({ config, store, logger });
+  const address = await app.listen({ port: config.port, host: config.host });
+
+  const localUrl = `http://127.0.0.1:${config.port}`;
+  const banner = await bootstrapFirstKey(
+    createAccountService(store.db, systemClock),
+    createApiKeyService(store.db, systemClock, { cacheTtlMs: 0 }),
+    { masterKey: config.masterKey, production: config.nodeEnv === 'production', baseUrl: config.publicUrl ?? localUrl },
+  );
+  if (banner) process.stdout.write(`${banner}\n`);
+  logger.info({ address, docs: `${config.publicUrl ?? localUrl}/docs` }, 'titan-media listening');
+
+  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish within the timeout, close the db.
+  closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    else logger.info({ signal }, 'shutting down');
+    await app.close();
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,101 @@
+import type { Clock } from '../clock.js';
+import { SessionExistsError, SessionNotFoundError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Db } from '../store/db.js';
+import * as repo from '../store/repositories/sessions.js';
+import type { SessionTable } from '../store/schema.js';
+
+export const SESSION_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
+
+export interface Session {
+  name: string;
+  status: string;
+  statusReason: string | null;
+  phoneNumber: string | null;
+  pushName: string | null;
+  businessName: string | null;
+  platform: string | null;
+  lid: string | null;
+  proxy: string | null;
+  config: Record<string, unknown> | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const toSession = (r: SessionTable): Session => ({
+  name: r.name,
+  status: r.status,
+  statusReason: r.status_reason,
+  phoneNumber: r.phone_number,
+  pushName: r.push_name,
+  businessName: r.business_name,
+  platform: r.platform,
+  lid: r.lid,
+  proxy: r.proxy,
+  config: r.config === null ? null : (JSON.parse(r.config) as Record<string, unknown>),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export interface CreateSessionInput {
+  name: string;
+  proxy?: string | null | undefined;
+  config?: Record<string, unknown> | null | undefined;
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;
+
+/** Session records of an account. Every lookup is scoped by account. */
+export function createSessionService(db: Db, clock: Clock) {
+  async function requireRow(accountId: string, name: string): Promise<SessionTable> {
+    const row = await repo.findSessionByName(db, accountId, name);
+    if (!row) throw new SessionNotFoundError();
+    return row;
+  }
+
+  return {
+    requireRow,
+
+    async create(accountId: string, input: CreateSessionInput): Promise<Session> {
+      const now = clock.now().toISOString();
+      const row: SessionTable = {
+        id: newId('ses_'),
+        account_id: accountId,
+        name: input.name,
+        status: 'DISCONNECTED',
+        status_reason: null,
+        phone_number: null,
+        push_name: null,
+        business_name: null,
+        platform: null,
+        lid: null,
+        proxy: input.proxy ?? null,
+        config: input.config ? JSON.stringify(input.config) : null,
+        created_at: now,
+        updated_at: now,
+      };
+      if (await repo.findSessionByName(db, accountId, input.name)) throw new SessionExistsError(input.name);
+      try {
+        await repo.insertSession(db, row);
+      } catch (err) {
+        // Two concurrent creates: the unique constraint decides.
+        if (await repo.findSessionByName(db, accountId, input.name)) throw new SessionExistsError(input.name);
+        throw err;
+      }
+      return toSession(row);
+    },
+
+    async get(accountId: string, name: string): Promise<Session> {
+      return toSession(await requireRow(accountId, name));
+    },
+
+    async list(accountId: string): Promise<Session[]> {
+      return (await repo.listSessions(db, accountId)).map(toSession);
+    },
+
+    async remove(accountId: string, name: string): Promise<void> {
+      const row = await requireRow(accountId, name);
+      if (!(await repo.deleteSession(db, accountId, row.id))) throw new SessionNotFoundError();
+    },
+  };
+}

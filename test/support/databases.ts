@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openStore, type Store } from '../../src/store/db.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Every dialect the suite runs against (`TEST_DIALECTS=sqlite` narrows it). */
+export const DIALECTS: Dialect[] = (process.env.TEST_DIALECTS ?? 'sqlite,postgres')
+  .split(',')
+  .map((d) => d.trim())
+  .filter((d): d is Dialect => d === 'sqlite' || d === 'postgres');
+
+export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function assertPostgres() {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(
+      `PostgreSQL is needed by these tests but is not reachable at ${TEST_POSTGRES_URL} (${(err as Error).message}). ` +
+        'Start it (e.g. `docker compose up -d postgres`) or point TEST_POSTGRES_URL at one.',
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface TestDb {
+  store: Store;
+  /** Drops what the test created (the schema on PostgreSQL). */
+  destroy(): Promise<void>;
+  /** Opens a second, independent store on the same database (another "process"). */
+  reopen(): Store;
+  /** What `DATABASE_URL`-style configuration would point at this database. */
+  target: Parameters<typeof openStore>[0];
+}
+
+/** A fresh, migrated database: in-memory-like SQLite file, or a new PostgreSQL schema. */
+export async function createTestDb(dialect: Dialect): Promise<TestDb> {
+  if (dialect === 'sqlite') {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'titan-test-'));
+    const target = { kind: 'sqlite' as const, path: join(dir, 'titan.db') };
+    const store = openStore(target);
+    await migrateToLatest(store.db);
+    return {
+      store,
+      target,
+      reopen: () => openStore(target),
+      destroy: async () => {
+        await store.close().catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  await assertPostgres();
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const target = { kind: 'postgres' as const, url: TEST_POSTGRES_URL, schema };
+  const store = openStore(target);
+  await migrateToLatest(store.db);
+  return {
+    store,
+    target,
+    reopen: () => openStore(target),
+    destroy: async () => {
+      await store.close().catch(() => undefined);
+      const c = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await c.connect();
+      await c.query(`drop schema if exists ${schema} cascade`);
+      await c.end();
+    },
+  };
+}
