@@ -10,7 +10,8 @@ import {
   ValidationError,
 } from '../errors.js';
 
-const DOCS_BASE = 'https://github.com/titan-media/titan-media/blob/main/docs/errors.md';
+// Served by this server (http/openapi.ts), so the link works on every install.
+const DOCS_BASE = '/docs/errors';
 
 /** Turns anything thrown into one of our AppErrors (the catalogue of src/errors.ts). */
 export function toAppError(err: unknown): AppError {
@@ -31,10 +32,11 @@ export function toAppError(err: unknown): AppError {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return e.statusCode === 415 ? new UnsupportedMediaTypeError(e.message) : new AppError('BAD_REQUEST', 400, e.message);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new InvalidJsonError();
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new InvalidJsonError('Request body is empty but Content-Type is application/json.');
   }
-  if (e instanceof SyntaxError && e.statusCode === 400) return new InvalidJsonError();
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new AppError('BAD_REQUEST', e.statusCode, e.message);
   }

@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
@@ -27,4 +28,9 @@ export async function registerOpenApi(app: FastifyInstance, version: string) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/docs/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  // The error catalogue that every error body's `docs` link points at.
+  const errorsDoc = new URL('../../docs/errors.md', import.meta.url);
+  app.get('/docs/errors', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/markdown; charset=utf-8').send(await readFile(errorsDoc, 'utf8')),
+  );
 }

@@ -23,8 +23,8 @@ export interface Store {
 // INT8 (bigint) comes back from pg as a string; our bigints (file sizes) fit in a double.
 const INT8_OID = 20;
 const pgTypes = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 /** Opens the database named by `target` (creating the SQLite file and its folder if needed). */

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
@@ -21,6 +24,7 @@ async function assertPostgres() {
     throw new Error(
       `PostgreSQL is needed by these tests but is not reachable at ${TEST_POSTGRES_URL} (${(err as Error).message}). ` +
         'Start it (e.g. `docker compose up -d postgres`) or point TEST_POSTGRES_URL at one.',
+      { cause: err },
     );
   } finally {
     await client.end().catch(() => undefined);
@@ -40,9 +44,6 @@ export interface TestDb {
 /** A fresh, migrated database: in-memory-like SQLite file, or a new PostgreSQL schema. */
 export async function createTestDb(dialect: Dialect): Promise<TestDb> {
   if (dialect === 'sqlite') {
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'titan-test-'));
     const target = { kind: 'sqlite' as const, path: join(dir, 'titan.db') };
     const store = openStore(target);

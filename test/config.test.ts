@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('config', () => {
+  it('has working embedded defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', database: { kind: 'sqlite', path: './data/titan.db' }, nodeEnv: 'development' });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.media)).toBe(true);
+  });
+
+  it('parses PostgreSQL URLs', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/titan' }).database).toEqual({ kind: 'postgres', url: 'postgres://u:p@db:5432/titan' });
+  });
+
+  it('names every bad variable and why', () => {
+    let err: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', SIMULATOR_ENABLED: 'maybe' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^PORT: .*number/m);
+    expect(problems).toMatch(/^LOG_LEVEL: /m);
+    expect(problems).toMatch(/^DATABASE_URL: .*sqlite/m);
+    expect(problems).toMatch(/^SIMULATOR_ENABLED: .*true or false/m);
+  });
+
+  it('requires MASTER_KEY and SECRET_KEY in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/MASTER_KEY: is required/);
+    expect(() => loadConfig({ NODE_ENV: 'production', MASTER_KEY: 'm'.repeat(32) })).toThrow(/SECRET_KEY: is required/);
+    expect(loadConfig({ NODE_ENV: 'production', MASTER_KEY: 'm'.repeat(32), SECRET_KEY: 's'.repeat(32) }).nodeEnv).toBe('production');
+  });
+
+  it('rejects short keys', () => {
+    expect(() => loadConfig({ MASTER_KEY: 'short' })).toThrow(/MASTER_KEY: must be at least 16/);
+  });
+});
