@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_CDN_ALLOWLIST_SPEC } from './media/cdn-defaults.js';
+import { DEFAULT_CDN_ALLOWLIST, parseAllowlist } from './media/cdn-allowlist.js';
 
 /**
  * The one place that reads the environment. `loadConfig(env)` parses it with zod, reports
@@ -53,7 +53,16 @@ const envSchema = z.object({
   MAX_MEDIA_BYTES: int(2 * 1024 ** 3, 1),
   MAX_CONCURRENT_TRANSFERS: int(16, 1),
   MEDIA_CDN_BASE_URL: z.string().url({ message: 'must be a URL' }).default('https://mmg.whatsapp.net'),
-  MEDIA_CDN_ALLOWLIST: z.string().default(DEFAULT_CDN_ALLOWLIST_SPEC),
+  MEDIA_CDN_ALLOWLIST: z
+    .string()
+    .default(DEFAULT_CDN_ALLOWLIST)
+    .superRefine((v, ctx) => {
+      try {
+        parseAllowlist(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
   CDN_CONNECT_TIMEOUT_MS: int(10_000, 1),
   CDN_HEADERS_TIMEOUT_MS: int(30_000, 1),
   CDN_BODY_TIMEOUT_MS: int(30_000, 1),

@@ -1,0 +1,150 @@
+/**
+ * Client for the encrypted media files on the WhatsApp CDN. Only allowlisted origins are ever
+ * contacted, redirects are not followed, transient failures are retried with backoff, and a
+ * body cut midway is resumed with a Range request, so callers see one clean stream of bytes.
+ */
+import type { Readable } from 'node:stream';
+import { Agent } from 'undici';
+import { CdnHostNotAllowedError, CdnUnavailableError } from '../errors.js';
+import { type AllowRule, DEFAULT_CDN_ALLOWLIST, isAllowedOrigin, parseAllowlist } from './cdn-allowlist.js';
+import { type CdnLogger, type Transfer, fetchPart } from './cdn-request.js';
+import { ResumingStream } from './cdn-resume.js';
+
+export type { CdnLogger } from './cdn-request.js';
+
+export interface CdnClientOptions {
+  /** Prefix for `directPath` (default `https://mmg.whatsapp.net`); must itself be allowlisted. */
+  baseUrl?: string;
+  /** Origins that may be fetched (default: {@link DEFAULT_CDN_ALLOWLIST}). */
+  allowlist?: AllowRule[];
+  connectTimeoutMs?: number;
+  /** Time to wait for response headers. */
+  headersTimeoutMs?: number;
+  /** Longest idle gap between two body chunks. */
+  bodyTimeoutMs?: number;
+  /** Retries per transfer, resumes included (default 3). */
+  maxRetries?: number;
+  /** Base of the exponential backoff with full jitter (default 200 ms). */
+  retryBaseDelayMs?: number;
+  /** Cap of one backoff delay (default 5 s). */
+  retryMaxDelayMs?: number;
+  /** Cap applied to a server's `Retry-After` (default 10 s). */
+  maxRetryAfterMs?: number;
+  /** Largest whole-file size accepted. */
+  maxBytes?: number;
+  logger?: CdnLogger;
+}
+
+/** Where a media file lives: `directPath` (preferred) or a full `url`. */
+export interface CdnMediaRef {
+  directPath?: string | null;
+  url?: string | null;
+}
+
+export interface CdnOpenOptions {
+  signal?: AbortSignal;
+  /** First encrypted-file offset wanted (default 0). */
+  start?: number;
+  /** Last encrypted-file offset wanted, inclusive (default: end of file). */
+  end?: number;
+}
+
+export interface CdnBody {
+  /** Exactly the requested bytes; errors with `CdnUnavailableError` if the CDN gives up midway. */
+  stream: Readable;
+  /** Length of the requested bytes, when known. */
+  size: number | null;
+  /** Whole-file size, when known. */
+  totalSize: number | null;
+}
+
+export interface CdnClient {
+  /** The URL a ref points at; throws `CdnHostNotAllowedError` unless its origin is allowlisted. */
+  resolveUrl(ref: CdnMediaRef): URL;
+  /** Resolves once the first response headers are good; see {@link CdnBody}. */
+  open(ref: CdnMediaRef, opts?: CdnOpenOptions): Promise<CdnBody>;
+  /** Closes the keep-alive connections once in-flight transfers are done. */
+  close(): Promise<void>;
+}
+
+/** Creates a CDN client owning one keep-alive connection pool. */
+export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
+  const allowlist = opts.allowlist ?? parseAllowlist(DEFAULT_CDN_ALLOWLIST);
+  const base = new URL(opts.baseUrl ?? 'https://mmg.whatsapp.net');
+  if (!isAllowedOrigin(base, allowlist)) throw new Error(`CDN base URL ${base.origin} is not on the CDN allowlist.`);
+  const basePrefix = base.origin + base.pathname.replace(/\/+$/, '');
+  const dispatcher = new Agent({
+    connect: { timeout: opts.connectTimeoutMs ?? 10_000 },
+    headersTimeout: opts.headersTimeoutMs ?? 15_000,
+    bodyTimeout: opts.bodyTimeoutMs ?? 30_000,
+    keepAliveTimeout: 10_000,
+  });
+
+  function resolveUrl(ref: CdnMediaRef): URL {
+    const raw = ref.directPath ? basePrefix + ref.directPath : ref.url;
+    if (!raw) throw new TypeError('A media reference needs a directPath or a url.');
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new CdnHostNotAllowedError('(unparseable URL)');
+    }
+    // A directPath must stay on the base origin (e.g. "@evil.com/x" would change the host).
+    const offBase = Boolean(ref.directPath) && url.origin !== base.origin;
+    if (offBase || !isAllowedOrigin(url, allowlist)) throw new CdnHostNotAllowedError(url.origin);
+    return url;
+  }
+
+  async function open(ref: CdnMediaRef, o: CdnOpenOptions = {}): Promise<CdnBody> {
+    const url = resolveUrl(ref);
+    const start = o.start ?? 0;
+    const wanted = o.end ?? null;
+    if (!Number.isSafeInteger(start) || start < 0 || (wanted !== null && !(Number.isSafeInteger(wanted) && wanted >= start))) {
+      throw new RangeError(`Invalid CDN byte range ${start}-${wanted ?? ''}.`);
+    }
+    const signal = o.signal;
+    signal?.throwIfAborted();
+
+    const controller = new AbortController();
+    let stream: ResumingStream | null = null;
+    const onAbort = (): void => {
+      controller.abort(signal?.reason);
+      stream?.destroy(signal?.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const release = (reason: unknown): void => {
+      signal?.removeEventListener('abort', onAbort);
+      if (reason !== undefined && !controller.signal.aborted) controller.abort(reason);
+    };
+
+    const t: Transfer = {
+      url,
+      dispatcher,
+      signal: controller.signal,
+      maxRetries: opts.maxRetries ?? 3,
+      retryBaseDelayMs: opts.retryBaseDelayMs ?? 200,
+      retryMaxDelayMs: opts.retryMaxDelayMs ?? 5_000,
+      maxRetryAfterMs: opts.maxRetryAfterMs ?? 10_000,
+      maxBytes: opts.maxBytes,
+      logger: opts.logger,
+      retries: 0,
+      validator: null,
+      totalSize: null,
+    };
+    try {
+      const first = await fetchPart(t, start, wanted);
+      const end = t.totalSize === null ? wanted : Math.min(wanted ?? Infinity, t.totalSize - 1);
+      if (end !== null && start > end && !(start === 0 && t.totalSize === 0)) {
+        first.body.destroy();
+        throw new CdnUnavailableError(`The requested range starts beyond the end of the CDN file (${t.totalSize} bytes).`);
+      }
+      stream = new ResumingStream(t, first, start, end, release);
+      return { stream, size: end === null ? null : end - start + 1, totalSize: t.totalSize };
+    } catch (err) {
+      release(err);
+      throw err;
+    }
+  }
+
+  return { resolveUrl, open, close: () => dispatcher.close() };
+}

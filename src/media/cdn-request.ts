@@ -1,0 +1,195 @@
+/**
+ * One ranged GET against the CDN with retries: status mapping, backoff with full jitter,
+ * `Retry-After`, and the checks that make a resumed body safe to splice onto the previous one.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
+import { AppError, CdnUnavailableError, MediaExpiredError, MediaTooLargeError } from '../errors.js';
+
+/** Minimal pino-compatible logger. */
+export interface CdnLogger {
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export type CdnResponseBody = Dispatcher.ResponseData['body'];
+
+/** State shared by every request of one transfer (the first one and all resumes). */
+export interface Transfer {
+  readonly url: URL;
+  readonly dispatcher: Dispatcher;
+  /** Aborts whatever request or backoff is in flight. */
+  readonly signal: AbortSignal;
+  readonly maxRetries: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly maxRetryAfterMs: number;
+  readonly maxBytes: number | undefined;
+  readonly logger: CdnLogger | undefined;
+  /** Retries and resumes used so far; both draw on `maxRetries`. */
+  retries: number;
+  /** Validators of the first response; later responses must carry the same. */
+  validator: { etag: string | undefined; lastModified: string | undefined } | null;
+  /** Whole-file size once any response told it. */
+  totalSize: number | null;
+}
+
+/** A response body and where it sits in the file. */
+export interface Part {
+  readonly body: CdnResponseBody;
+  /** Absolute offset of the body's first byte (0 when the server ignored `Range`). */
+  readonly start: number;
+  /** Absolute offset of its last byte, when known. */
+  readonly end: number | null;
+}
+
+/** A retryable HTTP status, kept as the `cause` of the final error. */
+export class CdnStatusError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly retryAfterMs: number | null,
+  ) {
+    super(`The CDN answered with HTTP ${statusCode}.`);
+    this.name = 'CdnStatusError';
+  }
+}
+
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN',
+  'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+]);
+
+/** Network failures, timeouts, cut bodies and 5xx/429 are worth another try; nothing else is. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof CdnStatusError) return true;
+  if (err instanceof AppError || !(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code ?? (err.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && RETRYABLE_CODES.has(code);
+}
+
+/** Consumes a small unwanted body so the connection can be reused, or destroys a large one. */
+export function discard(body: CdnResponseBody): void {
+  body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+}
+
+/**
+ * Fetches bytes `start..end` (inclusive; `end` null = to the end of the file). With `cause`
+ * set this is a retry or a resume and first spends one retry (failing with
+ * `CdnUnavailableError` when none is left) and waits the backoff.
+ */
+export async function fetchPart(t: Transfer, start: number, end: number | null, cause?: unknown): Promise<Part> {
+  let lastError = cause;
+  for (;;) {
+    if (lastError !== undefined) await backoff(t, lastError);
+    const headers: Record<string, string> = {
+      // Byte offsets must be those of the stored file, so no content coding.
+      'accept-encoding': 'identity',
+      origin: 'https://web.whatsapp.com',
+    };
+    if (start > 0 || end !== null) headers.range = `bytes=${start}-${end ?? ''}`;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(t.url, { dispatcher: t.dispatcher, method: 'GET', headers, signal: t.signal });
+    } catch (err) {
+      if (t.signal.aborted) throw t.signal.reason;
+      if (!isRetryable(err)) throw unavailable('The CDN request failed.', err);
+      lastError = err;
+      continue;
+    }
+    const status = res.statusCode;
+    if (status === 200 || status === 206) {
+      try {
+        return acceptPart(t, res, start, end);
+      } catch (err) {
+        discard(res.body);
+        throw err;
+      }
+    }
+    discard(res.body);
+    if (status === 403 || status === 404 || status === 410) {
+      throw new MediaExpiredError(undefined, { cause: new CdnStatusError(status, null) });
+    }
+    if (status >= 500 || status === 429) {
+      lastError = new CdnStatusError(status, status === 429 || status === 503 ? retryAfterMs(res.headers) : null);
+      continue;
+    }
+    if (status >= 300 && status < 400) throw unavailable(`The CDN answered with a redirect (HTTP ${status}), which is not followed.`);
+    throw unavailable(`The CDN answered with HTTP ${status}.`);
+  }
+}
+
+async function backoff(t: Transfer, cause: unknown): Promise<void> {
+  if (t.retries >= t.maxRetries) {
+    throw unavailable(`The CDN failed after ${t.maxRetries} retries.`, cause);
+  }
+  t.retries += 1;
+  const hinted = cause instanceof CdnStatusError ? cause.retryAfterMs : null;
+  const delay =
+    hinted !== null
+      ? Math.min(hinted, t.maxRetryAfterMs)
+      : Math.random() * Math.min(t.retryMaxDelayMs, t.retryBaseDelayMs * 2 ** (t.retries - 1));
+  t.logger?.warn({ host: t.url.host, retry: t.retries, delayMs: Math.round(delay), err: cause }, 'retrying CDN request');
+  try {
+    await sleep(delay, undefined, { signal: t.signal });
+  } catch {
+    throw t.signal.reason;
+  }
+}
+
+function acceptPart(t: Transfer, res: Dispatcher.ResponseData, start: number, end: number | null): Part {
+  const h = res.headers;
+  let part: Part;
+  let total: number | null;
+  if (res.statusCode === 206) {
+    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(h, 'content-range') ?? '');
+    const [a, b] = [Number(m?.[1]), Number(m?.[2])];
+    total = m?.[3] === undefined || m[3] === '*' ? null : Number(m[3]);
+    if (!m || a !== start || b < a || (end !== null && b > end) || (total !== null && b >= total)) {
+      throw unavailable('The CDN answered a range request with a mismatched Content-Range.');
+    }
+    part = { body: res.body, start: a, end: b };
+  } else {
+    const length = header(h, 'content-length');
+    total = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
+    // A 200 to a range request means the server ignored Range: the caller skips the prefix.
+    part = { body: res.body, start: 0, end: total === null ? null : total - 1 };
+  }
+  if (total !== null && t.totalSize !== null && total !== t.totalSize) {
+    throw unavailable('The media file changed size on the CDN between two requests.');
+  }
+  const etag = header(h, 'etag');
+  const lastModified = header(h, 'last-modified');
+  const first = t.validator;
+  if (first === null) t.validator = { etag, lastModified };
+  else if (
+    first.etag !== undefined
+      ? etag !== first.etag
+      : first.lastModified !== undefined && lastModified !== first.lastModified
+  ) {
+    throw unavailable('The media file changed on the CDN between two requests.');
+  }
+  const known = total ?? (part.end === null ? null : part.end + 1);
+  if (t.maxBytes !== undefined && known !== null && known > t.maxBytes) throw new MediaTooLargeError(t.maxBytes);
+  t.totalSize ??= total;
+  return part;
+}
+
+function header(h: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function retryAfterMs(h: Dispatcher.ResponseData['headers']): number | null {
+  const v = header(h, 'retry-after');
+  if (v === undefined) return null;
+  const seconds = Number(v);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+function unavailable(message: string, cause?: unknown): CdnUnavailableError {
+  return new CdnUnavailableError(message, cause === undefined ? {} : { cause });
+}

@@ -1,0 +1,134 @@
+/**
+ * The stream handed to callers: exactly the requested bytes of a CDN file, stitched from as
+ * many responses as it takes. When a body is cut (socket error, idle timeout, fewer bytes than
+ * announced) it asks for `Range: bytes=<next>-<end>` and carries on.
+ */
+import { Readable } from 'node:stream';
+import { CdnUnavailableError, MediaTooLargeError } from '../errors.js';
+import { type CdnResponseBody, type Part, type Transfer, fetchPart, isRetryable } from './cdn-request.js';
+
+const noop = (): void => undefined;
+
+/** Raised internally when a body ends before the bytes it announced. */
+class PrematureEndError extends Error {
+  readonly code = 'ERR_STREAM_PREMATURE_CLOSE';
+  constructor(at: number) {
+    super(`The CDN response ended early, at offset ${at}.`);
+    this.name = 'PrematureEndError';
+  }
+}
+
+/**
+ * Readable over one transfer. Backpressure is passed through: when `push()` refuses, the
+ * current response body is paused (and undici stops reading the socket); `_read()` resumes it.
+ */
+export class ResumingStream extends Readable {
+  readonly #t: Transfer;
+  readonly #onClose: (reason: unknown) => void;
+  /** Next absolute offset to deliver. */
+  #pos: number;
+  /** Last absolute offset wanted (inclusive); null until the file size is known. */
+  #end: number | null;
+  #body: CdnResponseBody | null = null;
+  #bodyEnd: number | null = null;
+  /** Bytes at the head of the current body that were already delivered (server ignored Range). */
+  #skip = 0;
+
+  constructor(t: Transfer, first: Part, start: number, end: number | null, onClose: (reason: unknown) => void) {
+    super({ highWaterMark: 64 * 1024 });
+    this.#t = t;
+    this.#onClose = onClose;
+    this.#pos = start;
+    this.#end = end;
+    this.#attach(first);
+  }
+
+  override _read(): void {
+    this.#body?.resume();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    // Destroying an unfinished undici body aborts its request, so the socket is closed.
+    this.#detach()?.destroy(err ?? undefined);
+    const early = this.readableEnded ? undefined : new DOMException('The CDN stream was closed.', 'AbortError');
+    this.#onClose(err ?? early);
+    cb(err);
+  }
+
+  #attach(part: Part): void {
+    const body = part.body;
+    this.#body = body;
+    this.#bodyEnd = part.end;
+    this.#skip = this.#pos - part.start;
+    if (this.#end === null && this.#t.totalSize !== null) this.#end = this.#t.totalSize - 1;
+    body.on('data', this.#onData).on('end', this.#onEnd).on('error', this.#onError);
+    if (this.readableLength >= this.readableHighWaterMark) body.pause();
+  }
+
+  #detach(): CdnResponseBody | null {
+    const body = this.#body;
+    if (body === null) return null;
+    this.#body = null;
+    body.off('data', this.#onData).off('end', this.#onEnd).off('error', this.#onError).on('error', noop);
+    return body;
+  }
+
+  #onData = (chunk: Buffer): void => {
+    let c = chunk;
+    if (this.#skip > 0) {
+      const drop = Math.min(this.#skip, c.length);
+      this.#skip -= drop;
+      c = c.subarray(drop);
+    }
+    if (this.#end !== null && c.length > this.#end - this.#pos + 1) c = c.subarray(0, this.#end - this.#pos + 1);
+    if (c.length === 0) return;
+    this.#pos += c.length;
+    const max = this.#t.maxBytes;
+    if (max !== undefined && this.#pos > max) {
+      this.destroy(new MediaTooLargeError(max));
+      return;
+    }
+    const more = this.push(c);
+    if (this.#end !== null && this.#pos > this.#end) {
+      // Done. A body with more to send (server ignored the end of the range) is cut short;
+      // otherwise its 'end' is imminent and lets the connection be reused.
+      if (this.#bodyEnd !== this.#end) {
+        this.#detach()?.destroy();
+        this.push(null);
+      }
+      return;
+    }
+    if (!more) this.#body?.pause();
+  };
+
+  #onEnd = (): void => {
+    this.#detach();
+    if (this.#end === null || this.#pos > this.#end) this.push(null);
+    else this.#resume(new PrematureEndError(this.#pos));
+  };
+
+  #onError = (err: Error): void => {
+    this.#detach();
+    if (this.destroyed) return;
+    if (this.#t.signal.aborted) this.destroy(this.#t.signal.reason as Error);
+    else if (isRetryable(err)) this.#resume(err);
+    else this.destroy(new CdnUnavailableError('The CDN transfer failed.', { cause: err }));
+  };
+
+  #resume(cause: Error): void {
+    if (this.destroyed) return;
+    if (this.#t.totalSize !== null && this.#pos >= this.#t.totalSize) {
+      this.destroy(new CdnUnavailableError('The requested range lies beyond the end of the CDN file.'));
+      return;
+    }
+    this.#t.logger?.debug({ host: this.#t.url.host, offset: this.#pos, err: cause }, 'resuming CDN transfer');
+    fetchPart(this.#t, this.#pos, this.#end, cause).then(
+      (part) => {
+        if (this.destroyed) part.body.destroy();
+        else this.#attach(part);
+      },
+      // Passed through as is: an abort reason must reach the consumer unchanged.
+      (err: unknown) => this.destroy(err as Error),
+    );
+  }
+}
