@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type RawServerDefault } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
@@ -15,7 +17,17 @@ import { accountRoutes } from './http/routes/account.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { healthRoutes } from './http/routes/health.js';
 import { sessionRoutes } from './http/routes/sessions.js';
+import { createSecretBox, type SecretBox } from './crypto/secret-box.js';
+import { createCdnClient, type CdnClient } from './media/cdn-client.js';
+import { parseAllowlist } from './media/cdn-allowlist.js';
+import { createMediaService } from './media/media-service.js';
+import { createTransferLimiter } from './media/transfer-limiter.js';
+import { mediaRoutes } from './http/routes/media.js';
+import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
+import { simulatorRoutes } from './http/routes/simulator.js';
 import { createSessionService } from './sessions/session-service.js';
+import { createSimulator } from './simulator/simulator.js';
+import { createIngest } from './whatsapp/ingest.js';
 import type { Store } from './store/db.js';
 import { VERSION } from './version.js';
 
@@ -25,6 +37,10 @@ export interface AppDeps {
   store: Store;
   logger: Logger;
   clock?: Clock;
+  /** Seals secrets at rest; defaults to one keyed by config.secretKey. */
+  secretBox?: SecretBox;
+  /** The WhatsApp CDN client; defaults to one built from config. */
+  cdn?: CdnClient;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -64,6 +80,39 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const accounts = createAccountService(store.db, clock);
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });
   const sessions = createSessionService(store.db, clock);
+  if (!deps.secretBox && !config.secretKey) throw new Error('SECRET_KEY (or a secretBox) is required.');
+  const secretBox = deps.secretBox ?? createSecretBox(config.secretKey!, config.secretKeyPrevious);
+  const m = config.media;
+  const cdn =
+    deps.cdn ??
+    createCdnClient({
+      baseUrl: m.cdnBaseUrl,
+      allowlist: parseAllowlist(m.cdnAllowlist),
+      connectTimeoutMs: m.cdnConnectTimeoutMs,
+      headersTimeoutMs: m.cdnHeadersTimeoutMs,
+      bodyTimeoutMs: m.cdnBodyTimeoutMs,
+      maxRetries: m.cdnMaxRetries,
+      // The CDN file is the plaintext plus at most one block of padding and the MAC.
+      maxBytes: m.maxBytes + 26,
+      logger: deps.logger,
+    });
+  const ingest = createIngest({ db: store.db, clock, secretBox });
+  const media = createMediaService({
+    db: store.db,
+    sessions,
+    secretBox,
+    cdn,
+    limiter: createTransferLimiter(m.maxConcurrentTransfers),
+    maxBytes: m.maxBytes,
+    logger: deps.logger,
+  });
+  const simulator = config.simulatorEnabled
+    ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
+    : null;
+  if (simulator) {
+    // The simulated CDN is this server: allow its origin only while the simulator is on.
+    app.addHook('onListen', async () => cdn.allowOrigin(selfOrigin(app, config.publicUrl)));
+  }
 
   await registerOpenApi(app, VERSION);
   registerMetrics(app);
@@ -75,12 +124,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await registerRateLimit(api, config.rateLimit);
       await api.register(accountRoutes, { accounts, apiKeys });
       await api.register(sessionRoutes, { sessions });
+      await api.register(mediaRoutes, { media });
+      if (simulator) await api.register(simulatorRoutes, { simulator });
     },
     { prefix: '/api' },
   );
+  if (simulator) await app.register(simulatorCdnRoutes, { simulator });
 
   app.addHook('onClose', async () => {
+    if (!deps.cdn) await cdn.close();
     await store.close();
   });
   return app;
+}
+
+/** Where this server can reach itself: PUBLIC_URL, else the loopback address it listens on. */
+function selfOrigin(app: FastifyInstance, publicUrl: string | undefined): string {
+  if (publicUrl) return new URL(publicUrl).origin;
+  const addr = app.server.address() as AddressInfo | null;
+  if (!addr) throw new Error('The server is not listening yet.');
+  const host = addr.family === 'IPv6' ? (addr.address === '::' ? '[::1]' : `[${addr.address}]`) : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address;
+  return `http://${host}:${addr.port}`;
 }

@@ -68,7 +68,12 @@ const envSchema = z.object({
   CDN_BODY_TIMEOUT_MS: int(30_000, 1),
   CDN_MAX_RETRIES: int(3, 0, 10),
   SIMULATOR_ENABLED: bool(false),
+  DATA_DIR: z.string().min(1).default('./data'),
+  SECRET_KEY_PREVIOUS: z.string().default(''),
 });
+
+/** Every environment variable the server reads (the docs test keeps README and .env.example in step). */
+export const ENV_VARS = Object.keys(envSchema.shape);
 
 export type Config = Readonly<{
   nodeEnv: 'development' | 'production' | 'test';
@@ -94,6 +99,9 @@ export type Config = Readonly<{
     cdnMaxRetries: number;
   };
   simulatorEnabled: boolean;
+  dataDir: string;
+  /** Older SECRET_KEYs still accepted for opening secrets during a rotation. */
+  secretKeyPrevious: string[];
 }>;
 
 /** Raised when the environment is invalid; `problems` names each bad variable and why. */
@@ -148,6 +156,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       cdnMaxRetries: e.CDN_MAX_RETRIES,
     },
     simulatorEnabled: e.SIMULATOR_ENABLED,
+    dataDir: e.DATA_DIR,
+    secretKeyPrevious: e.SECRET_KEY_PREVIOUS.split(',').map((k) => k.trim()).filter(Boolean),
   });
 }
 

@@ -5,6 +5,8 @@ import { buildApp } from './app.js';
 import { bootstrapFirstKey } from './bootstrap.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, readEnvironment } from './config.js';
+import { createSecretBox } from './crypto/secret-box.js';
+import { loadOrCreateSecretKey } from './crypto/secret-key-file.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
@@ -25,7 +27,15 @@ async function main() {
   const applied = await migrateToLatest(store.db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-  const app = await buildApp({ config, store, logger });
+  let secretKey = config.secretKey;
+  if (!secretKey) {
+    const generated = loadOrCreateSecretKey(config.dataDir);
+    secretKey = generated.key;
+    if (generated.created) logger.warn({ file: `${config.dataDir}/secret.key` }, 'SECRET_KEY is not set: generated one for this install; set SECRET_KEY in production');
+  }
+  const secretBox = createSecretBox(secretKey, config.secretKeyPrevious);
+
+  const app = await buildApp({ config, store, logger, secretBox });
   const address = await app.listen({ port: config.port, host: config.host });
 
   const localUrl = `http://127.0.0.1:${config.port}`;

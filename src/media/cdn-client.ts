@@ -63,13 +63,16 @@ export interface CdnClient {
   resolveUrl(ref: CdnMediaRef): URL;
   /** Resolves once the first response headers are good; see {@link CdnBody}. */
   open(ref: CdnMediaRef, opts?: CdnOpenOptions): Promise<CdnBody>;
+  /** Adds one exact origin to the allowlist (the sandbox simulator's own CDN, once listening). */
+  allowOrigin(origin: string): void;
   /** Closes the keep-alive connections once in-flight transfers are done. */
   close(): Promise<void>;
 }
 
 /** Creates a CDN client owning one keep-alive connection pool. */
 export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
-  const allowlist = opts.allowlist ?? parseAllowlist(DEFAULT_CDN_ALLOWLIST);
+  // Our own copy: allowOrigin() may add to it, the caller's list stays as given.
+  const allowlist = [...(opts.allowlist ?? parseAllowlist(DEFAULT_CDN_ALLOWLIST))];
   const base = new URL(opts.baseUrl ?? 'https://mmg.whatsapp.net');
   if (!isAllowedOrigin(base, allowlist)) throw new Error(`CDN base URL ${base.origin} is not on the CDN allowlist.`);
   const basePrefix = base.origin + base.pathname.replace(/\/+$/, '');
@@ -146,5 +149,10 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
     }
   }
 
-  return { resolveUrl, open, close: () => dispatcher.close() };
+  return {
+    resolveUrl,
+    open,
+    allowOrigin: (origin: string) => void allowlist.push(...parseAllowlist(new URL(origin).origin)),
+    close: () => dispatcher.close(),
+  };
 }
