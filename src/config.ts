@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_CDN_ALLOWLIST, parseAllowlist } from './media/cdn-allowlist.js';
+import { DEFAULT_CDN_ALLOWLIST, isAllowedOrigin, parseAllowlist } from './media/cdn-allowlist.js';
 
 /**
  * The one place that reads the environment. `loadConfig(env)` parses it with zod, reports
@@ -125,6 +125,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (e.NODE_ENV === 'production' && !e.SECRET_KEY) {
     problems.push('SECRET_KEY: is required when NODE_ENV=production (it encrypts secrets at rest)');
+  }
+  if (!isAllowedOrigin(new URL(e.MEDIA_CDN_BASE_URL), parseAllowlist(e.MEDIA_CDN_ALLOWLIST))) {
+    problems.push('MEDIA_CDN_BASE_URL: its origin must be on MEDIA_CDN_ALLOWLIST');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -34,6 +34,11 @@ describe('config', () => {
     expect(loadConfig({ NODE_ENV: 'production', MASTER_KEY: 'm'.repeat(32), SECRET_KEY: 's'.repeat(32) }).nodeEnv).toBe('production');
   });
 
+  it('checks the CDN allowlist and that the base URL is on it', () => {
+    expect(() => loadConfig({ MEDIA_CDN_ALLOWLIST: 'ftp://x' })).toThrow(/^ {2}- MEDIA_CDN_ALLOWLIST: /m);
+    expect(() => loadConfig({ MEDIA_CDN_ALLOWLIST: 'http://127.0.0.1:*' })).toThrow(/MEDIA_CDN_BASE_URL: its origin must be on MEDIA_CDN_ALLOWLIST/);
+  });
+
   it('rejects short keys', () => {
     expect(() => loadConfig({ MASTER_KEY: 'short' })).toThrow(/MASTER_KEY: must be at least 16/);
   });

@@ -24,7 +24,9 @@ describe.each(DIALECTS)('store (%s)', (dialect) => {
   });
 
   it('accounts: insert, find, list in creation order', async () => {
-    const accounts = createAccountService(t.store.db, systemClock);
+    // A clock that ticks on every read, so creation order is unambiguous.
+    let ms = Date.parse('2030-01-01T00:00:00Z');
+    const accounts = createAccountService(t.store.db, { now: () => new Date(ms++) });
     const a = await accounts.create('first');
     const b = await accounts.create('second');
     expect(await accountsRepo.findAccount(t.store.db, a.id)).toEqual({ id: a.id, name: 'first', created_at: a.createdAt });

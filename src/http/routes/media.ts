@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { MediaService } from '../../media/media-service.js';
+import { principalOf } from '../auth.js';
+import { API_ERRORS, envelope, errorResponses } from '../schemas/common.js';
+import { BinaryBody, MediaObjectSchema, MediaParams } from '../schemas/media.js';
+
+/** Media metadata and streamed, verified download. */
+export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService }> = async (app, { media }) => {
+  const tags = ['media'];
+
+  app.get(
+    '/sessions/:session/media/:mediaId',
+    {
+      config: { scope: 'media:read' },
+      schema: { tags, summary: 'Get a media object', params: MediaParams, response: { 200: envelope(MediaObjectSchema), ...errorResponses(...API_ERRORS, 404) } },
+    },
+    async (req) => {
+      const { session, mediaId } = req.params;
+      return { data: await media.get(principalOf(req).accountId, session, mediaId) };
+    },
+  );
+
+  app.post(
+    '/sessions/:session/media/:mediaId/download',
+    {
+      config: { scope: 'media:read' },
+      schema: {
+        tags,
+        summary: 'Download the decrypted media (streamed, verified)',
+        description:
+          'Streams the plaintext as it is decrypted. A full download is verified (MAC and SHA-256): a failure found before the first byte is a 502 JSON error, one found later aborts the connection. `Range: bytes=a-b` answers 206 with just that slice; a partial read cannot be MAC-verified.',
+        params: MediaParams,
+        response: {
+          200: BinaryBody.describe('The decrypted file.'),
+          206: BinaryBody.describe('The requested slice.'),
+          ...errorResponses(...API_ERRORS, 404, 410, 413, 416, 502, 503),
+        },
+      },
+    },
+    async (req, reply) => {
+      // The transfer lives as long as the client does (request.signal would fire too early).
+      const transfer = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) transfer.abort(new Error('The client went away.'));
+      });
+      const { session, mediaId } = req.params;
+      const d = await media.download(principalOf(req).accountId, session, mediaId, { range: req.headers.range, signal: transfer.signal });
+      // The schema documents the bytes; the type provider only knows JSON bodies.
+      return reply.code(d.status).headers(d.headers).send(d.body as unknown as string);
+    },
+  );
+};

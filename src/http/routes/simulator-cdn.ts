@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { MediaNotFoundError, RangeNotSatisfiableError } from '../../errors.js';
+import { parseRangeHeader, resolveRange } from '../../media/http-range.js';
+import type { Simulator } from '../../simulator/simulator.js';
+import { errorResponses } from '../schemas/common.js';
+import { BinaryBody } from '../schemas/media.js';
+
+/** The simulated WhatsApp CDN: serves encrypted files (with Range, as the real one does). */
+export const simulatorCdnRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = async (app, { simulator }) => {
+  app.get(
+    '/simulator/cdn/:file',
+    {
+      schema: {
+        tags: ['simulator'],
+        summary: 'Simulated CDN: an encrypted media file',
+        security: [],
+        params: z.object({ file: z.string().max(64) }),
+        response: { 200: BinaryBody, 206: BinaryBody, ...errorResponses(404, 416) },
+      },
+    },
+    async (req, reply) => {
+      const file = await simulator.cdnFile(req.params.file);
+      if (!file) throw new MediaNotFoundError();
+      const range = parseRangeHeader(req.headers.range);
+      let start = 0;
+      let end = file.size - 1;
+      if (range.kind !== 'none') {
+        const r = resolveRange(range, file.size);
+        if (!r) throw new RangeNotSatisfiableError(file.size);
+        ({ start, end } = r);
+        void reply.code(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
+      }
+      void reply.headers({ 'content-type': 'application/octet-stream', 'content-length': String(end - start + 1), 'accept-ranges': 'bytes' });
+      if (file.size === 0) return reply.send('');
+      return reply.send(simulator.readCdnFile(file.path, start, end) as unknown as string);
+    },
+  );
+};

@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import type { Simulator } from '../../simulator/simulator.js';
+import { principalOf } from '../auth.js';
+import { API_ERRORS, envelope, errorResponses, SessionParams } from '../schemas/common.js';
+import { SimulatedSchema, SimulateMediaQuery } from '../schemas/media.js';
+
+/** Sandbox routes: simulate incoming WhatsApp messages (only with SIMULATOR_ENABLED=true). */
+export const simulatorRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = async (app, { simulator }) => {
+  const tags = ['simulator'];
+
+  await app.register(async (plain) => {
+    const raw = plain.withTypeProvider<ZodTypeProvider>();
+    // The body is the file itself, of any type: hand the stream over unread.
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    raw.post(
+      '/sessions/:session/simulate/media',
+      {
+        config: { scope: 'sessions:manage' },
+        schema: {
+          tags,
+          summary: 'Simulate an incoming media message',
+          description: 'The body is the raw file and its Content-Type the MIME type. It is encrypted like WhatsApp does, hosted on the simulated CDN, and fed to ingest.',
+          params: SessionParams,
+          querystring: SimulateMediaQuery,
+          response: { 201: envelope(SimulatedSchema), ...errorResponses(...API_ERRORS, 404, 413) },
+        },
+      },
+      async (req, reply) => {
+        const mimeType = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0]!.trim().toLowerCase();
+        const body = req.body as Readable;
+        const data = await simulator.simulateMedia(principalOf(req).accountId, req.params.session, body, { mimeType, ...req.query });
+        return reply.code(201).send({ data });
+      },
+    );
+  });
+
+  app.post(
+    '/sessions/:session/simulate/message',
+    {
+      config: { scope: 'sessions:manage' },
+      schema: {
+        tags,
+        summary: 'Simulate an incoming message from a Baileys WAMessage (JSON, byte fields base64)',
+        params: SessionParams,
+        body: z.record(z.string(), z.unknown()),
+        response: { 201: envelope(SimulatedSchema), ...errorResponses(...API_ERRORS, 404) },
+      },
+    },
+    async (req, reply) => reply.code(201).send({ data: await simulator.simulateMessage(principalOf(req).accountId, req.params.session, req.body) }),
+  );
+};

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { MEDIA_TYPES } from '../../media/media-type.js';
+import { SessionNameSchema, Timestamp } from './common.js';
+
+export const MediaParams = z.object({
+  session: SessionNameSchema,
+  mediaId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'must be a media id'),
+});
+
+export const MediaObjectSchema = z
+  .object({
+    id: z.string(),
+    messageId: z.string(),
+    session: z.string(),
+    mimeType: z.string(),
+    fileLength: z.number().nullable().describe('Plaintext size in bytes, as the message declares it.'),
+    persisted: z.boolean(),
+    s3Url: z.string().nullable().describe('Minted at read time: presigned, or the public URL.'),
+    type: z.enum(MEDIA_TYPES),
+    fileName: z.string().nullable(),
+    caption: z.string().nullable(),
+    sha256: z.string().nullable().describe('Hex SHA-256 of the plaintext; checked on every full download.'),
+    createdAt: Timestamp,
+    cdnExpiresAt: Timestamp.describe('Estimated: media key timestamp + 14 days.'),
+    persistedAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'Media' });
+
+export const BinaryBody = z.string().meta({ format: 'binary' });
+
+export const SimulateMediaQuery = z.object({
+  type: z.enum(MEDIA_TYPES).optional().describe('Defaults from the Content-Type (image/*, video/*, audio/*, image/webp → sticker, else document).'),
+  fileName: z.string().min(1).max(255).optional(),
+  caption: z.string().max(4096).optional(),
+  from: z.string().min(1).max(128).optional().describe('Sender phone number or JID.'),
+});
+
+export const SimulatedSchema = z.object({ messageId: z.string(), mediaId: z.string().nullable() }).meta({ id: 'Simulated' });

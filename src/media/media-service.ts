@@ -1,0 +1,101 @@
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { SecretBox } from '../crypto/secret-box.js';
+import { MediaNotFoundError, MediaTooLargeError } from '../errors.js';
+import type { Db } from '../store/db.js';
+import { findMedia, updateMedia } from '../store/repositories/media.js';
+import type { MediaTable } from '../store/schema.js';
+import type { SessionService } from '../sessions/session-service.js';
+import type { CdnClient } from './cdn-client.js';
+import { openPlaintextFromCdn, type MediaFile, type PlainStream } from './cdn-download.js';
+import { toMediaObject, type MediaObject } from './media-object.js';
+import type { MediaType } from './media-type.js';
+import type { TransferLimiter } from './transfer-limiter.js';
+import { withVerifiedHead } from './verified-head.js';
+
+/** Files up to this size are verified completely before their first byte is sent. */
+export const VERIFIED_HEAD_BYTES = 256 * 1024;
+
+export interface Download {
+  status: 200 | 206;
+  headers: Record<string, string>;
+  body: Readable;
+}
+
+export interface MediaServiceDeps {
+  db: Db;
+  sessions: SessionService;
+  secretBox: SecretBox;
+  cdn: CdnClient;
+  limiter: TransferLimiter;
+  maxBytes: number;
+  logger: Logger;
+}
+
+export type MediaService = ReturnType<typeof createMediaService>;
+
+/** Media objects of an account's sessions: metadata and the decrypted, verified bytes. */
+export function createMediaService(deps: MediaServiceDeps) {
+  /** The session and media rows, scoped by account and session (else not found). */
+  async function lookup(accountId: string, sessionName: string, mediaId: string) {
+    const session = await deps.sessions.requireRow(accountId, sessionName);
+    const row = await findMedia(deps.db, accountId, session.id, mediaId);
+    if (!row) throw new MediaNotFoundError();
+    return { session, row };
+  }
+
+  function mediaFile(row: MediaTable): MediaFile {
+    return {
+      ref: { directPath: row.direct_path, url: row.url },
+      type: row.type as MediaType,
+      mediaKey: deps.secretBox.open(row.media_key),
+      fileLength: row.file_length,
+      fileSha256: row.file_sha256 ? Buffer.from(row.file_sha256, 'hex') : null,
+      fileEncSha256: row.file_enc_sha256 ? Buffer.from(row.file_enc_sha256, 'hex') : null,
+    };
+  }
+
+  function headersFor(row: MediaTable, plain: PlainStream): Record<string, string> {
+    const h: Record<string, string> = { 'content-type': row.mime_type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-store' };
+    if (plain.contentLength !== null) h['content-length'] = String(plain.contentLength);
+    if (plain.contentRange) h['content-range'] = plain.contentRange;
+    if (row.file_name) h['content-disposition'] = contentDisposition(row.file_name);
+    return h;
+  }
+
+  return {
+    async get(accountId: string, sessionName: string, mediaId: string): Promise<MediaObject> {
+      const { session, row } = await lookup(accountId, sessionName, mediaId);
+      return toMediaObject(row, session.name, null);
+    },
+
+    /**
+     * Streams the decrypted media. Resolves once the source answered and (for files up to
+     * VERIFIED_HEAD_BYTES) once the whole file verified, so those failures are still errors;
+     * later failures destroy the returned body. `signal` aborts the CDN transfer.
+     */
+    async download(accountId: string, sessionName: string, mediaId: string, opts: { range?: string | undefined; signal: AbortSignal }): Promise<Download> {
+      const { row } = await lookup(accountId, sessionName, mediaId);
+      if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
+      const release = deps.limiter.acquire();
+      try {
+        const plain = await openPlaintextFromCdn(deps.cdn, mediaFile(row), opts.range, opts.signal);
+        void plain.verified.then(async (sha256) => {
+          if (sha256 && sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256 });
+        }).catch((err: unknown) => deps.logger.warn({ err, mediaId }, 'could not record the verified sha256'));
+        const body = await withVerifiedHead(plain.body, VERIFIED_HEAD_BYTES);
+        body.once('close', release);
+        return { status: plain.status, headers: headersFor(row, plain), body };
+      } catch (err) {
+        release();
+        throw err;
+      }
+    },
+  };
+}
+
+/** `attachment` with an ASCII fallback and the exact name in RFC 5987 form. */
+function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}

@@ -1,0 +1,82 @@
+import type { proto } from '@whiskeysockets/baileys';
+import type { Clock } from '../clock.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import { ValidationError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Db, Trx } from '../store/db.js';
+import { findMediaByMessage, insertMediaIfAbsent } from '../store/repositories/media.js';
+import type { MediaTable } from '../store/schema.js';
+import { extractMedia, type ExtractedMedia } from './extract-media.js';
+
+export interface IngestSession {
+  id: string;
+  accountId: string;
+  name: string;
+}
+
+export interface IngestResult {
+  messageId: string;
+  mediaId: string | null;
+  /** False when this message had been ingested before (nothing new was recorded). */
+  created: boolean;
+}
+
+/** Runs inside the ingest transaction once a message is recorded (the outbox hooks in here). */
+export type IngestListener = (
+  trx: Trx,
+  event: { session: IngestSession; message: proto.IWebMessageInfo; media: ExtractedMedia | null; mediaId: string | null },
+) => Promise<void>;
+
+export type Ingest = (session: IngestSession, message: proto.IWebMessageInfo) => Promise<IngestResult>;
+
+/**
+ * The one path every incoming WhatsApp message takes (live sockets and the simulator alike).
+ * Records a media object when the message carries media; idempotent on (session, message id).
+ */
+export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox; listeners?: IngestListener[] }): Ingest {
+  return async (session, message) => {
+    const messageId = message.key?.id;
+    if (!messageId) throw new ValidationError('The message has no key.id.');
+    const media = extractMedia(message.message);
+    return deps.db.transaction().execute(async (trx) => {
+      let mediaId: string | null = null;
+      let created = true;
+      if (media) {
+        const now = deps.clock.now().toISOString();
+        const row: MediaTable = {
+          id: newId('', 16),
+          account_id: session.accountId,
+          session_id: session.id,
+          message_id: messageId,
+          remote_jid: message.key?.remoteJid ?? null,
+          from_me: message.key?.fromMe ? 1 : 0,
+          participant: message.key?.participant ?? null,
+          type: media.type,
+          mime_type: media.mimeType,
+          file_length: media.fileLength,
+          file_name: media.fileName,
+          caption: media.caption,
+          media_key: deps.secretBox.seal(media.mediaKey),
+          direct_path: media.directPath,
+          url: media.url,
+          file_sha256: media.fileSha256?.toString('hex') ?? null,
+          file_enc_sha256: media.fileEncSha256?.toString('hex') ?? null,
+          media_key_timestamp: media.mediaKeyTimestamp,
+          sha256: null,
+          persisted_at: null,
+          s3_bucket: null,
+          s3_key: null,
+          s3_size: null,
+          created_at: now,
+          updated_at: now,
+        };
+        created = await insertMediaIfAbsent(trx, row);
+        mediaId = created ? row.id : ((await findMediaByMessage(trx, session.id, messageId))?.id ?? null);
+      }
+      if (created) {
+        for (const l of deps.listeners ?? []) await l(trx, { session, message, media, mediaId });
+      }
+      return { messageId, mediaId, created };
+    });
+  };
+}
