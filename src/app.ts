@@ -21,6 +21,10 @@ import { createSecretBox, type SecretBox } from './crypto/secret-box.js';
 import { createCdnClient, type CdnClient } from './media/cdn-client.js';
 import { parseAllowlist } from './media/cdn-allowlist.js';
 import { createMediaService } from './media/media-service.js';
+import { createPersistService } from './media/persist-service.js';
+import { createSettingsService } from './accounts/settings-service.js';
+import { settingsRoutes } from './http/routes/settings.js';
+import { createS3ClientCache } from './storage/s3-clients.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
@@ -97,13 +101,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       logger: deps.logger,
     });
   const ingest = createIngest({ db: store.db, clock, secretBox });
-  const media = createMediaService({
+  const s3Clients = createS3ClientCache();
+  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
+  const limiter = createTransferLimiter(m.maxConcurrentTransfers);
+  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger });
+  const persist = createPersistService({
     db: store.db,
-    sessions,
-    secretBox,
+    clock,
+    media,
+    settings,
     cdn,
-    limiter: createTransferLimiter(m.maxConcurrentTransfers),
+    limiter,
     maxBytes: m.maxBytes,
+    partSize: config.s3Upload.partSize,
+    queueSize: config.s3Upload.queueSize,
     logger: deps.logger,
   });
   const simulator = config.simulatorEnabled
@@ -124,14 +135,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await registerRateLimit(api, config.rateLimit);
       await api.register(accountRoutes, { accounts, apiKeys });
       await api.register(sessionRoutes, { sessions });
-      await api.register(mediaRoutes, { media });
+      await api.register(settingsRoutes, { settings });
+      await api.register(mediaRoutes, { media, persist });
       if (simulator) await api.register(simulatorRoutes, { simulator });
     },
     { prefix: '/api' },
   );
   if (simulator) await app.register(simulatorCdnRoutes, { simulator });
 
+  // In-flight requests have finished when onClose runs; abort whatever upload is still going.
   app.addHook('onClose', async () => {
+    persist.abortAll(new Error('The server is shutting down.'));
+    s3Clients.close();
     if (!deps.cdn) await cdn.close();
     await store.close();
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { S3Settings } from './storage/s3-settings.js';
 import { DEFAULT_CDN_ALLOWLIST, isAllowedOrigin, parseAllowlist } from './media/cdn-allowlist.js';
 
 /**
@@ -69,6 +70,17 @@ const envSchema = z.object({
   CDN_MAX_RETRIES: int(3, 0, 10),
   SIMULATOR_ENABLED: bool(false),
   DATA_DIR: z.string().min(1).default('./data'),
+  S3_ENDPOINT: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: optionalString,
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_FORCE_PATH_STYLE: bool(false),
+  S3_KEY_PREFIX: z.string().default(''),
+  S3_PUBLIC_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  S3_PRESIGN_EXPIRES_SECONDS: int(3600, 60, 604_800),
+  S3_PART_SIZE_BYTES: int(8 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
+  S3_QUEUE_SIZE: int(4, 1, 64),
   SECRET_KEY_PREVIOUS: z.string().default(''),
 });
 
@@ -102,6 +114,9 @@ export type Config = Readonly<{
   dataDir: string;
   /** Older SECRET_KEYs still accepted for opening secrets during a rotation. */
   secretKeyPrevious: string[];
+  /** The server-wide default bucket (S3_*), for accounts without their own; null when unset. */
+  s3Default: S3Settings | null;
+  s3Upload: { partSize: number; queueSize: number };
 }>;
 
 /** Raised when the environment is invalid; `problems` names each bad variable and why. */
@@ -125,6 +140,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (e.NODE_ENV === 'production' && !e.SECRET_KEY) {
     problems.push('SECRET_KEY: is required when NODE_ENV=production (it encrypts secrets at rest)');
+  }
+  if (!e.S3_BUCKET && (e.S3_ENDPOINT || e.S3_ACCESS_KEY_ID)) {
+    problems.push('S3_BUCKET: is required when other S3_* variables are set');
   }
   if (!isAllowedOrigin(new URL(e.MEDIA_CDN_BASE_URL), parseAllowlist(e.MEDIA_CDN_ALLOWLIST))) {
     problems.push('MEDIA_CDN_BASE_URL: its origin must be on MEDIA_CDN_ALLOWLIST');
@@ -161,6 +179,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     simulatorEnabled: e.SIMULATOR_ENABLED,
     dataDir: e.DATA_DIR,
     secretKeyPrevious: e.SECRET_KEY_PREVIOUS.split(',').map((k) => k.trim()).filter(Boolean),
+    s3Default: e.S3_BUCKET
+      ? {
+          endpoint: e.S3_ENDPOINT ?? null,
+          region: e.S3_REGION,
+          bucket: e.S3_BUCKET,
+          accessKeyId: e.S3_ACCESS_KEY_ID ?? null,
+          secretAccessKey: e.S3_SECRET_ACCESS_KEY ?? null,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          keyPrefix: e.S3_KEY_PREFIX,
+          publicBaseUrl: e.S3_PUBLIC_BASE_URL ?? null,
+          presignExpiresSeconds: e.S3_PRESIGN_EXPIRES_SECONDS,
+        }
+      : null,
+    s3Upload: { partSize: e.S3_PART_SIZE_BYTES, queueSize: e.S3_QUEUE_SIZE },
   });
 }
 

@@ -6,6 +6,9 @@ import type { Db } from '../store/db.js';
 import { findMedia, updateMedia } from '../store/repositories/media.js';
 import type { MediaTable } from '../store/schema.js';
 import type { SessionService } from '../sessions/session-service.js';
+import type { SettingsService } from '../accounts/settings-service.js';
+import { objectUrl, readObject } from '../storage/s3-objects.js';
+import { parseRangeHeader } from './http-range.js';
 import type { CdnClient } from './cdn-client.js';
 import { openPlaintextFromCdn, type MediaFile, type PlainStream } from './cdn-download.js';
 import { toMediaObject, type MediaObject } from './media-object.js';
@@ -17,9 +20,10 @@ import { withVerifiedHead } from './verified-head.js';
 export const VERIFIED_HEAD_BYTES = 256 * 1024;
 
 export interface Download {
-  status: 200 | 206;
+  status: 200 | 206 | 302;
   headers: Record<string, string>;
-  body: Readable;
+  /** Null for a redirect. */
+  body: Readable | null;
 }
 
 export interface MediaServiceDeps {
@@ -28,6 +32,7 @@ export interface MediaServiceDeps {
   secretBox: SecretBox;
   cdn: CdnClient;
   limiter: TransferLimiter;
+  settings: SettingsService;
   maxBytes: number;
   logger: Logger;
 }
@@ -55,7 +60,28 @@ export function createMediaService(deps: MediaServiceDeps) {
     };
   }
 
-  function headersFor(row: MediaTable, plain: PlainStream): Record<string, string> {
+  /** The object URL of persisted media, minted now (presigned or public); null otherwise. */
+  async function s3UrlOf(accountId: string, row: MediaTable): Promise<string | null> {
+    if (!row.persisted_at || !row.s3_bucket || !row.s3_key) return null;
+    const storage = await deps.settings.storageFor(accountId);
+    return storage ? objectUrl(storage.client, storage.target.settings, row.s3_bucket, row.s3_key) : null;
+  }
+
+  /** Persisted media come from the bucket (so they outlive the CDN copy), or by redirect. */
+  async function fromBucket(accountId: string, row: MediaTable, range: string | undefined, signal: AbortSignal): Promise<Download | null> {
+    if (!row.persisted_at || !row.s3_bucket || !row.s3_key) return null;
+    const storage = await deps.settings.storageFor(accountId);
+    if (!storage) return null;
+    if (storage.downloadMode === 'redirect') {
+      return { status: 302, headers: { location: await objectUrl(storage.client, storage.target.settings, row.s3_bucket, row.s3_key) }, body: null };
+    }
+    // Only a single well-formed range is passed on, as on the CDN path.
+    const r = parseRangeHeader(range);
+    const obj = await readObject(storage.client, row.s3_bucket, row.s3_key, r.kind === 'none' ? undefined : range, signal);
+    return { status: obj.status, headers: headersFor(row, obj), body: obj.body };
+  }
+
+  function headersFor(row: MediaTable, plain: Pick<PlainStream, 'contentLength' | 'contentRange'>): Record<string, string> {
     const h: Record<string, string> = { 'content-type': row.mime_type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-store' };
     if (plain.contentLength !== null) h['content-length'] = String(plain.contentLength);
     if (plain.contentRange) h['content-range'] = plain.contentRange;
@@ -64,9 +90,12 @@ export function createMediaService(deps: MediaServiceDeps) {
   }
 
   return {
+    lookup,
+    mediaFile,
+
     async get(accountId: string, sessionName: string, mediaId: string): Promise<MediaObject> {
       const { session, row } = await lookup(accountId, sessionName, mediaId);
-      return toMediaObject(row, session.name, null);
+      return toMediaObject(row, session.name, await s3UrlOf(accountId, row));
     },
 
     /**
@@ -76,6 +105,8 @@ export function createMediaService(deps: MediaServiceDeps) {
      */
     async download(accountId: string, sessionName: string, mediaId: string, opts: { range?: string | undefined; signal: AbortSignal }): Promise<Download> {
       const { row } = await lookup(accountId, sessionName, mediaId);
+      const stored = await fromBucket(accountId, row, opts.range, opts.signal);
+      if (stored) return stored;
       if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
       const release = deps.limiter.acquire();
       try {

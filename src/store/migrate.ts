@@ -2,6 +2,7 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './db.js';
 import * as m001 from './migrations/001-foundation.js';
 import * as m002 from './migrations/002-media.js';
+import * as m003 from './migrations/003-settings.js';
 
 /**
  * Forward-only migrations, bundled in code (no file-system scan, so `dist/` and `tsx` behave
@@ -10,6 +11,7 @@ import * as m002 from './migrations/002-media.js';
 const MIGRATIONS: Record<string, Migration> = {
   '001-foundation': m001,
   '002-media': m002,
+  '003-settings': m003,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

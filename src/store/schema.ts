@@ -73,9 +73,20 @@ export interface MediaTable {
   updated_at: string;
 }
 
+export interface AccountSettingsTable {
+  account_id: string;
+  /** JSON of StoredS3Settings (secret sealed), or null for the server default. */
+  s3: string | null;
+  auto_persist: number;
+  download_mode: string;
+  version: number;
+  updated_at: string;
+}
+
 export interface Database {
   accounts: AccountTable;
   api_keys: ApiKeyTable;
   sessions: SessionTable;
   media: MediaTable;
+  account_settings: AccountSettingsTable;
 }

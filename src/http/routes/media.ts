@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { MediaService } from '../../media/media-service.js';
+import type { PersistService } from '../../media/persist-service.js';
 import { principalOf } from '../auth.js';
 import { API_ERRORS, envelope, errorResponses } from '../schemas/common.js';
-import { BinaryBody, MediaObjectSchema, MediaParams } from '../schemas/media.js';
+import { BinaryBody, MediaObjectSchema, MediaParams, PersistResultSchema } from '../schemas/media.js';
 
 /** Media metadata and streamed, verified download. */
-export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService }> = async (app, { media }) => {
+export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: PersistService }> = async (app, { media, persist }) => {
   const tags = ['media'];
 
   app.get(
@@ -33,6 +35,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService }> = async
         response: {
           200: BinaryBody.describe('The decrypted file.'),
           206: BinaryBody.describe('The requested slice.'),
+          302: z.null().describe('Persisted media with downloadMode "redirect": Location is the object URL.'),
           ...errorResponses(...API_ERRORS, 404, 410, 413, 416, 502, 503),
         },
       },
@@ -45,8 +48,28 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService }> = async
       });
       const { session, mediaId } = req.params;
       const d = await media.download(principalOf(req).accountId, session, mediaId, { range: req.headers.range, signal: transfer.signal });
+      if (d.status === 302) return reply.redirect(d.headers.location!, 302);
       // The schema documents the bytes; the type provider only knows JSON bodies.
       return reply.code(d.status).headers(d.headers).send(d.body as unknown as string);
+    },
+  );
+
+  app.post(
+    '/sessions/:session/media/:mediaId/persist',
+    {
+      config: { scope: 'media:write' },
+      schema: {
+        tags,
+        summary: 'Copy the media into the S3 bucket (streamed, verified)',
+        description:
+          'Streams CDN → decrypt/verify → multipart upload. Idempotent: persisted media answer with the existing object. Concurrent calls share one upload. On any failure nothing is left in the bucket and the media stays unpersisted.',
+        params: MediaParams,
+        response: { 200: envelope(PersistResultSchema), ...errorResponses(...API_ERRORS, 404, 410, 413, 502, 503) },
+      },
+    },
+    async (req) => {
+      const { session, mediaId } = req.params;
+      return { data: await persist.persist(principalOf(req).accountId, session, mediaId) };
     },
   );
 };

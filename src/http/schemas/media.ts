@@ -36,3 +36,14 @@ export const SimulateMediaQuery = z.object({
 });
 
 export const SimulatedSchema = z.object({ messageId: z.string(), mediaId: z.string().nullable() }).meta({ id: 'Simulated' });
+
+export const PersistResultSchema = z
+  .object({
+    url: z.string().describe('Presigned URL (or public URL when the account set publicBaseUrl), minted now.'),
+    key: z.string(),
+    bucket: z.string(),
+    size: z.number().describe('Plaintext bytes stored.'),
+    mimeType: z.string(),
+    sha256: z.string().nullable(),
+  })
+  .meta({ id: 'PersistResult' });

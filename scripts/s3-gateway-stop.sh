@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Stop the S3 gateway started by scripts/s3-gateway-start.sh: radosgw, the OSD
+# and the monitor, then remove their state. The downloaded and unpacked
+# packages stay cached for the next start.
+#
+# Environment (optional):
+#   RGW_HOME           same folder as given to the start script (default: <repo>/.rgw)
+#   RGW_STOP_TIMEOUT   seconds to wait after SIGTERM before SIGKILL (default: 10)
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+RGW_HOME=${RGW_HOME:-$REPO_ROOT/.rgw}
+RGW_STOP_TIMEOUT=${RGW_STOP_TIMEOUT:-10}
+
+[[ -d $RGW_HOME ]] || exit 0
+RGW_HOME=$(cd "$RGW_HOME" && pwd)
+RUN=$RGW_HOME/run
+CONF=$RUN/ceph.conf
+
+log() { echo "s3-gateway: $*" >&2; }
+
+# The start script holds the lock already when it calls us to clean up.
+if [[ -z ${S3_GATEWAY_LOCKED:-} ]]; then
+  exec 9>"$RGW_HOME/lock"
+  flock 9
+fi
+
+# The pid from a pid file, only if that process is still ours: a pid may have
+# been reused by an unrelated program since.
+our_pid() {
+  local pid
+  pid=$(cat "$RUN/$1.pid" 2>/dev/null) || return 1
+  [[ -n $pid ]] && grep -qF "$CONF" "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+}
+
+# Zombies count as gone: they only wait for their parent to reap them.
+alive() {
+  kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# Gateway first, monitor last: the OSD tells the monitor it is going down and
+# waits for an answer (seconds, if the monitor is gone already).
+for name in client.rgw osd.0 mon.a; do
+  pid=$(our_pid "$name") || continue
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || continue
+  deadline=$((SECONDS + RGW_STOP_TIMEOUT))
+  while alive "$pid" && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    log "$name ignored SIGTERM for ${RGW_STOP_TIMEOUT}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+done
+
+rm -rf "$RUN" "$RGW_HOME/env"

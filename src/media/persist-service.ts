@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import type { SettingsService } from '../accounts/settings-service.js';
+import type { Clock } from '../clock.js';
+import { MediaTooLargeError, S3NotConfiguredError } from '../errors.js';
+import type { Db } from '../store/db.js';
+import { updateMedia } from '../store/repositories/media.js';
+import type { MediaTable } from '../store/schema.js';
+import { objectKey } from '../storage/object-key.js';
+import { objectUrl } from '../storage/s3-objects.js';
+import { uploadStream } from '../storage/s3-upload.js';
+import type { CdnClient } from './cdn-client.js';
+import { openPlaintextFromCdn } from './cdn-download.js';
+import type { MediaService } from './media-service.js';
+import type { TransferLimiter } from './transfer-limiter.js';
+
+export interface PersistResult {
+  url: string;
+  key: string;
+  bucket: string;
+  size: number;
+  mimeType: string;
+  sha256: string | null;
+}
+
+export type PersistService = ReturnType<typeof createPersistService>;
+
+/**
+ * Copies media into the account's bucket: CDN → decrypt/verify → multipart upload, streamed.
+ * Idempotent (a persisted media answers with its object) and single-flight per media.
+ */
+export function createPersistService(deps: {
+  db: Db;
+  clock: Clock;
+  media: MediaService;
+  settings: SettingsService;
+  cdn: CdnClient;
+  limiter: TransferLimiter;
+  maxBytes: number;
+  partSize: number;
+  queueSize: number;
+  logger: Logger;
+}) {
+  const inflight = new Map<string, Promise<PersistResult>>();
+  // Aborted on shutdown so running uploads are aborted, not left half-done.
+  const lifetime = new AbortController();
+
+  async function run(accountId: string, sessionName: string, row: MediaTable): Promise<PersistResult> {
+    const storage = await deps.settings.storageFor(accountId);
+    if (!storage) throw new S3NotConfiguredError();
+    const { client, target } = storage;
+    const s = target.settings;
+    if (row.persisted_at && row.s3_key && row.s3_bucket) {
+      return { url: await objectUrl(client, s, row.s3_bucket, row.s3_key), key: row.s3_key, bucket: row.s3_bucket, size: row.s3_size ?? 0, mimeType: row.mime_type, sha256: row.sha256 };
+    }
+    if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
+    const release = deps.limiter.acquire();
+    try {
+      const key = objectKey({ keyPrefix: s.keyPrefix, session: sessionName, mediaId: row.id, mimeType: row.mime_type, createdAt: row.created_at });
+      const plain = await openPlaintextFromCdn(deps.cdn, deps.media.mediaFile(row), undefined, lifetime.signal);
+      // The claimed hash is checked while streaming (a mismatch aborts), so it may label the object.
+      const knownSha = row.sha256 ?? row.file_sha256;
+      await uploadStream({
+        client,
+        bucket: s.bucket,
+        key,
+        body: plain.body,
+        contentType: row.mime_type,
+        metadata: { 'media-id': row.id, session: sessionName, 'message-id': row.message_id, ...(knownSha ? { sha256: knownSha } : {}) },
+        partSize: deps.partSize,
+        queueSize: deps.queueSize,
+        signal: lifetime.signal,
+      });
+      const sha256 = (await plain.verified) ?? knownSha;
+      const size = (plain.body as { plaintextLength?: number }).plaintextLength ?? row.file_length ?? 0;
+      const now = deps.clock.now().toISOString();
+      await updateMedia(deps.db, row.id, { persisted_at: now, s3_bucket: s.bucket, s3_key: key, s3_size: size, sha256, updated_at: now });
+      deps.logger.info({ mediaId: row.id, bucket: s.bucket, key, size }, 'media persisted');
+      return { url: await objectUrl(client, s, s.bucket, key), key, bucket: s.bucket, size, mimeType: row.mime_type, sha256 };
+    } finally {
+      release();
+    }
+  }
+
+  return {
+    /** Persists one media (or answers with the stored object); concurrent calls share one upload. */
+    async persist(accountId: string, sessionName: string, mediaId: string): Promise<PersistResult> {
+      const { session, row } = await deps.media.lookup(accountId, sessionName, mediaId);
+      if (row.persisted_at) return run(accountId, session.name, row);
+      let p = inflight.get(row.id);
+      if (!p) {
+        p = run(accountId, session.name, row).finally(() => inflight.delete(row.id));
+        inflight.set(row.id, p);
+      }
+      return p;
+    },
+    /** Aborts uploads still running (shutdown). */
+    abortAll(reason: unknown) {
+      lifetime.abort(reason);
+    },
+  };
+}

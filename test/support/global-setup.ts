@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { TestProject } from 'vitest/node';
+
+export interface S3Endpoint {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    s3: S3Endpoint;
+  }
+}
+
+const run = promisify(execFile);
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+const HOW_TO =
+  'The S3 tests need an S3-compatible endpoint. Set TEST_S3_ENDPOINT (+ TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY, TEST_S3_REGION), ' +
+  'e.g. the MinIO service of docker-compose.yml (`docker compose up -d minio`, then TEST_S3_ENDPOINT=http://127.0.0.1:9000 ' +
+  'TEST_S3_ACCESS_KEY_ID=minioadmin TEST_S3_SECRET_ACCESS_KEY=minioadmin), or run on Debian, where the suite starts Ceph RADOS Gateway itself (scripts/s3-gateway-start.sh).';
+
+/**
+ * Finds the S3 endpoint for the suite: TEST_S3_ENDPOINT when set, else a Ceph RADOS Gateway
+ * started here (Debian), else a failure that says how to provide one. A gateway started here
+ * is stopped when the run ends.
+ */
+export default async function setup(project: TestProject) {
+  const env = process.env;
+  if (env.TEST_S3_ENDPOINT) {
+    project.provide('s3', {
+      endpoint: env.TEST_S3_ENDPOINT,
+      region: env.TEST_S3_REGION ?? 'us-east-1',
+      accessKeyId: env.TEST_S3_ACCESS_KEY_ID ?? 'minioadmin',
+      secretAccessKey: env.TEST_S3_SECRET_ACCESS_KEY ?? 'minioadmin',
+    });
+    return;
+  }
+  if (process.platform !== 'linux' || !existsSync('/usr/bin/apt-get')) throw new Error(HOW_TO);
+  let out: string;
+  try {
+    ({ stdout: out } = await run('bash', [`${ROOT}scripts/s3-gateway-start.sh`], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }));
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`Could not start the S3 gateway: ${e.message}\n${e.stderr ?? ''}\n${HOW_TO}`, { cause: err });
+  }
+  const vars = Object.fromEntries([...out.matchAll(/^(TEST_S3_[A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  project.provide('s3', {
+    endpoint: vars.TEST_S3_ENDPOINT!,
+    region: vars.TEST_S3_REGION ?? 'us-east-1',
+    accessKeyId: vars.TEST_S3_ACCESS_KEY_ID!,
+    secretAccessKey: vars.TEST_S3_SECRET_ACCESS_KEY!,
+  });
+  return async () => {
+    if (env.KEEP_S3_GATEWAY !== '1') await run('bash', [`${ROOT}scripts/s3-gateway-stop.sh`], { cwd: ROOT }).catch(() => undefined);
+  };
+}
