@@ -26,12 +26,22 @@ if [[ -z ${S3_GATEWAY_LOCKED:-} ]]; then
   flock 9
 fi
 
-# The pid from a pid file, only if that process is still ours: a pid may have
-# been reused by an unrelated program since.
-our_pid() {
-  local pid
-  pid=$(cat "$RUN/$1.pid" 2>/dev/null) || return 1
-  [[ -n $pid ]] && grep -qF "$CONF" "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+# A process is ours if our config file is on its command line: a pid from a
+# pid file may have been reused by an unrelated program since.
+is_ours() { grep -qF -- "$CONF" "/proc/$1/cmdline" 2>/dev/null; }
+
+# The daemon's pid from its pid file or, if that is gone (run dir deleted by
+# hand), from a scan for its binary running with our config file.
+find_pid() {
+  local name=$1 bin=$2 pid proc argv0
+  pid=$(cat "$RUN/$name.pid" 2>/dev/null) && [[ -n $pid ]] && is_ours "$pid" && echo "$pid" && return 0
+  for proc in /proc/[0-9]*; do
+    argv0=
+    read -r -d '' argv0 <"$proc/cmdline" 2>/dev/null || true
+    pid=${proc#/proc/}
+    [[ $argv0 == */"$bin" ]] && is_ours "$pid" && echo "$pid" && return 0
+  done
+  return 1
 }
 
 # Zombies count as gone: they only wait for their parent to reap them.
@@ -41,8 +51,9 @@ alive() {
 
 # Gateway first, monitor last: the OSD tells the monitor it is going down and
 # waits for an answer (seconds, if the monitor is gone already).
-for name in client.rgw osd.0 mon.a; do
-  pid=$(our_pid "$name") || continue
+for daemon in client.rgw:radosgw osd.0:ceph-osd mon.a:ceph-mon; do
+  name=${daemon%%:*}
+  pid=$(find_pid "$name" "${daemon#*:}") || continue
   log "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || continue
   deadline=$((SECONDS + RGW_STOP_TIMEOUT))

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEDIA_TYPES } from '../../src/media/media-type.js';
+import { MEDIA_TYPES, type MediaType } from '../../src/media/media-type.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/media.js';
@@ -48,12 +48,8 @@ describe('persist to S3', () => {
   }
   const cdnRequests = (path: string) => cdn.requests.filter((r) => r.path === path).length;
 
-  it.each([
-    ...MEDIA_TYPES.map((type) => [type, 1000] as const),
-    ['video', PART - 1],
-    ['video', PART],
-    ['video', 2 * PART + 12345],
-  ])('stores a %s of %i bytes: object bytes, type and metadata equal the plaintext', async (type, size) => {
+  const cases: [MediaType, number][] = [...MEDIA_TYPES.map((type): [MediaType, number] => [type, 1000]), ['video', PART - 1], ['video', PART], ['video', 2 * PART + 12345]];
+  it.each(cases)('stores a %s of %i bytes: object bytes, type and metadata equal the plaintext', async (type, size) => {
     const m = await published({ type, plaintext: plaintextOf(size) });
     const res = await persist(m.mediaId);
     expect(res.statusCode, res.body).toBe(200);

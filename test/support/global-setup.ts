@@ -26,8 +26,8 @@ const HOW_TO =
 
 /**
  * Finds the S3 endpoint for the suite: TEST_S3_ENDPOINT when set, else a Ceph RADOS Gateway
- * started here (Debian), else a failure that says how to provide one. A gateway started here
- * is stopped when the run ends.
+ * started here (Debian), else a failure that says how to provide one. A gateway this run
+ * started is stopped when the run ends.
  */
 export default async function setup(project: TestProject) {
   const env = process.env;
@@ -41,6 +41,11 @@ export default async function setup(project: TestProject) {
     return;
   }
   if (process.platform !== 'linux' || !existsSync('/usr/bin/apt-get')) throw new Error(HOW_TO);
+  // A gateway that is already up belongs to someone else (a dev server, CI): leave it running.
+  const wasRunning = await fetch('http://127.0.0.1:7480/', { signal: AbortSignal.timeout(1000) }).then(
+    () => true,
+    () => false,
+  );
   let out: string;
   try {
     ({ stdout: out } = await run('bash', [`${ROOT}scripts/s3-gateway-start.sh`], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }));
@@ -56,6 +61,6 @@ export default async function setup(project: TestProject) {
     secretAccessKey: vars.TEST_S3_SECRET_ACCESS_KEY!,
   });
   return async () => {
-    if (env.KEEP_S3_GATEWAY !== '1') await run('bash', [`${ROOT}scripts/s3-gateway-stop.sh`], { cwd: ROOT }).catch(() => undefined);
+    if (!wasRunning && env.KEEP_S3_GATEWAY !== '1') await run('bash', [`${ROOT}scripts/s3-gateway-stop.sh`], { cwd: ROOT }).catch(() => undefined);
   };
 }
