@@ -15,6 +15,12 @@ export const simulatorRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = 
     // The body is the file itself, of any type: hand the stream over unread.
     raw.removeAllContentTypeParsers();
     raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    // A failure before the upload was read leaves its bytes on the socket: close the connection
+    // after the answer, or the next request on it would never be parsed.
+    raw.addHook('onError', async (req, reply) => {
+      const body = req.body as Readable | undefined;
+      if (body && !body.readableEnded) void reply.header('connection', 'close');
+    });
     raw.post(
       '/sessions/:session/simulate/media',
       {
