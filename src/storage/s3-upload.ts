@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { StorageFailedError } from '../errors.js';
 
@@ -36,22 +36,36 @@ export async function uploadStream(input: UploadInput): Promise<void> {
     queueSize: input.queueSize,
     leavePartsOnError: false,
   });
-  const onAbort = () => void upload.abort().catch(() => undefined);
+  // Stop by failing the source: lib-storage then aborts its multipart upload itself before
+  // done() rejects. (upload.abort() would reject done() at once and clean up in the background.)
+  const onAbort = () => input.body.destroy(input.signal.reason instanceof Error ? input.signal.reason : new Error('Upload aborted.'));
   input.signal.addEventListener('abort', onAbort, { once: true });
-  // A source error must stop the upload too: lib-storage only sees it on its next read.
-  const onSourceError = () => onAbort();
-  input.body.once('error', onSourceError);
   try {
     await upload.done();
   } catch (err) {
-    // The source's own error (integrity, CDN, size) explains more than the abort it caused.
+    await abortLeftovers(input.client, input.bucket, input.key);
+    // The source's own error (integrity, CDN, size, shutdown) explains more than what it caused.
     const sourceError = (input.body as Readable & { errored?: unknown }).errored;
     if (sourceError) throw sourceError;
-    if (input.signal.aborted) throw input.signal.reason;
     throw new StorageFailedError(`The bucket refused or failed the upload: ${describe(err)}`, { cause: err });
   } finally {
     input.signal.removeEventListener('abort', onAbort);
-    input.body.off('error', onSourceError);
+  }
+}
+
+/**
+ * Aborts any multipart upload still open for `key`: the guarantee that a failed persist leaves
+ * nothing behind must not depend on the SDK winning every race. Best effort: the storage may be
+ * the thing that failed.
+ */
+export async function abortLeftovers(client: S3Client, bucket: string, key: string): Promise<void> {
+  try {
+    const r = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
+    for (const u of r.Uploads ?? []) {
+      if (u.Key === key && u.UploadId) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }));
+    }
+  } catch {
+    // Nothing more we can do here; the error that caused the failure is what the caller reports.
   }
 }
 
