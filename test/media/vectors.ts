@@ -1,9 +1,13 @@
 /** Loads the shared known-answer vectors in place (they are never copied into this repo). */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { isMediaType } from '../../src/media/media-type.js';
 import type { MediaType } from '../../src/media/media-type.js';
 
-const VECTORS_DIR = new URL('../../../shared/test-vectors/', import.meta.url);
+// The shared folder sits beside the repository; TEST_VECTORS_DIR points elsewhere.
+const VECTORS_DIR = process.env.TEST_VECTORS_DIR
+  ? pathToFileURL(`${process.env.TEST_VECTORS_DIR.replace(/\/+$/, '')}/`)
+  : new URL('../../../shared/test-vectors/', import.meta.url);
 
 type ManifestVector = {
   id: string;
