@@ -32,6 +32,13 @@ import { simulatorRoutes } from './http/routes/simulator.js';
 import { createSessionService } from './sessions/session-service.js';
 import { createSimulator } from './simulator/simulator.js';
 import { createIngest } from './whatsapp/ingest.js';
+import { pairingRoutes } from './http/routes/pairing.js';
+import { createSessionManager } from './whatsapp/session-manager.js';
+import { createBaileysSocketFactory, type SocketFactory } from './whatsapp/socket-factory.js';
+import { createBackground } from './jobs/background.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
+import type { SessionStatusListener } from './sessions/session-events.js';
+import { createWebhookService } from './webhooks/webhook-service.js';
 import type { Store } from './store/db.js';
 import { VERSION } from './version.js';
 
@@ -45,6 +52,10 @@ export interface AppDeps {
   secretBox?: SecretBox;
   /** The WhatsApp CDN client; defaults to one built from config. */
   cdn?: CdnClient;
+  /** More listeners of session status changes, besides the webhook outbox's. */
+  statusListeners?: SessionStatusListener[];
+  /** Makes WhatsApp sockets; defaults to real Baileys sockets (tests pass a fake). */
+  socketFactory?: SocketFactory;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -100,11 +111,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxBytes: m.maxBytes + 26,
       logger: deps.logger,
     });
-  const ingest = createIngest({ db: store.db, clock, secretBox });
+  // The outbox and its workers (webhook dispatcher, auto-persist jobs); settings come later.
+  const background = createBackground({ store, clock, config, secretBox, settings: () => settings, logger: deps.logger });
+  const ingest = background.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [background.onIngest] }));
+  // Every status change goes through these, inside its transaction (the session manager takes them).
+  const statusListeners: SessionStatusListener[] = [background.onSessionStatus, ...(deps.statusListeners ?? [])];
+  const whatsapp = createSessionManager({
+    db: store.db,
+    clock,
+    logger: deps.logger,
+    secretBox,
+    sessions,
+    socketFactory: deps.socketFactory ?? createBaileysSocketFactory({ waWebSocketUrl: config.whatsapp.webSocketUrl }),
+    ingest,
+    statusListeners,
+    settings: { ...config.whatsapp, cdnBaseUrl: m.cdnBaseUrl },
+  });
+  // Expired media are re-uploaded by the sender's phone through its session (download and persist).
+  const recoverExpired = whatsapp.recoverExpired;
   const s3Clients = createS3ClientCache();
   const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers);
-  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger });
+  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });
   const persist = createPersistService({
     db: store.db,
     clock,
@@ -116,7 +144,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     partSize: config.s3Upload.partSize,
     queueSize: config.s3Upload.queueSize,
     logger: deps.logger,
+    listeners: background.persistListeners,
+    recoverExpired,
   });
+  background.usePersist(persist);
+  const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: background.outbox, wake: () => background.dispatcher.wake() });
   const simulator = config.simulatorEnabled
     ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
     : null;
@@ -134,22 +166,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerApiKeyAuth(api, apiKeys);
       await registerRateLimit(api, config.rateLimit);
       await api.register(accountRoutes, { accounts, apiKeys });
-      await api.register(sessionRoutes, { sessions });
+      await api.register(sessionRoutes, { sessions, manager: whatsapp });
+      await api.register(pairingRoutes, { manager: whatsapp });
       await api.register(settingsRoutes, { settings });
       await api.register(mediaRoutes, { media, persist });
+      await api.register(webhookRoutes, { webhooks });
       if (simulator) await api.register(simulatorRoutes, { simulator });
     },
     { prefix: '/api' },
   );
   if (simulator) await app.register(simulatorCdnRoutes, { simulator });
 
+  // Workers start with the app (inject()-based tests included) and stop before the store closes.
+  app.addHook('onReady', async () => background.start());
   // In-flight requests have finished when onClose runs; abort whatever upload is still going.
   app.addHook('onClose', async () => {
+    await background.stop();
     persist.abortAll(new Error('The server is shutting down.'));
     s3Clients.close();
     if (!deps.cdn) await cdn.close();
     await store.close();
   });
+  // Sessions resume once the app is ready; on close (onClose hooks run last-added first) their
+  // sockets close without logging out, before the store does.
+  app.addHook('onReady', async () => whatsapp.begin());
+  app.addHook('onClose', async () => whatsapp.shutdown());
   return app;
 }
 

@@ -82,6 +82,25 @@ const envSchema = z.object({
   S3_PART_SIZE_BYTES: int(8 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
   S3_QUEUE_SIZE: int(4, 1, 64),
   SECRET_KEY_PREVIOUS: z.string().default(''),
+  MEDIA_REUPLOAD_TIMEOUT_MS: int(20_000, 100, 300_000),
+  SESSION_LEASE_MS: int(30_000, 100, 3_600_000),
+  SESSION_LEASE_RENEW_MS: int(10_000, 20, 1_800_000),
+  SESSION_RECONNECT_BASE_MS: int(1_000, 1, 600_000),
+  SESSION_RECONNECT_MAX_MS: int(60_000, 1, 3_600_000),
+  SESSION_CONNECT_TIMEOUT_MS: int(20_000, 100, 300_000),
+  SESSION_COMMAND_POLL_MS: int(250, 10, 10_000),
+  WA_WEBSOCKET_URL: optionalString.refine((v) => v === undefined || (/^wss?:\/\//.test(v) && URL.canParse(v)), { message: 'must be a ws:// or wss:// URL' }),
+  WEBHOOK_ALLOW_HTTP: bool(false),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool(false),
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
+  WEBHOOK_CONCURRENCY: int(16, 1, 256),
+  WEBHOOK_MIN_RETRY_DELAY_MS: int(1_000, 0, 3_600_000),
+  WEBHOOK_LOG_RETENTION_HOURS: int(168, 1, 24 * 365),
+  OUTBOX_POLL_INTERVAL_MS: int(1_000, 10, 60_000),
+  OUTBOX_LEASE_MS: int(60_000, 1_000, 3_600_000),
+  AUTO_PERSIST_CONCURRENCY: int(4, 1, 64),
+  AUTO_PERSIST_ATTEMPTS: int(5, 1, 50),
+  AUTO_PERSIST_RETRY_DELAY_MS: int(5_000, 0, 3_600_000),
 });
 
 /** Every environment variable the server reads (the docs test keeps README and .env.example in step). */
@@ -117,6 +136,29 @@ export type Config = Readonly<{
   /** The server-wide default bucket (S3_*), for accounts without their own; null when unset. */
   s3Default: S3Settings | null;
   s3Upload: { partSize: number; queueSize: number };
+  /** WhatsApp sessions: leases, reconnects, pairing and media re-upload timings. */
+  whatsapp: {
+    leaseMs: number;
+    leaseRenewMs: number;
+    reconnectBaseMs: number;
+    reconnectMaxMs: number;
+    connectTimeoutMs: number;
+    commandPollMs: number;
+    reuploadTimeoutMs: number;
+    /** Replaces WhatsApp's WebSocket endpoint (a mock server); unset: Baileys' default. */
+    webSocketUrl: string | undefined;
+  };
+  webhooks: {
+    allowHttp: boolean;
+    allowPrivateNetworks: boolean;
+    timeoutMs: number;
+    concurrency: number;
+    minRetryDelayMs: number;
+    logRetentionHours: number;
+  };
+  /** The durable outbox's workers (webhook dispatcher, auto-persist jobs). */
+  outbox: { pollIntervalMs: number; leaseMs: number };
+  autoPersist: { concurrency: number; attempts: number; retryDelayMs: number };
 }>;
 
 /** Raised when the environment is invalid; `problems` names each bad variable and why. */
@@ -146,6 +188,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (!isAllowedOrigin(new URL(e.MEDIA_CDN_BASE_URL), parseAllowlist(e.MEDIA_CDN_ALLOWLIST))) {
     problems.push('MEDIA_CDN_BASE_URL: its origin must be on MEDIA_CDN_ALLOWLIST');
+  }
+  if (e.OUTBOX_LEASE_MS <= e.WEBHOOK_TIMEOUT_MS) {
+    problems.push('OUTBOX_LEASE_MS: must be longer than WEBHOOK_TIMEOUT_MS (a claim must outlast an attempt)');
+  }
+  if (e.SESSION_LEASE_RENEW_MS * 2 > e.SESSION_LEASE_MS) {
+    problems.push('SESSION_LEASE_RENEW_MS: must be at most half of SESSION_LEASE_MS (a lease must survive a missed renewal)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -193,6 +241,26 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         }
       : null,
     s3Upload: { partSize: e.S3_PART_SIZE_BYTES, queueSize: e.S3_QUEUE_SIZE },
+    whatsapp: {
+      leaseMs: e.SESSION_LEASE_MS,
+      leaseRenewMs: e.SESSION_LEASE_RENEW_MS,
+      reconnectBaseMs: e.SESSION_RECONNECT_BASE_MS,
+      reconnectMaxMs: Math.max(e.SESSION_RECONNECT_MAX_MS, e.SESSION_RECONNECT_BASE_MS),
+      connectTimeoutMs: e.SESSION_CONNECT_TIMEOUT_MS,
+      commandPollMs: e.SESSION_COMMAND_POLL_MS,
+      reuploadTimeoutMs: e.MEDIA_REUPLOAD_TIMEOUT_MS,
+      webSocketUrl: e.WA_WEBSOCKET_URL,
+    },
+    webhooks: {
+      allowHttp: e.WEBHOOK_ALLOW_HTTP,
+      allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      minRetryDelayMs: e.WEBHOOK_MIN_RETRY_DELAY_MS,
+      logRetentionHours: e.WEBHOOK_LOG_RETENTION_HOURS,
+    },
+    outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, leaseMs: e.OUTBOX_LEASE_MS },
+    autoPersist: { concurrency: e.AUTO_PERSIST_CONCURRENCY, attempts: e.AUTO_PERSIST_ATTEMPTS, retryDelayMs: e.AUTO_PERSIST_RETRY_DELAY_MS },
   });
 }
 

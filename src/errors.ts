@@ -173,3 +173,49 @@ export class StorageFailedError extends AppError {
     super('STORAGE_FAILED', 502, message, opts);
   }
 }
+
+// --- webhooks -----------------------------------------------------------------------------
+export class WebhookNotFoundError extends AppError {
+  constructor() {
+    super('WEBHOOK_NOT_FOUND', 404, 'Webhook not found.');
+  }
+}
+export class WebhookDeliveryNotFoundError extends AppError {
+  constructor() {
+    super('WEBHOOK_DELIVERY_NOT_FOUND', 404, 'Webhook delivery not found.');
+  }
+}
+export class WebhookUrlNotAllowedError extends AppError {
+  constructor(reason: string) {
+    super('WEBHOOK_URL_NOT_ALLOWED', 400, `The webhook URL is not allowed: ${reason}`);
+  }
+}
+export class WebhookDisabledError extends AppError {
+  constructor() {
+    super('WEBHOOK_DISABLED', 409, 'The webhook is disabled: enable it first.');
+  }
+}
+
+// --- whatsapp sessions --------------------------------------------------------------------
+export class SessionAlreadyPairedError extends AppError {
+  constructor() {
+    super('SESSION_ALREADY_PAIRED', 409, 'The session is already linked to a WhatsApp account; log it out first to pair another.');
+  }
+}
+export class QrNotAvailableError extends AppError {
+  constructor(state: string) {
+    super('QR_NOT_AVAILABLE', 409, `There is no QR code to scan right now: the session is ${state}.`);
+  }
+}
+export class PairingFailedError extends AppError {
+  constructor(message: string, opts: Opts = {}) {
+    super('PAIRING_FAILED', 502, message, opts);
+  }
+}
+export class SessionUnreachableError extends AppError {
+  constructor() {
+    super('SESSION_UNREACHABLE', 503, 'The server process running this session did not answer in time; retry shortly.', {
+      headers: { 'retry-after': '1' },
+    });
+  }
+}

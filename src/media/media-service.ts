@@ -11,6 +11,7 @@ import { objectUrl, readObject } from '../storage/s3-objects.js';
 import { parseRangeHeader } from './http-range.js';
 import type { CdnClient } from './cdn-client.js';
 import { openPlaintextFromCdn, type MediaFile, type PlainStream } from './cdn-download.js';
+import { openRecovering, type RecoverExpired } from './expired-recovery.js';
 import { toMediaObject, type MediaObject } from './media-object.js';
 import type { MediaType } from './media-type.js';
 import type { TransferLimiter } from './transfer-limiter.js';
@@ -35,6 +36,8 @@ export interface MediaServiceDeps {
   settings: SettingsService;
   maxBytes: number;
   logger: Logger;
+  /** Re-upload of media the CDN dropped (the WhatsApp sessions); without it, gone is 410. */
+  recoverExpired?: RecoverExpired | undefined;
 }
 
 export type MediaService = ReturnType<typeof createMediaService>;
@@ -110,7 +113,7 @@ export function createMediaService(deps: MediaServiceDeps) {
       if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
       const release = deps.limiter.acquire();
       try {
-        const plain = await openPlaintextFromCdn(deps.cdn, mediaFile(row), opts.range, opts.signal);
+        const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r), opts.range, opts.signal), accountId, row, deps.recoverExpired);
         void plain.verified.then(async (sha256) => {
           if (sha256 && sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256 });
         }).catch((err: unknown) => deps.logger.warn({ err, mediaId }, 'could not record the verified sha256'));

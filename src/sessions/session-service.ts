@@ -71,6 +71,8 @@ export function createSessionService(db: Db, clock: Clock) {
         lid: null,
         proxy: input.proxy ?? null,
         config: input.config ? JSON.stringify(input.config) : null,
+        desired_state: 'stopped',
+        qr: null,
         created_at: now,
         updated_at: now,
       };

@@ -39,6 +39,10 @@ export interface SessionTable {
   proxy: string | null;
   /** JSON of the free-form session config, or null. */
   config: string | null;
+  /** `running` or `stopped`: what the session should be doing (running ones resume after a restart). */
+  desired_state: string;
+  /** The QR code to scan while pairing, else null (kept here so every process can show it). */
+  qr: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -69,6 +73,8 @@ export interface MediaTable {
   s3_bucket: string | null;
   s3_key: string | null;
   s3_size: number | null;
+  /** The message key and media content (what a re-upload request needs), BufferJSON, sealed. */
+  wa_message: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -83,10 +89,157 @@ export interface AccountSettingsTable {
   updated_at: string;
 }
 
+/** One row per ingested (session, message): makes ingest, and so `message.received`, idempotent. */
+export interface MessageTable {
+  session_id: string;
+  message_id: string;
+  account_id: string;
+  created_at: string;
+}
+
+export interface WebhookTable {
+  id: string;
+  account_id: string;
+  url: string;
+  label: string | null;
+  /** Session name this webhook is limited to, or null for every session. */
+  session: string | null;
+  /** JSON array of event names; `["*"]` for all. */
+  events: string;
+  /** The HMAC key, sealed with SECRET_KEY. */
+  hmac_key: string;
+  retry_attempts: number;
+  retry_delay_ms: number;
+  retry_policy: string;
+  /** JSON array of `{name, value}`, sealed with SECRET_KEY (values may be credentials). */
+  headers: string;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The outbox: one row per event, written in the transaction of what it reports. */
+export interface WebhookEventTable {
+  id: string;
+  account_id: string;
+  session: string | null;
+  event: string;
+  /** JSON of the payload. */
+  payload: string;
+  /** The media the event is about; its `mediaUrl` is minted afresh at delivery. */
+  media_id: string | null;
+  /** 1 while an auto-persist job must end before this event may go out. */
+  held: number;
+  created_at: string;
+}
+
+/** One event to one webhook: state, retry schedule and lease. */
+export interface WebhookDeliveryTable {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  account_id: string;
+  /** held | pending | delivered | failed */
+  state: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  redelivery_of: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The delivery log: one row per HTTP attempt. */
+export interface WebhookAttemptTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  started_at: string;
+  next_retry_at: string | null;
+}
+
+/** Auto-persist jobs: one per media, run by the job worker with a lease. */
+export interface PersistJobTable {
+  id: string;
+  account_id: string;
+  media_id: string;
+  session_name: string;
+  /** The held `message.received` event released when the job ends, if any webhook wanted it. */
+  event_id: string | null;
+  /** pending | done | failed */
+  state: string;
+  /** Runs that ended (success, failure or retry) and were recorded. */
+  attempts: number;
+  /** Times the job was claimed; more claims than attempts means a run died mid-way. */
+  claims: number;
+  next_run_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_error_code: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Baileys credentials of a session: BufferJSON of AuthenticationCreds, sealed with SECRET_KEY. */
+export interface WaAuthCredsTable {
+  session_id: string;
+  creds: string;
+  updated_at: string;
+}
+
+/** Baileys signal keys (pre-keys, sessions, sender keys, app-state keys, …), each sealed. */
+export interface WaAuthKeyTable {
+  session_id: string;
+  type: string;
+  key_id: string;
+  value: string;
+}
+
+/** Which process runs a session, until when (renewed periodically; see docs/sessions.md). */
+export interface SessionLeaseTable {
+  session_id: string;
+  owner_id: string;
+  expires_at: string;
+}
+
+/** A request for the process that runs a session (stop, logout, pairing code, re-upload). */
+export interface SessionCommandTable {
+  id: string;
+  session_id: string;
+  /** The lease owner the command is addressed to. */
+  owner_id: string;
+  kind: string;
+  /** JSON arguments, or null. */
+  payload: string | null;
+  /** pending | running | done | failed | abandoned */
+  state: string;
+  /** JSON of the result, or of `{code, statusCode, message}` when it failed. */
+  result: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   accounts: AccountTable;
   api_keys: ApiKeyTable;
   sessions: SessionTable;
   media: MediaTable;
   account_settings: AccountSettingsTable;
+  wa_auth_creds: WaAuthCredsTable;
+  wa_auth_keys: WaAuthKeyTable;
+  session_leases: SessionLeaseTable;
+  session_commands: SessionCommandTable;
+  messages: MessageTable;
+  webhooks: WebhookTable;
+  webhook_events: WebhookEventTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
+  persist_jobs: PersistJobTable;
 }

@@ -5,8 +5,10 @@ import { ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Db, Trx } from '../store/db.js';
 import { findMediaByMessage, insertMediaIfAbsent } from '../store/repositories/media.js';
+import { insertMessageIfAbsent } from '../store/repositories/messages.js';
 import type { MediaTable } from '../store/schema.js';
 import { extractMedia, type ExtractedMedia } from './extract-media.js';
+import { sealWaMessage } from './wa-message.js';
 
 export interface IngestSession {
   id: string;
@@ -40,9 +42,10 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
     const media = extractMedia(message.message);
     return deps.db.transaction().execute(async (trx) => {
       let mediaId: string | null = null;
-      let created = true;
+      const now = deps.clock.now().toISOString();
+      // Every message (with media or not) is recorded once, so a replay is not new.
+      let created = await insertMessageIfAbsent(trx, { session_id: session.id, message_id: messageId, account_id: session.accountId, created_at: now });
       if (media) {
-        const now = deps.clock.now().toISOString();
         const row: MediaTable = {
           id: newId('', 16),
           account_id: session.accountId,
@@ -67,10 +70,11 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
           s3_bucket: null,
           s3_key: null,
           s3_size: null,
+          wa_message: sealWaMessage(deps.secretBox, message, media),
           created_at: now,
           updated_at: now,
         };
-        created = await insertMediaIfAbsent(trx, row);
+        created = (await insertMediaIfAbsent(trx, row)) && created;
         mediaId = created ? row.id : ((await findMediaByMessage(trx, session.id, messageId))?.id ?? null);
       }
       if (created) {

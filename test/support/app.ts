@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import type { Store } from '../../src/store/db.js';
 import { createTestDb, type Dialect, type TestDb } from './databases.js';
 
 export const MASTER_KEY = 'test-master-key-0123456789abcdef';
@@ -21,6 +22,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** Extra dependencies (test adapters), and a database shared with another app ("process"). */
+export interface TestAppOptions {
+  deps?: Partial<Omit<AppDeps, 'config' | 'store' | 'logger'>>;
+  /** Run on this database through a store of its own (`reopen()`); it outlives the app. */
+  shared?: TestDb;
+  /** That store, when the test wants a hand on it (e.g. to cut it off). */
+  store?: Store;
+}
+
 /**
  * The real app on a fresh database of `dialect`, configured like a test deployment.
  * `env` overrides environment variables (as strings, exactly as a user would set them).
@@ -29,8 +39,10 @@ export async function buildTestApp(
   dialect: Dialect,
   env: Record<string, string> = {},
   before?: (app: FastifyInstance) => void,
+  opts: TestAppOptions = {},
 ): Promise<TestApp> {
-  const db = await createTestDb(dialect);
+  const db = opts.shared ?? (await createTestDb(dialect));
+  const store = opts.store ?? (opts.shared ? opts.shared.reopen() : db.store);
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
@@ -49,7 +61,7 @@ export async function buildTestApp(
     },
   });
   const logger = createLogger(config.logLevel, { pretty: false, destination: sink });
-  const app = await buildApp({ config, store: db.store, logger });
+  const app = await buildApp({ ...opts.deps, config, store, logger });
   before?.(app);
   await app.ready();
 
@@ -75,7 +87,7 @@ export async function buildTestApp(
     },
     async close() {
       await app.close();
-      await db.destroy();
+      if (!opts.shared) await db.destroy();
     },
   };
 }

@@ -1,12 +1,22 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { SessionService } from '../../sessions/session-service.js';
+import type { SessionManager } from '../../whatsapp/session-manager.js';
 import { principalOf } from '../auth.js';
 import { API_ERRORS, envelope, errorResponses, SessionParams } from '../schemas/common.js';
 import { CreateSessionBody, SessionSchema } from '../schemas/sessions.js';
 
-/** `/api/sessions`: session records of the caller's account. */
-export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService }> = async (app, { sessions }) => {
+type Action = 'start' | 'stop' | 'restart' | 'logout';
+
+const ACTIONS: Record<Action, { summary: string; description: string }> = {
+  start: { summary: 'Start a session', description: 'Connects to WhatsApp (idempotent). An unpaired session goes to CONNECTING/SCAN_QR; a paired one to CONNECTED.' },
+  stop: { summary: 'Stop a session', description: 'Closes the connection; the device stays linked. DISCONNECTED/MANUAL_STOP.' },
+  restart: { summary: 'Restart a session', description: 'Stops and connects again with the stored credentials.' },
+  logout: { summary: 'Log a session out', description: 'Unlinks the device from the WhatsApp account and wipes its credentials. DISCONNECTED/LOGGED_OUT.' },
+};
+
+/** `/api/sessions`: sessions of the caller's account and their WhatsApp connections. */
+export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; manager: SessionManager }> = async (app, { sessions, manager }) => {
   const tags = ['sessions'];
 
   app.post(
@@ -15,7 +25,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService }> 
       config: { scope: 'sessions:manage' },
       schema: { tags, summary: 'Create a session', body: CreateSessionBody, response: { 201: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 409) } },
     },
-    async (req, reply) => reply.code(201).send({ data: await sessions.create(principalOf(req).accountId, req.body) }),
+    async (req, reply) => reply.code(201).send({ data: await manager.create(principalOf(req).accountId, req.body) }),
   );
 
   app.get(
@@ -33,14 +43,31 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService }> 
     async (req) => ({ data: await sessions.get(principalOf(req).accountId, req.params.session) }),
   );
 
+  for (const action of Object.keys(ACTIONS) as Action[]) {
+    app.post(
+      `/sessions/:session/${action}`,
+      {
+        config: { scope: 'sessions:manage' },
+        schema: { tags, ...ACTIONS[action], params: SessionParams, response: { 200: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 404, 503) } },
+      },
+      async (req) => ({ data: await manager[action](principalOf(req).accountId, req.params.session) }),
+    );
+  }
+
   app.delete(
     '/sessions/:session',
     {
       config: { scope: 'sessions:manage' },
-      schema: { tags, summary: 'Delete a session', params: SessionParams, response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404) } },
+      schema: {
+        tags,
+        summary: 'Delete a session',
+        description: 'Stops the session, logs it out (unlinking the device) and deletes it with its credentials.',
+        params: SessionParams,
+        response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404, 503) },
+      },
     },
     async (req, reply) => {
-      await sessions.remove(principalOf(req).accountId, req.params.session);
+      await manager.remove(principalOf(req).accountId, req.params.session);
       return reply.code(204).send(null);
     },
   );

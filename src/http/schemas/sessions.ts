@@ -21,7 +21,10 @@ export const SessionSchema = z
   .object({
     name: z.string(),
     status: z.string().describe('CONNECTING, CONNECTED or DISCONNECTED.'),
-    statusReason: z.string().nullable(),
+    statusReason: z
+      .string()
+      .nullable()
+      .describe('CONNECTING: SCAN_QR or AUTO_RECONNECT; DISCONNECTED: MANUAL_STOP, QR_TIMEOUT, LOGGED_OUT, FAILED, TEMPORARY_BAN or STREAM_ERROR.'),
     phoneNumber: z.string().nullable(),
     pushName: z.string().nullable(),
     businessName: z.string().nullable(),
@@ -33,3 +36,27 @@ export const SessionSchema = z
     updatedAt: Timestamp,
   })
   .meta({ id: 'Session' });
+
+export const QrQuery = z.object({
+  format: z.enum(['json', 'image']).default('json').describe('`image` answers the QR code as a PNG.'),
+});
+
+export const QrSchema = z
+  .object({
+    qr: z.string().nullable().describe('The code to render as a QR and scan (Linked devices → Link a device); null when there is none.'),
+    event: z.enum(['qr', 'connecting', 'connected', 'disconnected']).describe('`qr`: scan it now; `connected`: already paired; `connecting`: no QR yet; `disconnected`: start the session first.'),
+  })
+  .meta({ id: 'PairingQr' });
+
+export const PairCodeBody = z
+  .object({
+    phoneNumber: z
+      .string()
+      .transform((v) => v.replace(/[\s()+.-]/g, ''))
+      .pipe(z.string().regex(/^\d{6,15}$/, 'must be a phone number in international format (country code first, digits only)')),
+  })
+  .strict();
+
+export const PairCodeSchema = z
+  .object({ code: z.string().describe('Type it on the phone: Linked devices → Link a device → Link with phone number instead.') })
+  .meta({ id: 'PairingCode' });

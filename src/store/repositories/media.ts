@@ -35,3 +35,8 @@ export function findMedia(db: DbOrTrx, accountId: string, sessionId: string, id:
 export function updateMedia(db: DbOrTrx, id: string, patch: Updateable<MediaTable>) {
   return db.updateTable('media').set(patch).where('id', '=', id).execute();
 }
+
+/** A media object of one account by id, whatever its session (background jobs hold only the id). */
+export function findAccountMedia(db: DbOrTrx, accountId: string, id: string) {
+  return db.selectFrom('media').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+}

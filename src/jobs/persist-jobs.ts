@@ -1,0 +1,84 @@
+import type { Clock } from '../clock.js';
+import { newId } from '../ids.js';
+import type { PersistListener } from '../media/persist-service.js';
+import type { DbOrTrx } from '../store/db.js';
+import { finishPendingJob, insertPersistJobIfAbsent } from '../store/repositories/persist-jobs.js';
+import { errorInfo } from '../webhooks/events.js';
+import type { Outbox } from '../webhooks/outbox.js';
+
+export interface NewPersistJob {
+  accountId: string;
+  mediaId: string;
+  sessionName: string;
+  /** The held `message.received` to release when the job ends (null: no webhook wanted it). */
+  eventId: string | null;
+}
+
+export type PersistJobs = ReturnType<typeof createPersistJobs>;
+
+/**
+ * The durable side of auto-persist: jobs are queued in the ingest transaction, and a job ends
+ * in the very transaction that records the persist result, which also releases the held
+ * `message.received` with `mediaUrl` (stored) or `persistError` (given up).
+ */
+export function createPersistJobs(deps: { clock: Clock; outbox: Outbox }) {
+  const now = () => deps.clock.now().toISOString();
+
+  /** Ends the media's pending job as stored, releasing its event with the object's URL. */
+  async function succeeded(trx: DbOrTrx, mediaId: string, mediaUrl: string): Promise<boolean> {
+    const job = await finishPendingJob(trx, mediaId, () => ({ state: 'done', last_error_code: null, last_error: null, updated_at: now() }));
+    if (job?.event_id) await deps.outbox.release(trx, job.event_id, { mediaUrl });
+    return job !== null;
+  }
+
+  /** Ends the media's pending job as given up, releasing its event with the reason. */
+  async function gaveUp(trx: DbOrTrx, mediaId: string, error: unknown): Promise<boolean> {
+    const info = errorInfo(error);
+    const job = await finishPendingJob(trx, mediaId, (j) => ({
+      state: 'failed',
+      attempts: j.attempts + 1,
+      last_error_code: info.code,
+      last_error: info.message,
+      updated_at: now(),
+    }));
+    if (job?.event_id) await deps.outbox.release(trx, job.event_id, { persistError: info });
+    return job !== null;
+  }
+
+  /**
+   * Every stored persist ends the media's pending job, whoever ran it (a job, or an API call
+   * that came first); a failure ends it only when the job itself gave up.
+   */
+  const onPersistOutcome: PersistListener = async (trx, o) => {
+    if (o.ok) await succeeded(trx, o.media.id, o.result.url);
+    else if (o.trigger === 'auto') await gaveUp(trx, o.media.id, o.error);
+  };
+
+  return {
+    succeeded,
+    gaveUp,
+    onPersistOutcome,
+
+    /** Queues the auto-persist of a media inside the caller's (ingest) transaction. */
+    enqueue: async (trx: DbOrTrx, j: NewPersistJob): Promise<void> => {
+      const at = now();
+      await insertPersistJobIfAbsent(trx, {
+        id: newId('job_'),
+        account_id: j.accountId,
+        media_id: j.mediaId,
+        session_name: j.sessionName,
+        event_id: j.eventId,
+        state: 'pending',
+        attempts: 0,
+        claims: 0,
+        next_run_at: at,
+        lease_owner: null,
+        lease_expires_at: null,
+        last_error_code: null,
+        last_error: null,
+        created_at: at,
+        updated_at: at,
+      });
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import type { Logger } from 'pino';
+import type { SettingsService } from '../accounts/settings-service.js';
+import type { Clock } from '../clock.js';
+import { AppError, BusyError } from '../errors.js';
+import type { PersistService } from '../media/persist-service.js';
+import type { Store } from '../store/db.js';
+import { findAccountMedia } from '../store/repositories/media.js';
+import { claimDueJobs, pruneJobs, renewJobLease, updateLeasedJob } from '../store/repositories/persist-jobs.js';
+import type { PersistJobTable } from '../store/schema.js';
+import { objectKey } from '../storage/object-key.js';
+import { abortLeftovers } from '../storage/s3-upload.js';
+import type { PersistJobs } from './persist-jobs.js';
+import { createWorker, type Worker } from './worker.js';
+
+export interface PersistRunnerOptions {
+  concurrency: number;
+  /** Runs per job before it gives up. */
+  attempts: number;
+  /** Wait after the first failed run; doubled after each further one. */
+  retryDelayMs: number;
+  pollIntervalMs: number;
+  /** A claim lasts this long and is renewed every third of it while the job runs. */
+  leaseMs: number;
+  /** Ended jobs are kept this long. */
+  retentionMs: number;
+}
+
+// Failures worth another run: the CDN or the bucket may well work later.
+const RETRYABLE = new Set(['CDN_UNAVAILABLE', 'STORAGE_FAILED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR']);
+const retryable = (err: unknown) => !(err instanceof AppError) || RETRYABLE.has(err.code);
+const MAX_DELAY_MS = 3_600_000;
+const BUSY_DELAY_MS = 1_000;
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+/**
+ * Runs auto-persist jobs with the persist service: claimed with a renewed lease, retried with
+ * exponential backoff, given up after the configured runs. A job whose earlier run died (more
+ * claims than recorded runs) first aborts the multipart upload that run left open.
+ */
+export function createPersistRunner(deps: {
+  store: Store;
+  clock: Clock;
+  owner: string;
+  options: PersistRunnerOptions;
+  jobs: PersistJobs;
+  settings: () => SettingsService;
+  persist: () => PersistService;
+  /** Called after a job's result committed (its events may be due). */
+  onEnded: () => void;
+  logger: Logger;
+}): Worker {
+  const { store, clock, owner, options: o } = deps;
+  const db = store.db;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  let stopping = false;
+  let lastPrune = 0;
+
+  async function claim(limit: number) {
+    const now = clock.now().getTime();
+    if (now - lastPrune > PRUNE_EVERY_MS) {
+      lastPrune = now;
+      await pruneJobs(db, iso(now - o.retentionMs)).catch((err: unknown) => deps.logger.warn({ err }, 'could not prune ended auto-persist jobs'));
+    }
+    return claimDueJobs(store, { owner, now: iso(now), leaseUntil: iso(now + o.leaseMs), limit });
+  }
+
+  async function cleanUp(job: PersistJobTable) {
+    const media = await findAccountMedia(db, job.account_id, job.media_id);
+    const storage = media && !media.persisted_at ? await deps.settings().storageFor(job.account_id) : null;
+    if (!media || !storage) return;
+    const s = storage.target.settings;
+    const key = objectKey({ keyPrefix: s.keyPrefix, session: job.session_name, mediaId: media.id, mimeType: media.mime_type, createdAt: media.created_at });
+    deps.logger.info({ mediaId: media.id, key }, 'an earlier run of this auto-persist died: aborting the multipart upload it left open');
+    await abortLeftovers(storage.client, s.bucket, key);
+  }
+
+  async function run(job: PersistJobTable) {
+    const heartbeat = setInterval(() => {
+      renewJobLease(db, job.id, owner, iso(clock.now().getTime() + o.leaseMs))
+        .then((held) => held || deps.logger.warn({ jobId: job.id }, 'auto-persist job lease lost'))
+        .catch((err: unknown) => deps.logger.warn({ err, jobId: job.id }, 'could not renew an auto-persist lease'));
+    }, o.leaseMs / 3);
+    const last = job.attempts + 1 >= o.attempts;
+    const isFinal = (err: unknown) => !stopping && !(err instanceof BusyError) && (last || !retryable(err));
+    try {
+      // claims was incremented by this claim: any surplus over recorded runs is a run that died.
+      if (job.claims - 1 > job.attempts) await cleanUp(job);
+      const result = await deps.persist().persist(job.account_id, job.session_name, job.media_id, { trigger: 'auto', isFinalFailure: isFinal });
+      // Stored before this run (e.g. by an API call): the listener had nothing to end, so end it here.
+      await db.transaction().execute((trx) => deps.jobs.succeeded(trx, job.media_id, result.url));
+      deps.onEnded();
+    } catch (err) {
+      await settle(job, err, isFinal(err));
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async function settle(job: PersistJobTable, err: unknown, final: boolean) {
+    const now = clock.now().getTime();
+    if (stopping) {
+      // Cut short by shutdown: give the job back untouched; the next start runs it again.
+      await updateLeasedJob(db, job.id, owner, {});
+    } else if (err instanceof BusyError) {
+      await updateLeasedJob(db, job.id, owner, { next_run_at: iso(now + BUSY_DELAY_MS), updated_at: iso(now) });
+    } else if (final) {
+      // The persist listener usually ended it already; this covers failures before the upload
+      // started (media or session gone), where no listener ran.
+      await db.transaction().execute((trx) => deps.jobs.gaveUp(trx, job.media_id, err));
+      deps.logger.warn({ err, jobId: job.id, mediaId: job.media_id }, 'auto-persist gave up');
+      deps.onEnded();
+    } else {
+      const delay = Math.min(o.retryDelayMs * 2 ** Math.min(job.attempts, 30), MAX_DELAY_MS);
+      const e = err instanceof AppError ? { code: err.code, message: err.message } : { code: 'INTERNAL_ERROR', message: String(err) };
+      await updateLeasedJob(db, job.id, owner, {
+        attempts: job.attempts + 1,
+        next_run_at: iso(now + delay),
+        last_error_code: e.code,
+        last_error: e.message,
+        updated_at: iso(now),
+      });
+      deps.logger.info({ err, jobId: job.id, mediaId: job.media_id, retryInMs: delay }, 'auto-persist failed, will retry');
+    }
+  }
+
+  const worker = createWorker<PersistJobTable>({ name: 'auto-persist', concurrency: o.concurrency, pollIntervalMs: o.pollIntervalMs, claim, run, logger: deps.logger });
+  return {
+    start: worker.start,
+    wake: worker.wake,
+    get running() {
+      return worker.running;
+    },
+    /** Running uploads are aborted (nothing partial stays) and their jobs given back. */
+    async stop() {
+      stopping = true;
+      const done = worker.stop();
+      deps.persist().abortAll(new Error('The server is shutting down.'));
+      await done;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import QRCode from 'qrcode';
+import { PairingFailedError, QrNotAvailableError, SessionAlreadyPairedError, SessionUnreachableError } from '../errors.js';
+import type { SessionService } from '../sessions/session-service.js';
+import type { SessionTable } from '../store/schema.js';
+import type { CommandKind } from './command-bus.js';
+import type { SessionRunner } from './session-runner.js';
+
+/** What pairing needs from the session manager. */
+export interface PairingHost {
+  runner(sessionId: string): SessionRunner | undefined;
+  dispatch<T>(row: SessionTable, kind: CommandKind, payload: unknown): Promise<T>;
+  ensureRunning(row: SessionTable): Promise<void>;
+}
+
+/** Titan's bare QR answer: the code to scan, and what the session is doing. */
+export interface QrState {
+  qr: string | null;
+  event: 'qr' | 'connecting' | 'connected' | 'disconnected';
+}
+
+/** Linking a WhatsApp account to a session: by QR code, or by a code typed on the phone. */
+export function createPairing(deps: { host: PairingHost; sessions: SessionService; connectTimeoutMs: number }) {
+  /** The current QR, read from the session row: whichever process runs the session wrote it. */
+  async function qr(accountId: string, name: string): Promise<QrState> {
+    const row = await deps.sessions.requireRow(accountId, name);
+    if (row.status === 'CONNECTING' && row.qr) return { qr: row.qr, event: 'qr' };
+    return { qr: null, event: row.status === 'CONNECTED' ? 'connected' : row.status === 'CONNECTING' ? 'connecting' : 'disconnected' };
+  }
+
+  return {
+    qr,
+
+    /** The current QR as a PNG image. */
+    qrImage: async (accountId: string, name: string): Promise<Buffer> => {
+      const state = await qr(accountId, name);
+      if (!state.qr) throw new QrNotAvailableError(state.event);
+      return QRCode.toBuffer(state.qr, { type: 'png', margin: 2, width: 320, errorCorrectionLevel: 'L' });
+    },
+
+    /**
+     * Asks WhatsApp for an 8-character code to type on the phone (Linked devices → Link with
+     * phone number). Starts the session when it is not running.
+     */
+    pairingCode: async (accountId: string, name: string, phoneNumber: string): Promise<{ code: string }> => {
+      const row = await deps.sessions.requireRow(accountId, name);
+      if (row.status === 'CONNECTED') throw new SessionAlreadyPairedError();
+      await deps.host.ensureRunning(row);
+      return deps.host.dispatch<{ code: string }>(row, 'pair-code', { phoneNumber });
+    },
+
+    /** Runs in the process that holds the session. */
+    pairCodeLocal: async (row: SessionTable, phoneNumber: string): Promise<{ code: string }> => {
+      const r = deps.host.runner(row.id);
+      if (!r) throw new SessionUnreachableError();
+      // The socket can ask for a code once WhatsApp offered pairing (its first QR).
+      const state = await r.waitFor(['qr', 'open'], deps.connectTimeoutMs).catch((err: unknown) => {
+        throw new PairingFailedError(`WhatsApp did not offer pairing: ${(err as Error).message}`, { cause: err });
+      });
+      if (state === 'open' || r.paired) throw new SessionAlreadyPairedError();
+      try {
+        return { code: await r.socket!.requestPairingCode(phoneNumber) };
+      } catch (err) {
+        throw new PairingFailedError(`WhatsApp refused the pairing code request: ${(err as Error).message}`, { cause: err });
+      }
+    },
+  };
+}
