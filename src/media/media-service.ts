@@ -59,7 +59,9 @@ export function createMediaService(deps: MediaServiceDeps) {
       mediaKey: deps.secretBox.open(row.media_key),
       fileLength: row.file_length,
       fileSha256: row.file_sha256 ? Buffer.from(row.file_sha256, 'hex') : null,
-      fileEncSha256: row.file_enc_sha256 ? Buffer.from(row.file_enc_sha256, 'hex') : null,
+      // The HMAC already authenticates every encrypted byte (with a key the CDN lacks); an unkeyed
+      // hash of the same bytes from the same message adds CPU on the hot path, not assurance.
+      fileEncSha256: null,
     };
   }
 

@@ -5,6 +5,7 @@ import { createEventListeners } from '../../src/webhooks/listeners.js';
 import { createOutbox } from '../../src/webhooks/outbox.js';
 import { createStatusRecorder } from '../../src/whatsapp/session-status.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { FAST_SESSIONS, FakeWhatsApp, waMessage } from '../support/fake-whatsapp.js';
 import { FAST_WEBHOOKS, startReceiver, type Receiver } from '../support/webhooks.js';
 
 /**
@@ -53,3 +54,28 @@ describe('session.status events', () => {
     ]);
   });
 });
+
+describe('session.status and message.received from a live (fake) WhatsApp session', () => {
+  it('the session manager feeds the outbox: pairing and a received message arrive as webhooks', async () => {
+    const r = await startReceiver();
+    const wa = new FakeWhatsApp();
+    const t = await buildTestApp('sqlite', { ...FAST_SESSIONS, ...FAST_WEBHOOKS }, undefined, { deps: { socketFactory: wa.factory } });
+    try {
+      const { auth } = await t.newAccount();
+      await t.app.inject({ method: 'POST', url: '/api/webhooks', headers: auth, payload: { url: r.url, session: 'live' } });
+      expect((await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'live', start: true } })).statusCode).toBe(201);
+      await r.waitFor((rs) => rs.some((x) => x.body.payload.status === 'CONNECTING'));
+      wa.latest('live').pair();
+      await r.waitFor((rs) => rs.some((x) => x.body.payload.status === 'CONNECTED'));
+      wa.latest('live').upsert([waMessage({ key: { remoteJid: '15550002222@s.whatsapp.net', fromMe: false, id: 'LIVE-1' }, messageTimestamp: 1_764_000_000, message: { conversation: 'from a phone' } })]);
+      await r.waitFor((rs) => rs.some((x) => x.body.event === 'message.received'));
+      const msg = r.events('message.received')[0]!;
+      expect(msg).toMatchObject({ session: 'live', payload: { id: 'LIVE-1', text: 'from a phone', type: 'text', timestamp: 1_764_000_000 } });
+      expect(r.events('session.status').every((e) => e.session === 'live')).toBe(true);
+    } finally {
+      await t.close();
+      await r.close();
+    }
+  });
+});
+

@@ -1,0 +1,304 @@
+/**
+ * `npm run bench`: download throughput and server memory, against baselines measured in the
+ * same run on the same encrypted file, each party in its own process:
+ *   ceiling  decrypt + HMAC + SHA-256 in a plain in-process loop (crypto-ceiling.ts)
+ *   peer     Baileys downloadMediaMessage(…, 'buffer') + write to a file (peer-download.ts)
+ *   ours     POST …/media/{id}/download on the built server (dist/), bytes counted and dropped
+ *   memory   ours on a larger file: the server's peak RSS
+ * A fake CDN process (cdn-server.ts) serves the file. Each measurement uses a fresh serving
+ * process, warmed up by one 64 KiB ranged download; its memory is the VmHWM of that process
+ * after the transfer (its whole lifetime), with VmRSS sampled every 20 ms as a cross-check.
+ * Prints a table and writes bench/results/latest.json; exits non-zero on a missed target only
+ * with --strict.
+ */
+import { fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { ceilingPass, writeEncryptedMedia, type EncryptedMediaFile } from './crypto-ceiling.js';
+import { MB, MiB, cpuMeter, monotonicMicros, procMemory, sampleRss, toPlainNode, topSelfTime } from './measure.js';
+import type { PeerJob, PeerMessage } from './peer-download.js';
+import { printReport, summarize, type Results, type Sample } from './report.js';
+import { ensureBuilt, provision, startServer, type BenchMedia } from './server.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PARTS = ['ceiling', 'peer', 'ours', 'memory'] as const;
+type Part = (typeof PARTS)[number];
+const RSS_LIMIT = 150 * MB;
+const USAGE = `npm run bench -- [--size-mib 256] [--runs 3] [--only ceiling,peer,ours|download,memory]
+                     [--memory-size-mib 1024] [--profile] [--strict]`;
+
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+const { values: args } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        'size-mib': { type: 'string', default: '256' },
+        runs: { type: 'string', default: '3' },
+        only: { type: 'string', multiple: true },
+        'memory-size-mib': { type: 'string', default: '1024' },
+        profile: { type: 'boolean', default: false },
+        strict: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+})();
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const positive = (name: string, v: string): number => {
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 ? n : usageError(`--${name} must be a positive integer (got ${v}).`);
+};
+const sizeMiB = positive('size-mib', args['size-mib']);
+const runs = positive('runs', args.runs);
+const memorySizeMiB = positive('memory-size-mib', args['memory-size-mib']);
+const parts = new Set<Part>(
+  (args.only ?? [...PARTS]).flatMap((v) => v.split(',')).map((v) => {
+    const p = v.trim() === 'download' ? 'ours' : v.trim();
+    return (PARTS as readonly string[]).includes(p) ? (p as Part) : usageError(`--only: unknown part "${v}".`);
+  }),
+);
+
+/** Children run on bare node (no TypeScript loader) so their memory is theirs alone. */
+const childEnv = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return env;
+};
+
+interface Cdn {
+  origin: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startCdn(file: string): Promise<Cdn> {
+  const child = spawn(process.execPath, [toPlainNode(ROOT, join(ROOT, 'bench/cdn-server.ts')), file], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+  const { port } = JSON.parse(line) as { port: number };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function measureCeiling(media: EncryptedMediaFile, encSha256: boolean): Sample {
+  const meter = cpuMeter([]);
+  const seconds = ceilingPass(media, { encSha256 });
+  return { mibPerSec: media.plainLength / MiB / seconds, mibPerCpuSecond: media.plainLength / MiB / meter().self };
+}
+
+async function measurePeer(media: EncryptedMediaFile, cdn: Cdn, url: string, scratch: string): Promise<Sample> {
+  const job: PeerJob = { url, mediaKey: media.mediaKey.toString('base64'), mimetype: 'video/mp4', fileLength: media.plainLength, out: join(scratch, 'peer-output.mp4') };
+  const child = fork(toPlainNode(ROOT, join(ROOT, 'bench/peer-download.ts')), [JSON.stringify(job)], { execArgv: [], env: childEnv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = once(child, 'exit');
+  const next = () =>
+    Promise.race([
+      once(child, 'message').then(([m]) => m as PeerMessage),
+      exited.then(([code]) => Promise.reject(new Error(`peer process exited (${String(code)})`))),
+    ]);
+  try {
+    await next(); // ready: Baileys loaded and warmed up
+    const idleRss = procMemory(child.pid!, 'VmRSS');
+    const sampler = sampleRss(child.pid!);
+    const meter = cpuMeter([child.pid!, cdn.pid]);
+    child.send('go');
+    const done = await next();
+    const { wall, used } = meter();
+    const [server, cdnCpu] = used as [number, number];
+    const sampledRss = sampler.stop();
+    const peakRss = procMemory(child.pid!, 'VmHWM');
+    if (done.type !== 'done' || done.bytes !== media.plainLength) throw new Error(`peer returned ${done.type === 'done' ? done.bytes : '?'} bytes, not ${media.plainLength}`);
+    const mib = media.plainLength / MiB;
+    const cpu = { server: server / wall, cdn: cdnCpu / wall };
+    return { mibPerSec: mib / (done.totalMs / 1000), downloadMiBps: mib / (done.downloadMs / 1000), peakRss, sampledRss, idleRss, cpu, mibPerCpuSecond: mib / server };
+  } finally {
+    if (child.connected) child.disconnect();
+    await exited;
+    rmSync(job.out, { force: true });
+  }
+}
+
+async function measureOurs(entry: string, cdn: Cdn, media: BenchMedia, nodeArgs: string[] = []): Promise<Sample> {
+  const server = await startServer({ entry, maxBytes: 4 * 1024 * MiB, nodeArgs });
+  try {
+    const url = await provision(server, media);
+    const warm = await request(url, { method: 'POST', headers: { authorization: server.auth, range: 'bytes=0-65535' } });
+    if (warm.statusCode !== 206) throw new Error(`warm-up download → ${warm.statusCode}: ${await warm.body.text()}`);
+    await warm.body.arrayBuffer();
+    const idleRss = procMemory(server.pid, 'VmRSS');
+    const sampler = sampleRss(server.pid);
+    const meter = cpuMeter([server.pid, cdn.pid]);
+    const from = monotonicMicros();
+    const started = performance.now();
+    const res = await request(url, { method: 'POST', headers: { authorization: server.auth } });
+    if (res.statusCode !== 200) throw new Error(`download → ${res.statusCode}: ${await res.body.text()}`);
+    let bytes = 0;
+    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+    const seconds = (performance.now() - started) / 1000;
+    const to = monotonicMicros();
+    const cpu = meter();
+    const sampledRss = sampler.stop();
+    const peakRss = procMemory(server.pid, 'VmHWM');
+    // A failed MAC or hash check aborts the response, so a complete body is a verified one.
+    if (bytes !== media.fileLength || res.headers['content-length'] !== String(media.fileLength)) {
+      throw new Error(`download gave ${bytes} bytes (content-length ${String(res.headers['content-length'])}), not ${media.fileLength}`);
+    }
+    const [serverCpu, cdnCpu] = cpu.used as [number, number];
+    const mib = media.fileLength / MiB;
+    return {
+      mibPerSec: mib / seconds,
+      mibPerCpuSecond: mib / serverCpu,
+      peakRss,
+      sampledRss,
+      idleRss,
+      cpu: { server: serverCpu / cpu.wall, cdn: cdnCpu / cpu.wall, client: cpu.self / cpu.wall },
+      window: { from, to },
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+const benchMedia = (media: EncryptedMediaFile, origin: string): BenchMedia => ({
+  url: `${origin}/v/t62.7161-24/bench-${media.plainLength}.enc`,
+  mediaKey: media.mediaKey,
+  fileSha256: media.fileSha256,
+  fileEncSha256: media.fileEncSha256,
+  fileLength: media.plainLength,
+  mimetype: 'video/mp4',
+});
+
+async function main(): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), 'titan-bench-'));
+  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(scratch, { recursive: true, force: true })];
+  // Ctrl-C stops the children too (same process group); leave no media files behind.
+  process.once('SIGINT', () => {
+    rmSync(scratch, { recursive: true, force: true });
+    process.exit(130);
+  });
+  const results: Results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpu: { model: cpus()[0]?.model ?? 'unknown', count: cpus().length },
+    sizeMiB,
+    runs,
+    parts: [...parts],
+    method: {
+      throughput: 'plaintext MiB / wall seconds; median of the runs, the parties interleaved run by run',
+      warmUp: 'each serving process (ours, peer) is fresh and first serves one 64 KiB ranged download',
+      serverMemory: 'VmHWM of the serving process after the transfer: its whole lifetime, start-up and warm-up included (VmRSS sampled every 20 ms as a cross-check)',
+      ceilingInput: 'read from the page cache (the file was just written), 1 MiB chunks',
+    },
+    ratios: {},
+    targets: [],
+  };
+  const { ratios, targets } = results;
+  try {
+    const entry = parts.has('ours') || parts.has('memory') ? ensureBuilt(ROOT) : '';
+
+    if (parts.has('ceiling') || parts.has('peer') || parts.has('ours')) {
+      process.stdout.write(`preparing a ${sizeMiB} MiB encrypted video…\n`);
+      const media = await writeEncryptedMedia(join(scratch, `video-${sizeMiB}.enc`), sizeMiB * MiB);
+      results.file = { plaintextBytes: media.plainLength, encryptedBytes: media.encLength };
+      const cdn = await startCdn(media.path);
+      cleanups.unshift(() => cdn.stop());
+      const bm = benchMedia(media, cdn.origin);
+      const samples = { ceiling: [] as Sample[], ceilingEncSha: [] as Sample[], peer: [] as Sample[], ours: [] as Sample[] };
+      if (parts.has('ceiling')) ceilingPass(media); // warm-up
+      for (let run = 1; run <= runs; run++) {
+        const line: string[] = [];
+        if (parts.has('ceiling')) {
+          samples.ceiling.push(measureCeiling(media, false));
+          samples.ceilingEncSha.push(measureCeiling(media, true));
+          line.push(`ceiling ${samples.ceiling.at(-1)!.mibPerSec.toFixed(1)}`);
+        }
+        if (parts.has('peer')) {
+          samples.peer.push(await measurePeer(media, cdn, bm.url, scratch));
+          line.push(`peer ${samples.peer.at(-1)!.mibPerSec.toFixed(1)}`);
+        }
+        if (parts.has('ours')) {
+          samples.ours.push(await measureOurs(entry, cdn, bm));
+          line.push(`ours ${samples.ours.at(-1)!.mibPerSec.toFixed(1)}`);
+        }
+        process.stdout.write(`run ${run}/${runs}: ${line.join(', ')} MiB/s\n`);
+      }
+      for (const k of ['ceiling', 'ceilingEncSha', 'peer', 'ours'] as const) if (samples[k].length) results[k] = summarize(samples[k]);
+
+      if (args.profile && parts.has('ours')) {
+        const dir = join(tmpdir(), `titan-bench-profile-${Date.now()}`);
+        mkdirSync(dir);
+        const s = await measureOurs(entry, cdn, bm, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+        const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+        results.profile = { file: file ? join(dir, file) : null, mibPerSec: s.mibPerSec, topSelfTime: file ? topSelfTime(join(dir, file), s.window) : [] };
+      }
+    }
+
+    const { ceiling, ceilingEncSha, peer, ours } = results;
+    if (ours && ceiling) {
+      ratios.oursOverCeiling = ours.medianMiBps / ceiling.medianMiBps;
+      targets.push({ name: 'ours ≥ 0.5 × ceiling', value: ratios.oursOverCeiling, target: '≥ 0.5', pass: ratios.oursOverCeiling >= 0.5 });
+    }
+    if (ours && ceilingEncSha) ratios.oursOverCeilingEncSha = ours.medianMiBps / ceilingEncSha.medianMiBps;
+    // CPU cost per byte, which noise from other load distorts far less than wall time.
+    if (ours && ceiling) ratios.oursOverCeilingPerCpuSecond = ours.medianMiBPerCpuSecond / ceiling.medianMiBPerCpuSecond;
+    if (ours && peer) {
+      ratios.oursOverPeer = ours.medianMiBps / peer.medianMiBps;
+      targets.push({ name: 'ours faster than peer', value: ratios.oursOverPeer, target: '> 1', pass: ratios.oursOverPeer > 1 });
+    }
+    if (ours?.peakRssBytes && peer?.peakRssBytes) ratios.oursOverPeerPeakRss = ours.peakRssBytes.median / peer.peakRssBytes.median;
+
+    if (parts.has('memory')) {
+      process.stdout.write(`memory check: preparing a ${memorySizeMiB} MiB encrypted video…\n`);
+      const big = await writeEncryptedMedia(join(scratch, `video-${memorySizeMiB}.enc`), memorySizeMiB * MiB);
+      const cdn = await startCdn(big.path);
+      try {
+        const s = await measureOurs(entry, cdn, benchMedia(big, cdn.origin));
+        const pass = s.peakRss! <= RSS_LIMIT;
+        results.memoryCheck = {
+          sizeMiB: memorySizeMiB,
+          peakRssBytes: s.peakRss!,
+          sampledPeakRssBytes: s.sampledRss!,
+          idleRssBytes: s.idleRss!,
+          mibPerSec: s.mibPerSec,
+          mibPerCpuSecond: s.mibPerCpuSecond!,
+          limitBytes: RSS_LIMIT,
+          pass,
+        };
+        targets.push({ name: `server peak RSS ≤ 150 MB (${memorySizeMiB} MiB download)`, value: s.peakRss! / MB, target: '≤ 150', pass });
+      } finally {
+        await cdn.stop();
+        rmSync(big.path, { force: true });
+      }
+    }
+    printReport(results);
+  } finally {
+    for (const c of cleanups) await c();
+  }
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write('wrote bench/results/latest.json\n');
+  if (args.strict && targets.some((t) => !t.pass)) process.exitCode = 1;
+}
+
+await main();
