@@ -71,7 +71,7 @@ export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: S
         stored = { ...rest, secretAccessKeySealed: sealed };
         if (opts.verify) {
           const settings = { ...rest, secretAccessKey: sealed ? deps.secretBox.open(sealed).toString('utf8') : null };
-          const client = buildS3Client(settings);
+          const client = await buildS3Client(settings);
           try {
             const reason = await probeBucket(client, settings.bucket);
             if (reason) throw new S3SettingsInvalidError(reason);
@@ -105,7 +105,7 @@ export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: S
       } else if (deps.serverDefault) {
         target = { cacheKey: 'server@default', settings: deps.serverDefault };
       }
-      return target ? { target, client: deps.s3Clients.get(target), downloadMode } : null;
+      return target ? { target, client: await deps.s3Clients.get(target), downloadMode } : null;
     },
   };
 }

@@ -4,12 +4,13 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { proto } from '@whiskeysockets/baileys';
+import type { proto } from '@whiskeysockets/baileys';
 import type { Clock } from '../clock.js';
 import { PayloadTooLargeError, ValidationError } from '../errors.js';
 import { createEncryptStream, generateMediaKey } from '../media/encrypt-stream.js';
 import type { MediaType } from '../media/media-type.js';
 import type { SessionService } from '../sessions/session-service.js';
+import { loadProto } from '../whatsapp/baileys.js';
 import type { Ingest } from '../whatsapp/ingest.js';
 
 export interface SimulateMediaInput {
@@ -106,6 +107,7 @@ export function createSimulator(deps: {
       };
       if (input.caption && type !== 'audio' && type !== 'sticker') content.caption = input.caption;
       if (type === 'document') content.fileName = input.fileName ?? 'file';
+      const { proto } = await loadProto();
       const message = proto.WebMessageInfo.fromObject({
         key: { remoteJid: toJid(input.from), fromMe: false, id: `3EB0${randomBytes(8).toString('hex').toUpperCase()}` },
         messageTimestamp: now,
@@ -118,6 +120,7 @@ export function createSimulator(deps: {
 
     /** Ingests a Baileys WAMessage given as JSON (byte fields in base64). */
     async simulateMessage(accountId: string, sessionName: string, json: Record<string, unknown>) {
+      const { proto } = await loadProto();
       let message: proto.WebMessageInfo;
       try {
         message = proto.WebMessageInfo.fromObject(json);

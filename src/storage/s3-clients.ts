@@ -1,14 +1,18 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { loadClientS3 } from './aws-sdk.js';
 import type { StorageTarget } from './s3-settings.js';
 
 /**
  * S3 clients cached per settings version: one client (and connection pool) per bucket
- * configuration, rebuilt only when the settings change.
+ * configuration, rebuilt only when the settings change. `get` is async only because the first
+ * call imports the SDK (aws-sdk.ts); after that await, it runs to the end without yielding, so
+ * concurrent callers still share one client.
  */
 export function createS3ClientCache() {
   const clients = new Map<string, S3Client>();
   return {
-    get(target: StorageTarget): S3Client {
+    async get(target: StorageTarget): Promise<S3Client> {
+      const sdk = await loadClientS3();
       let client = clients.get(target.cacheKey);
       if (!client) {
         // A newer version of the same owner replaces the old client.
@@ -19,7 +23,7 @@ export function createS3ClientCache() {
             clients.delete(k);
           }
         }
-        client = buildS3Client(target.settings);
+        client = newS3Client(sdk, target.settings);
         clients.set(target.cacheKey, client);
       }
       return client;
@@ -34,8 +38,12 @@ export function createS3ClientCache() {
 export type S3ClientCache = ReturnType<typeof createS3ClientCache>;
 
 /** An S3 client for AWS or any S3-compatible endpoint. */
-export function buildS3Client(s: StorageTarget['settings']): S3Client {
-  return new S3Client({
+export async function buildS3Client(s: StorageTarget['settings']): Promise<S3Client> {
+  return newS3Client(await loadClientS3(), s);
+}
+
+function newS3Client(sdk: { S3Client: typeof S3Client }, s: StorageTarget['settings']): S3Client {
+  return new sdk.S3Client({
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
     forcePathStyle: s.forcePathStyle,

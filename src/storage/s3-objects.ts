@@ -1,13 +1,14 @@
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { MediaNotFoundError, RangeNotSatisfiableError, StorageFailedError } from '../errors.js';
+import { loadClientS3, loadPresigner } from './aws-sdk.js';
 import { describe } from './s3-upload.js';
 import type { S3Settings } from './s3-settings.js';
 
 /** The URL handed out for an object: public when a public base URL is set, else presigned. */
 export async function objectUrl(client: S3Client, s: S3Settings, bucket: string, key: string): Promise<string> {
   if (s.publicBaseUrl) return `${s.publicBaseUrl.replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  const [{ GetObjectCommand }, { getSignedUrl }] = await Promise.all([loadClientS3(), loadPresigner()]);
   return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: s.presignExpiresSeconds });
 }
 
@@ -20,6 +21,7 @@ export interface StoredObject {
 
 /** Reads an object (or a `Range` of it) as a stream. */
 export async function readObject(client: S3Client, bucket: string, key: string, range: string | undefined, signal: AbortSignal): Promise<StoredObject> {
+  const { GetObjectCommand } = await loadClientS3();
   try {
     const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }), { abortSignal: signal });
     return {
@@ -41,6 +43,7 @@ export async function readObject(client: S3Client, bucket: string, key: string, 
 
 /** Checks that the bucket exists and the credentials may use it; returns the storage's reason when not. */
 export async function probeBucket(client: S3Client, bucket: string): Promise<string | null> {
+  const { HeadBucketCommand } = await loadClientS3();
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(10_000) });
     return null;

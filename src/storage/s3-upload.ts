@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { StorageFailedError } from '../errors.js';
+import { loadClientS3, loadLibStorage } from './aws-sdk.js';
 
 export interface UploadInput {
   client: S3Client;
@@ -23,6 +23,7 @@ export interface UploadInput {
  * (`leavePartsOnError: false`), so nothing partial stays in the bucket.
  */
 export async function uploadStream(input: UploadInput): Promise<void> {
+  const { Upload } = await loadLibStorage();
   const upload = new Upload({
     client: input.client,
     params: {
@@ -60,6 +61,7 @@ export async function uploadStream(input: UploadInput): Promise<void> {
  */
 export async function abortLeftovers(client: S3Client, bucket: string, key: string): Promise<void> {
   try {
+    const { AbortMultipartUploadCommand, ListMultipartUploadsCommand } = await loadClientS3();
     const r = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
     for (const u of r.Uploads ?? []) {
       if (u.Key === key && u.UploadId) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }));

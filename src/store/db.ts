@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -22,10 +23,10 @@ export interface Store {
 
 // INT8 (bigint) comes back from pg as a string; our bigints (file sizes) fit in a double.
 const INT8_OID = 20;
-const pgTypes = {
+const pgTypes = (types: typeof pg.types) => ({
   getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-    oid === INT8_OID ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
-};
+    oid === INT8_OID ? (v: string) => Number(v) : (types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+});
 
 /** Opens the database named by `target` (creating the SQLite file and its folder if needed). */
 export function openStore(target: DatabaseTarget): Store {
@@ -38,10 +39,13 @@ export function openStore(target: DatabaseTarget): Store {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
-  const pool = new pg.Pool({
+  // Loaded only for PostgreSQL (4–16 MB of RSS a SQLite server never needs); require keeps
+  // openStore synchronous.
+  const { Pool, types } = createRequire(import.meta.url)('pg') as typeof pg;
+  const pool = new Pool({
     connectionString: target.url,
     max: 10,
-    types: pgTypes,
+    types: pgTypes(types),
     // A per-run schema keeps test runs (and tenants of one server, if wanted) apart.
     ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
   });

@@ -1,4 +1,6 @@
-import { jidDecode, jidNormalizedUser, type AuthenticationCreds, type Contact } from '@whiskeysockets/baileys';
+import type { AuthenticationCreds, Contact } from '@whiskeysockets/baileys';
+// The JID helpers alone (~2 MB), not the Baileys index (~65 MB): this module loads at start-up.
+import { jidDecode, jidNormalizedUser } from '@whiskeysockets/baileys/lib/WABinary/jid-utils.js';
 import type { StatusFields } from './session-status.js';
 
 const userOf = (jid: string | undefined, server: string): string | null => {

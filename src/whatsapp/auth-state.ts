@@ -1,16 +1,10 @@
-import {
-  BufferJSON,
-  initAuthCreds,
-  proto,
-  type AuthenticationCreds,
-  type AuthenticationState,
-  type SignalDataSet,
-  type SignalDataTypeMap,
-} from '@whiskeysockets/baileys';
+import type { AuthenticationCreds, AuthenticationState, SignalDataSet, SignalDataTypeMap } from '@whiskeysockets/baileys';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../store/db.js';
 import * as repo from '../store/repositories/wa-auth.js';
+import { loadBaileys } from './baileys.js';
+import { bufferReplacer, bufferReviver } from './buffer-json.js';
 
 /** A session's Baileys auth state, read from and written to the database. */
 export interface DbAuthState {
@@ -24,13 +18,15 @@ const CHUNK = 500;
 
 /**
  * Loads (or, for a new session, initialises with `initAuthCreds()`) the credentials and signal
- * keys of a session. Everything is BufferJSON serialised and sealed with SECRET_KEY; a key
+ * keys of a session. Everything is BufferJSON serialised (buffer-json.ts) and sealed with SECRET_KEY; a key
  * batch from Baileys is written in one transaction, so a crash never leaves half of it.
  */
 export async function loadDbAuthState(deps: { db: Db; secretBox: SecretBox; clock: Clock }, sessionId: string): Promise<DbAuthState> {
   const { db, secretBox } = deps;
-  const seal = (v: unknown) => secretBox.seal(JSON.stringify(v, BufferJSON.replacer));
-  const open = <T>(s: string) => JSON.parse(secretBox.open(s).toString('utf8'), BufferJSON.reviver) as T;
+  // A session is starting: the socket needs Baileys anyway.
+  const { initAuthCreds, proto } = await loadBaileys();
+  const seal = (v: unknown) => secretBox.seal(JSON.stringify(v, bufferReplacer));
+  const open = <T>(s: string) => JSON.parse(secretBox.open(s).toString('utf8'), bufferReviver) as T;
 
   const row = await repo.findCreds(db, sessionId);
   const creds = row ? open<AuthenticationCreds>(row.creds) : initAuthCreds();
@@ -72,6 +68,6 @@ export async function loadDbAuthState(deps: { db: Db; secretBox: SecretBox; cloc
 export async function isPaired(deps: { db: Db; secretBox: SecretBox }, sessionId: string): Promise<boolean> {
   const row = await repo.findCreds(deps.db, sessionId);
   if (!row) return false;
-  const creds = JSON.parse(deps.secretBox.open(row.creds).toString('utf8'), BufferJSON.reviver) as AuthenticationCreds;
+  const creds = JSON.parse(deps.secretBox.open(row.creds).toString('utf8'), bufferReviver) as AuthenticationCreds;
   return Boolean(creds.me?.id && creds.account);
 }

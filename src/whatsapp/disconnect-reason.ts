@@ -1,4 +1,20 @@
-import { DisconnectReason } from '@whiskeysockets/baileys';
+/**
+ * Baileys' `DisconnectReason` codes (WhatsApp's own, so they do not move). A copy because the
+ * enum lives in a module that pulls in the protobufs (~27 MB of RSS) at start-up;
+ * test/whatsapp/disconnect-reason.test.ts checks it against Baileys.
+ */
+export const DisconnectReason = {
+  connectionClosed: 428,
+  connectionLost: 408,
+  connectionReplaced: 440,
+  timedOut: 408,
+  loggedOut: 401,
+  badSession: 500,
+  restartRequired: 515,
+  multideviceMismatch: 411,
+  forbidden: 403,
+  unavailableService: 503,
+} as const;
 
 /** Why a session is DISCONNECTED, as Titan reports it. */
 export type StopReason = 'MANUAL_STOP' | 'QR_TIMEOUT' | 'LOGGED_OUT' | 'FAILED' | 'TEMPORARY_BAN' | 'STREAM_ERROR';

@@ -1,9 +1,10 @@
-import { decryptMediaRetryData, proto, type BaileysEventMap } from '@whiskeysockets/baileys';
+import type { BaileysEventMap } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../store/db.js';
 import { findMediaByMessage, updateMedia } from '../store/repositories/media.js';
+import { loadBaileys } from './baileys.js';
 import type { SessionRef } from './session-status.js';
 
 /**
@@ -20,6 +21,8 @@ export function createMediaUpdateHandler(deps: { db: Db; secretBox: SecretBox; c
       if (!row) continue;
       let directPath: string | null | undefined;
       try {
+        // Only ever called from a live socket's event, so Baileys is already loaded.
+        const { decryptMediaRetryData, proto } = await loadBaileys();
         const n = decryptMediaRetryData(media, deps.secretBox.open(row.media_key), key.id);
         if (n.result === proto.MediaRetryNotification.ResultType.SUCCESS) directPath = n.directPath;
       } catch (err) {

@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 import { PairingFailedError, QrNotAvailableError, SessionAlreadyPairedError, SessionUnreachableError } from '../errors.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { SessionTable } from '../store/schema.js';
@@ -34,6 +33,8 @@ export function createPairing(deps: { host: PairingHost; sessions: SessionServic
     qrImage: async (accountId: string, name: string): Promise<Buffer> => {
       const state = await qr(accountId, name);
       if (!state.qr) throw new QrNotAvailableError(state.event);
+      // Loaded on first use: ~8 MB of RSS for a route most servers rarely serve.
+      const { default: QRCode } = await import('qrcode');
       return QRCode.toBuffer(state.qr, { type: 'png', margin: 2, width: 320, errorCorrectionLevel: 'L' });
     },
 

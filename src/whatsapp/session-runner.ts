@@ -67,7 +67,9 @@ export function startRunner(deps: RunnerDeps, session: SessionRef & { proxy: str
       auth = await loadDbAuthState(deps, session.id);
       const agent = session.proxy ? await createProxyAgent(session.proxy) : undefined;
       if (stopping) return;
-      const s = deps.socketFactory({ session: { id: session.id, name: session.name }, auth: auth.state, logger: baileysLogger(log), agent });
+      const s = await deps.socketFactory({ session: { id: session.id, name: session.name }, auth: auth.state, logger: baileysLogger(log), agent });
+      // Stopped while the socket was being made (the first one imports Baileys): close it unseen.
+      if (stopping) return void Promise.resolve(s.end(undefined)).catch(() => undefined);
       sock = s;
       awaitingQr = false;
       s.ev.on('connection.update', (u) => onConnection(s, u));

@@ -1,15 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Agent } from 'node:https';
-import {
-  DisconnectReason,
-  makeCacheableSignalKeyStore,
-  makeWASocket,
-  type AuthenticationState,
-  type BaileysEventEmitter,
-  type Contact,
-  type WAMessage,
-} from '@whiskeysockets/baileys';
+import type { AuthenticationState, BaileysEventEmitter, Contact, WAMessage } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
+import { loadBaileys } from './baileys.js';
+import { DisconnectReason } from './disconnect-reason.js';
 
 /**
  * The part of a Baileys socket the session manager uses. The real one comes from
@@ -37,14 +31,16 @@ export interface SocketOptions {
   agent?: Agent | undefined;
 }
 
-export type SocketFactory = (opts: SocketOptions) => WaSocket;
+export type SocketFactory = (opts: SocketOptions) => WaSocket | Promise<WaSocket>;
 
 /**
  * The real factory: one Baileys socket per connection attempt. `waWebSocketUrl` replaces
- * WhatsApp's endpoint (a mock server, or a test's refusing one).
+ * WhatsApp's endpoint (a mock server, or a test's refusing one). Baileys is imported by the
+ * first socket, not before (see baileys.ts).
  */
 export function createBaileysSocketFactory(opts: { waWebSocketUrl?: string | undefined } = {}): SocketFactory {
-  return ({ auth, logger, agent }) => {
+  return async ({ auth, logger, agent }) => {
+    const { makeCacheableSignalKeyStore, makeWASocket } = await loadBaileys();
     const sock = makeWASocket({
       // Cached so Baileys' many small key reads do not each hit the database.
       auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(auth.keys, logger) },

@@ -1,7 +1,8 @@
-import { BufferJSON, type proto, type WAMessage } from '@whiskeysockets/baileys';
+import type { proto, WAMessage } from '@whiskeysockets/baileys';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { MediaType } from '../media/media-type.js';
 import type { MediaTable } from '../store/schema.js';
+import { bufferReplacer, bufferReviver } from './buffer-json.js';
 import type { ExtractedMedia } from './extract-media.js';
 
 // The content field Baileys' `assertMediaContent` looks for (round video notes travel as video).
@@ -34,7 +35,7 @@ export function sealWaMessage(secretBox: SecretBox, message: proto.IWebMessageIn
       },
     },
   };
-  return secretBox.seal(JSON.stringify(stored, BufferJSON.replacer));
+  return secretBox.seal(JSON.stringify(stored, bufferReplacer));
 }
 
 /**
@@ -44,7 +45,7 @@ export function sealWaMessage(secretBox: SecretBox, message: proto.IWebMessageIn
 export function rebuildWaMessage(secretBox: SecretBox, row: MediaTable): WAMessage {
   const field = RETRY_FIELD[row.type as MediaType];
   const stored: WAMessage = row.wa_message
-    ? (JSON.parse(secretBox.open(row.wa_message).toString('utf8'), BufferJSON.reviver) as WAMessage)
+    ? (JSON.parse(secretBox.open(row.wa_message).toString('utf8'), bufferReviver) as WAMessage)
     : {
         key: { remoteJid: row.remote_jid, fromMe: row.from_me === 1, id: row.message_id, participant: row.participant },
         message: {

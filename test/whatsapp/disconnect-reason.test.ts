@@ -1,8 +1,13 @@
 import { DisconnectReason } from '@whiskeysockets/baileys';
 import { describe, expect, it } from 'vitest';
-import { mapDisconnect, reconnectDelay } from '../../src/whatsapp/disconnect-reason.js';
+import { DisconnectReason as LocalReason, mapDisconnect, reconnectDelay } from '../../src/whatsapp/disconnect-reason.js';
 
 describe('disconnect reasons and backoff', () => {
+  it("the local copy of DisconnectReason matches Baileys' enum", () => {
+    const baileys = Object.fromEntries(Object.entries(DisconnectReason).filter(([k]) => Number.isNaN(Number(k))));
+    expect(LocalReason).toEqual(baileys);
+  });
+
   it('a 408 is a QR timeout only while a QR was waiting to be scanned', () => {
     expect(mapDisconnect(DisconnectReason.timedOut, { awaitingQr: true })).toEqual({ action: 'stop', reason: 'QR_TIMEOUT', wipeAuth: false });
     expect(mapDisconnect(DisconnectReason.connectionLost, { awaitingQr: false })).toEqual({ action: 'reconnect', immediate: false });
