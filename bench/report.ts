@@ -1,5 +1,7 @@
 /** What one measurement yields, how runs are summarised, the results file and the printed table. */
 import { MB, median, type SelfTime } from './measure.js';
+import type { PersistResults } from './persist.js';
+import type { WebhookBenchResult } from './webhooks.js';
 
 export interface Sample {
   mibPerSec: number;
@@ -62,12 +64,48 @@ export interface Results {
   ratios: Record<string, number>;
   memoryCheck?: { sizeMiB: number; peakRssBytes: number; sampledPeakRssBytes: number; idleRssBytes: number; mibPerSec: number; mibPerCpuSecond: number; limitBytes: number; pass: boolean };
   profile?: { file: string | null; mibPerSec: number; topSelfTime: SelfTime[] };
+  persist?: PersistResults;
+  /** 16 requests in flight (throughput), then 2 (latency). */
+  webhooks?: { throughput: WebhookBenchResult[]; latency: WebhookBenchResult[] };
   targets: Target[];
 }
 
 const rate = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(1));
 const mb = (v: number | undefined) => (v === undefined ? 'n/a' : `${(v / MB).toFixed(1)} MB`);
 const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : `${Math.round(v * 100)}%`);
+
+const HEADER = `${'party'.padEnd(32)}${'MiB/s'.padStart(8)}  ${'runs (MiB/s)'.padEnd(24)}${'MiB/CPU-s'.padStart(10)}${'peak RSS'.padStart(10)}${'idle RSS'.padStart(11)}   CPU server/cdn/client`;
+
+function table(rows: [string, Summary | undefined][]): string[] {
+  return rows.flatMap(([name, s]) => {
+    if (!s) return [];
+    const c = s.cpuPerWallSecond;
+    return [
+      `${name.padEnd(32)}${rate(s.medianMiBps).padStart(8)}  ${s.runsMiBps.join(' / ').padEnd(24)}${rate(s.medianMiBPerCpuSecond).padStart(10)}` +
+        `${mb(s.peakRssBytes?.median).padStart(10)}${mb(s.idleRssBytes).padStart(11)}   ${c ? [c.server, c.cdn, c.client].map(pct).join(' / ') : ''}`,
+    ];
+  });
+}
+
+function profileLines(title: string, p: { file: string | null; mibPerSec: number; topSelfTime: SelfTime[] }): string[] {
+  return ['', `${title} (${rate(p.mibPerSec)} MiB/s while profiling): ${p.file ?? 'not written'}`, ...p.topSelfTime.map((f) => `  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.fn}`)];
+}
+
+function persistLines(p: PersistResults, runs: number): string[] {
+  const out = ['', `persist to S3 (${p.endpoint}), ${p.sizeMiB} MiB video, part size ${p.partSizeBytes / 1024 / 1024} MiB × queue ${p.queueSize}, median of ${runs} run(s)`];
+  if (p.ours) {
+    out.push('', HEADER);
+    out.push(...table([['baseline (file → lib-storage)', p.baseline], ['peer (Baileys buffer → Put)', p.peer], ['ours (HTTP persist)', p.ours]]));
+    if (p.peer?.downloadOnlyMedianMiBps) out.push(`  peer without the PutObject: ${rate(p.peer.downloadOnlyMedianMiBps)} MiB/s`);
+    const q = p.ratios;
+    out.push('', `ours / baseline ${q.oursOverBaseline?.toFixed(2)}   (per CPU second: ${q.oursOverBaselinePerCpuSecond?.toFixed(2)})`);
+    out.push(`ours / peer     ${q.oursOverPeer?.toFixed(2)}   (per CPU second: ${q.oursOverPeerPerCpuSecond?.toFixed(2)}${q.oursOverPeerPeakRss ? `, peak RSS ours / peer: ${q.oursOverPeerPeakRss.toFixed(2)}` : ''})`);
+  }
+  const m = p.memoryCheck;
+  if (m) out.push(`memory check    ${m.sizeMiB} MiB persist: server peak RSS ${mb(m.peakRssBytes)} (sampled ${mb(m.sampledPeakRssBytes)}, idle ${mb(m.idleRssBytes)}), ${rate(m.mibPerSec)} MiB/s, ${rate(m.mibPerCpuSecond)} MiB/CPU-s`);
+  if (p.profile) out.push(...profileLines('server CPU profile of the persist', p.profile));
+  return out;
+}
 
 export function printReport(r: Results): void {
   const rows: [string, Summary | undefined][] = [
@@ -76,31 +114,23 @@ export function printReport(r: Results): void {
     ['peer (Baileys → file)', r.peer],
     ['ours (HTTP download)', r.ours],
   ];
-  const out = ['', `media download, ${r.sizeMiB} MiB video, median of ${r.runs} run(s), node ${r.node}`, ''];
-  out.push(`${'party'.padEnd(32)}${'MiB/s'.padStart(8)}  ${'runs (MiB/s)'.padEnd(24)}${'MiB/CPU-s'.padStart(10)}${'peak RSS'.padStart(10)}${'idle RSS'.padStart(11)}   CPU server/cdn/client`);
-  for (const [name, s] of rows) {
-    if (!s) continue;
-    const c = s.cpuPerWallSecond;
-    out.push(
-      `${name.padEnd(32)}${rate(s.medianMiBps).padStart(8)}  ${s.runsMiBps.join(' / ').padEnd(24)}${rate(s.medianMiBPerCpuSecond).padStart(10)}` +
-        `${mb(s.peakRssBytes?.median).padStart(10)}${mb(s.idleRssBytes).padStart(11)}   ${c ? [c.server, c.cdn, c.client].map(pct).join(' / ') : ''}`,
-    );
+  const out: string[] = [];
+  if (rows.some(([, s]) => s) || r.memoryCheck) {
+    out.push('', `media download, ${r.sizeMiB} MiB video, median of ${r.runs} run(s), node ${r.node}`, '', HEADER, ...table(rows));
+    if (r.peer?.downloadOnlyMedianMiBps) out.push(`  peer without the file write: ${rate(r.peer.downloadOnlyMedianMiBps)} MiB/s`);
+    const q = r.ratios;
+    out.push('');
+    if (q.oursOverCeiling !== undefined) {
+      out.push(`ours / ceiling  ${q.oursOverCeiling.toFixed(2)}${q.oursOverCeilingEncSha ? `   (vs ceiling + fileEncSha256: ${q.oursOverCeilingEncSha.toFixed(2)})` : ''}`);
+      if (q.oursOverCeilingPerCpuSecond !== undefined) out.push(`                per CPU second of the server: ${q.oursOverCeilingPerCpuSecond.toFixed(2)}`);
+    }
+    if (q.oursOverPeer !== undefined) out.push(`ours / peer     ${q.oursOverPeer.toFixed(2)}${q.oursOverPeerPeakRss ? `   (peak RSS ours / peer: ${q.oursOverPeerPeakRss.toFixed(2)})` : ''}`);
+    const m = r.memoryCheck;
+    if (m) out.push(`memory check    ${m.sizeMiB} MiB download: server peak RSS ${mb(m.peakRssBytes)} (sampled ${mb(m.sampledPeakRssBytes)}, idle ${mb(m.idleRssBytes)}), ${rate(m.mibPerSec)} MiB/s`);
+    if (r.profile) out.push(...profileLines('server CPU profile of the download', r.profile));
   }
-  if (r.peer?.downloadOnlyMedianMiBps) out.push(`  peer without the file write: ${rate(r.peer.downloadOnlyMedianMiBps)} MiB/s`);
-  const q = r.ratios;
-  out.push('');
-  if (q.oursOverCeiling !== undefined) {
-    out.push(`ours / ceiling  ${q.oursOverCeiling.toFixed(2)}${q.oursOverCeilingEncSha ? `   (vs ceiling + fileEncSha256: ${q.oursOverCeilingEncSha.toFixed(2)})` : ''}`);
-    if (q.oursOverCeilingPerCpuSecond !== undefined) out.push(`                per CPU second of the server: ${q.oursOverCeilingPerCpuSecond.toFixed(2)}`);
-  }
-  if (q.oursOverPeer !== undefined) out.push(`ours / peer     ${q.oursOverPeer.toFixed(2)}${q.oursOverPeerPeakRss ? `   (peak RSS ours / peer: ${q.oursOverPeerPeakRss.toFixed(2)})` : ''}`);
-  const m = r.memoryCheck;
-  if (m) out.push(`memory check    ${m.sizeMiB} MiB download: server peak RSS ${mb(m.peakRssBytes)} (sampled ${mb(m.sampledPeakRssBytes)}, idle ${mb(m.idleRssBytes)}), ${rate(m.mibPerSec)} MiB/s`);
+  if (r.persist) out.push(...persistLines(r.persist, r.runs));
   out.push('');
   for (const t of r.targets) out.push(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.value.toFixed(2)} (target ${t.target})`);
-  if (r.profile) {
-    out.push('', `server CPU profile of the transfer (${rate(r.profile.mibPerSec)} MiB/s while profiling): ${r.profile.file ?? 'not written'}`);
-    for (const f of r.profile.topSelfTime) out.push(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.fn}`);
-  }
   console.log(out.join('\n'));
 }

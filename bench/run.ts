@@ -5,33 +5,40 @@
  *   peer     Baileys downloadMediaMessage(…, 'buffer') + write to a file (peer-download.ts)
  *   ours     POST …/media/{id}/download on the built server (dist/), bytes counted and dropped
  *   memory   ours on a larger file: the server's peak RSS
+ * then persist to S3 (persist.ts: baseline upload, peer, ours; persist-memory: ours on a larger
+ * file) and webhook delivery (webhooks.ts).
  * A fake CDN process (cdn-server.ts) serves the file. Each measurement uses a fresh serving
  * process, warmed up by one 64 KiB ranged download; its memory is the VmHWM of that process
  * after the transfer (its whole lifetime), with VmRSS sampled every 20 ms as a cross-check.
  * Prints a table and writes bench/results/latest.json; exits non-zero on a missed target only
  * with --strict.
  */
-import { fork, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { runIpcChild, startCdn as startCdnAt, type Cdn } from './children.js';
 import { ceilingPass, writeEncryptedMedia, type EncryptedMediaFile } from './crypto-ceiling.js';
-import { MB, MiB, cpuMeter, monotonicMicros, procMemory, sampleRss, toPlainNode, topSelfTime } from './measure.js';
+import { MB, MiB, cpuMeter, monotonicMicros, procMemory, sampleRss, topSelfTime } from './measure.js';
 import type { PeerJob, PeerMessage } from './peer-download.js';
+import { runPersistParts } from './persist-run.js';
 import { printReport, summarize, type Results, type Sample } from './report.js';
-import { ensureBuilt, provision, startServer, type BenchMedia } from './server.js';
+import { benchMedia, ensureBuilt, provision, startServer, type BenchMedia } from './server.js';
+import { benchWebhooks, formatWebhookResults } from './webhooks.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PARTS = ['ceiling', 'peer', 'ours', 'memory'] as const;
+const PARTS = ['ceiling', 'peer', 'ours', 'memory', 'persist', 'persist-memory', 'webhooks'] as const;
 type Part = (typeof PARTS)[number];
 const RSS_LIMIT = 150 * MB;
-const USAGE = `npm run bench -- [--size-mib 256] [--runs 3] [--only ceiling,peer,ours|download,memory]
-                     [--memory-size-mib 1024] [--profile] [--strict]`;
+const USAGE = `npm run bench -- [--size-mib 256] [--runs 3]
+                     [--only ceiling,peer,ours|download,memory,persist,persist-memory,webhooks]
+                     [--memory-size-mib 1024] [--persist-memory-size-mib 1024]
+                     [--webhook-messages 2000] [--profile] [--strict]
+  persist needs S3: TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY
+  (TEST_S3_REGION), else scripts/s3-gateway-start.sh is run; webhooks also uses PostgreSQL
+  (TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).`;
 
 function usageError(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -46,6 +53,8 @@ const { values: args } = (() => {
         runs: { type: 'string', default: '3' },
         only: { type: 'string', multiple: true },
         'memory-size-mib': { type: 'string', default: '1024' },
+        'persist-memory-size-mib': { type: 'string', default: '1024' },
+        'webhook-messages': { type: 'string', default: '2000' },
         profile: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -66,6 +75,8 @@ const positive = (name: string, v: string): number => {
 const sizeMiB = positive('size-mib', args['size-mib']);
 const runs = positive('runs', args.runs);
 const memorySizeMiB = positive('memory-size-mib', args['memory-size-mib']);
+const persistMemorySizeMiB = positive('persist-memory-size-mib', args['persist-memory-size-mib']);
+const webhookMessages = positive('webhook-messages', args['webhook-messages']);
 const parts = new Set<Part>(
   (args.only ?? [...PARTS]).flatMap((v) => v.split(',')).map((v) => {
     const p = v.trim() === 'download' ? 'ours' : v.trim();
@@ -73,33 +84,7 @@ const parts = new Set<Part>(
   }),
 );
 
-/** Children run on bare node (no TypeScript loader) so their memory is theirs alone. */
-const childEnv = (): NodeJS.ProcessEnv => {
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  return env;
-};
-
-interface Cdn {
-  origin: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-async function startCdn(file: string): Promise<Cdn> {
-  const child = spawn(process.execPath, [toPlainNode(ROOT, join(ROOT, 'bench/cdn-server.ts')), file], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(child, 'exit');
-  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-  const { port } = JSON.parse(line) as { port: number };
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+const startCdn = (file: string): Promise<Cdn> => startCdnAt(ROOT, file);
 
 function measureCeiling(media: EncryptedMediaFile, encSha256: boolean): Sample {
   const meter = cpuMeter([]);
@@ -109,32 +94,14 @@ function measureCeiling(media: EncryptedMediaFile, encSha256: boolean): Sample {
 
 async function measurePeer(media: EncryptedMediaFile, cdn: Cdn, url: string, scratch: string): Promise<Sample> {
   const job: PeerJob = { url, mediaKey: media.mediaKey.toString('base64'), mimetype: 'video/mp4', fileLength: media.plainLength, out: join(scratch, 'peer-output.mp4') };
-  const child = fork(toPlainNode(ROOT, join(ROOT, 'bench/peer-download.ts')), [JSON.stringify(job)], { execArgv: [], env: childEnv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const exited = once(child, 'exit');
-  const next = () =>
-    Promise.race([
-      once(child, 'message').then(([m]) => m as PeerMessage),
-      exited.then(([code]) => Promise.reject(new Error(`peer process exited (${String(code)})`))),
-    ]);
   try {
-    await next(); // ready: Baileys loaded and warmed up
-    const idleRss = procMemory(child.pid!, 'VmRSS');
-    const sampler = sampleRss(child.pid!);
-    const meter = cpuMeter([child.pid!, cdn.pid]);
-    child.send('go');
-    const done = await next();
-    const { wall, used } = meter();
-    const [server, cdnCpu] = used as [number, number];
-    const sampledRss = sampler.stop();
-    const peakRss = procMemory(child.pid!, 'VmHWM');
+    const { done, wall, cpu, peakRss, sampledRss, idleRss } = await runIpcChild<PeerMessage>(ROOT, 'bench/peer-download.ts', job, [cdn.pid]);
     if (done.type !== 'done' || done.bytes !== media.plainLength) throw new Error(`peer returned ${done.type === 'done' ? done.bytes : '?'} bytes, not ${media.plainLength}`);
+    const [server, cdnCpu] = cpu as [number, number];
     const mib = media.plainLength / MiB;
-    const cpu = { server: server / wall, cdn: cdnCpu / wall };
-    return { mibPerSec: mib / (done.totalMs / 1000), downloadMiBps: mib / (done.downloadMs / 1000), peakRss, sampledRss, idleRss, cpu, mibPerCpuSecond: mib / server };
+    return { mibPerSec: mib / (done.totalMs / 1000), downloadMiBps: mib / (done.downloadMs / 1000), peakRss, sampledRss, idleRss, cpu: { server: server / wall, cdn: cdnCpu / wall }, mibPerCpuSecond: mib / server };
   } finally {
-    if (child.connected) child.disconnect();
-    await exited;
-    rmSync(job.out, { force: true });
+    rmSync(job.out!, { force: true });
   }
 }
 
@@ -179,15 +146,6 @@ async function measureOurs(entry: string, cdn: Cdn, media: BenchMedia, nodeArgs:
   }
 }
 
-const benchMedia = (media: EncryptedMediaFile, origin: string): BenchMedia => ({
-  url: `${origin}/v/t62.7161-24/bench-${media.plainLength}.enc`,
-  mediaKey: media.mediaKey,
-  fileSha256: media.fileSha256,
-  fileEncSha256: media.fileEncSha256,
-  fileLength: media.plainLength,
-  mimetype: 'video/mp4',
-});
-
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'titan-bench-'));
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(scratch, { recursive: true, force: true })];
@@ -215,15 +173,22 @@ async function main(): Promise<void> {
   };
   const { ratios, targets } = results;
   try {
-    const entry = parts.has('ours') || parts.has('memory') ? ensureBuilt(ROOT) : '';
+    const has = (...ps: Part[]) => ps.some((p) => parts.has(p));
+    const entry = has('ours', 'memory', 'persist', 'persist-memory') ? ensureBuilt(ROOT) : '';
 
-    if (parts.has('ceiling') || parts.has('peer') || parts.has('ours')) {
+    // The video of the download and persist parts, and its CDN.
+    let video: { media: EncryptedMediaFile; cdn: Cdn; bm: BenchMedia } | undefined;
+    if (has('ceiling', 'peer', 'ours', 'persist')) {
       process.stdout.write(`preparing a ${sizeMiB} MiB encrypted video…\n`);
       const media = await writeEncryptedMedia(join(scratch, `video-${sizeMiB}.enc`), sizeMiB * MiB);
       results.file = { plaintextBytes: media.plainLength, encryptedBytes: media.encLength };
       const cdn = await startCdn(media.path);
       cleanups.unshift(() => cdn.stop());
-      const bm = benchMedia(media, cdn.origin);
+      video = { media, cdn, bm: benchMedia(media, cdn.origin) };
+    }
+
+    if (video && has('ceiling', 'peer', 'ours')) {
+      const { media, cdn, bm } = video;
       const samples = { ceiling: [] as Sample[], ceilingEncSha: [] as Sample[], peer: [] as Sample[], ours: [] as Sample[] };
       if (parts.has('ceiling')) ceilingPass(media); // warm-up
       for (let run = 1; run <= runs; run++) {
@@ -291,7 +256,32 @@ async function main(): Promise<void> {
         rmSync(big.path, { force: true });
       }
     }
+    if (has('persist', 'persist-memory')) {
+      results.persist = await runPersistParts({
+        root: ROOT,
+        entry,
+        scratch,
+        runs,
+        video,
+        persist: parts.has('persist'),
+        memorySizeMiB: parts.has('persist-memory') ? persistMemorySizeMiB : null,
+        profile: args.profile,
+        targets,
+      });
+    }
+
+    if (parts.has('webhooks')) {
+      process.stdout.write(`webhooks: ${webhookMessages} messages, 16 in flight, then ${Math.min(200, webhookMessages)} with 2 in flight…\n`);
+      results.webhooks = {
+        throughput: await benchWebhooks({ root: ROOT, messages: webhookMessages, concurrency: 16 }),
+        latency: await benchWebhooks({ root: ROOT, messages: Math.min(200, webhookMessages), concurrency: 2 }),
+      };
+    }
     printReport(results);
+    if (results.webhooks) {
+      console.log(`\n${formatWebhookResults(results.webhooks.throughput)}`);
+      console.log(formatWebhookResults(results.webhooks.latency).replace(/^webhooks: /, 'webhooks, 2 in flight (latency): '));
+    }
   } finally {
     for (const c of cleanups) await c();
   }

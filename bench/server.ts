@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { EncryptedMediaFile } from './crypto-ceiling.js';
 import { freePort } from './measure.js';
 
 /** The media the CDN serves, as a message describes it. */
@@ -17,6 +18,16 @@ export interface BenchMedia {
   fileLength: number;
   mimetype: string;
 }
+
+/** The message fields for `media` served by the CDN at `origin`. */
+export const benchMedia = (media: EncryptedMediaFile, origin: string): BenchMedia => ({
+  url: `${origin}/v/t62.7161-24/bench-${media.plainLength}.enc`,
+  mediaKey: media.mediaKey,
+  fileSha256: media.fileSha256,
+  fileEncSha256: media.fileEncSha256,
+  fileLength: media.plainLength,
+  mimetype: 'video/mp4',
+});
 
 export interface RunningServer {
   pid: number;
@@ -124,8 +135,13 @@ async function createKey(baseUrl: string, masterKey: string): Promise<string> {
 
 /** Creates session `bench`, ingests a video message pointing at `media`, returns the download URL. */
 export async function provision(server: RunningServer, media: BenchMedia): Promise<string> {
+  await call(`${server.baseUrl}/api/sessions`, server.auth, { name: 'bench' }, 201);
+  return ingest(server, media);
+}
+
+/** Ingests one more video message (a new media id) into session `bench`; returns its download URL. */
+export async function ingest(server: RunningServer, media: BenchMedia): Promise<string> {
   const api = `${server.baseUrl}/api`;
-  await call(`${api}/sessions`, server.auth, { name: 'bench' }, 201);
   const now = Math.floor(Date.now() / 1000);
   const message = {
     key: { remoteJid: '15550009999@s.whatsapp.net', fromMe: false, id: `3EB0${randomBytes(8).toString('hex').toUpperCase()}` },
