@@ -375,6 +375,9 @@ rgw_frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw_data = $RUN/rgw
 # Plenty for tests; the default is 512 threads.
 rgw_thread_pool_size = 64
+# Free deleted objects at once: the OSD keeps data in RAM, and the default 2 h delay
+# lets deleted test objects fill it.
+rgw_gc_obj_min_wait = 0
 EOF
 
   # Monitor: a one-member monmap speaking v1 only, then mkfs.
