@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { SessionNotFoundError } from '../errors.js';
 import type { SessionStatusListener } from '../sessions/session-events.js';
@@ -21,18 +22,8 @@ import { startRunner, type RunnerDeps, type SessionRunner } from './session-runn
 import { createStatusRecorder } from './session-status.js';
 import type { SocketFactory } from './socket-factory.js';
 
-export interface WhatsappSettings {
-  leaseMs: number;
-  leaseRenewMs: number;
-  reconnectBaseMs: number;
-  reconnectMaxMs: number;
-  /** How long pairing by code and logout wait for a connection. */
-  connectTimeoutMs: number;
-  commandPollMs: number;
-  reuploadTimeoutMs: number;
-  /** Prefix of a refreshed `directPath` (MEDIA_CDN_BASE_URL). */
-  cdnBaseUrl: string;
-}
+/** The session timings of the config, plus the prefix of a refreshed `directPath` (MEDIA_CDN_BASE_URL). */
+export type WhatsappSettings = Config['whatsapp'] & { cdnBaseUrl: string };
 
 export interface SessionManagerDeps {
   db: Db;
