@@ -5,7 +5,7 @@ import { MEDIA_TYPES, type MediaType } from '../../src/media/media-type.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/media.js';
-import { createBucket, getObject, listKeys, listVersions, pendingUploads, settingsBody, testS3Client } from '../support/s3.js';
+import { createBucket, getObject, listKeys, listVersions, pendingUploads, s3Endpoint, serverS3Env, settingsBody, testS3Client } from '../support/s3.js';
 
 const PART = 5 * 1024 * 1024;
 
@@ -214,16 +214,11 @@ describe('server-wide default bucket', () => {
     const cdn = await startFakeCdn();
     const s3 = testS3Client();
     const bucket = await createBucket(s3, 'titan-default');
-    const e = (await import('../support/s3.js')).s3Endpoint();
+    const e = s3Endpoint();
     const t = await buildTestApp('sqlite', {
       SIMULATOR_ENABLED: 'true',
       MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
-      S3_ENDPOINT: e.endpoint,
-      S3_REGION: e.region,
-      S3_BUCKET: bucket,
-      S3_ACCESS_KEY_ID: e.accessKeyId,
-      S3_SECRET_ACCESS_KEY: e.secretAccessKey,
-      S3_FORCE_PATH_STYLE: 'true',
+      ...serverS3Env(bucket),
       S3_PUBLIC_BASE_URL: `${e.endpoint}/${bucket}`,
     });
     try {

@@ -64,3 +64,16 @@ export function settingsBody(bucket: string, extra: Record<string, unknown> = {}
     s3: { endpoint: e.endpoint, region: e.region, bucket, accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey, forcePathStyle: true, ...extra },
   };
 }
+
+/** The server's default-bucket environment (S3_*) for `bucket` on the suite's endpoint. */
+export function serverS3Env(bucket: string): Record<string, string> {
+  const e = s3Endpoint();
+  return {
+    S3_ENDPOINT: e.endpoint,
+    S3_REGION: e.region,
+    S3_BUCKET: bucket,
+    S3_ACCESS_KEY_ID: e.accessKeyId,
+    S3_SECRET_ACCESS_KEY: e.secretAccessKey,
+    S3_FORCE_PATH_STYLE: 'true',
+  };
+}

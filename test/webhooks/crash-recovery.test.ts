@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, SECRET_KEY } from '../support/app.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { plaintextOf, publishMedia, sha256 } from '../support/media.js';
-import { createBucket, listKeys, pendingUploads, s3Endpoint, testS3Client } from '../support/s3.js';
+import { createBucket, listKeys, pendingUploads, serverS3Env, testS3Client } from '../support/s3.js';
 import { runServer, waitForOutput, type ServerProcess } from '../support/server-process.js';
 import { eventually, FAST_WEBHOOKS, startReceiver, type Receiver } from '../support/webhooks.js';
 
@@ -40,7 +40,6 @@ describe('crash recovery of the outbox and auto-persist (real processes)', () =>
   });
 
   it('loses no event and leaves exactly one object', async () => {
-    const e = s3Endpoint();
     const cwd = mkdtempSync(join(tmpdir(), 'titan-crash-'));
     const env = {
       ...FAST_WEBHOOKS,
@@ -49,12 +48,7 @@ describe('crash recovery of the outbox and auto-persist (real processes)', () =>
       SECRET_KEY,
       SIMULATOR_ENABLED: 'true',
       MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
-      S3_ENDPOINT: e.endpoint,
-      S3_REGION: e.region,
-      S3_BUCKET: bucket,
-      S3_ACCESS_KEY_ID: e.accessKeyId,
-      S3_SECRET_ACCESS_KEY: e.secretAccessKey,
-      S3_FORCE_PATH_STYLE: 'true',
+      ...serverS3Env(bucket),
       S3_PART_SIZE_BYTES: String(PART),
       S3_QUEUE_SIZE: '1',
     };
