@@ -3,7 +3,7 @@
  * same run on the same encrypted file, each party in its own process:
  *   ceiling  decrypt + HMAC + SHA-256 in a plain in-process loop (crypto-ceiling.ts)
  *   peer     Baileys downloadMediaMessage(…, 'buffer') + write to a file (peer-download.ts)
- *   ours     POST …/media/{id}/download on the built server (dist/), bytes counted and dropped
+ *   ours     POST …/media/{id}/download on the built server (dist/), by curl to /dev/null
  *   memory   ours on a larger file: the server's peak RSS
  * then persist to S3 (persist.ts: baseline upload, peer, ours; persist-memory: ours on a larger
  * file) and webhook delivery (webhooks.ts).
@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { runIpcChild, startCdn as startCdnAt, type Cdn } from './children.js';
+import { curlPost } from './curl.js';
 import { ceilingPass, writeEncryptedMedia, type EncryptedMediaFile } from './crypto-ceiling.js';
 import { MB, MiB, cpuMeter, monotonicMicros, procMemory, sampleRss, topSelfTime } from './measure.js';
 import type { PeerJob, PeerMessage } from './peer-download.js';
@@ -117,18 +118,15 @@ async function measureOurs(entry: string, cdn: Cdn, media: BenchMedia, nodeArgs:
     const meter = cpuMeter([server.pid, cdn.pid]);
     const from = monotonicMicros();
     const started = performance.now();
-    const res = await request(url, { method: 'POST', headers: { authorization: server.auth } });
-    if (res.statusCode !== 200) throw new Error(`download → ${res.statusCode}: ${await res.body.text()}`);
-    let bytes = 0;
-    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+    const res = await curlPost(url, { authorization: server.auth });
     const seconds = (performance.now() - started) / 1000;
     const to = monotonicMicros();
     const cpu = meter();
     const sampledRss = sampler.stop();
     const peakRss = procMemory(server.pid, 'VmHWM');
-    // A failed MAC or hash check aborts the response, so a complete body is a verified one.
-    if (bytes !== media.fileLength || res.headers['content-length'] !== String(media.fileLength)) {
-      throw new Error(`download gave ${bytes} bytes (content-length ${String(res.headers['content-length'])}), not ${media.fileLength}`);
+    // A failed MAC or hash check aborts the response (curl fails), so a complete body is a verified one.
+    if (res.status !== 200 || res.bytes !== media.fileLength || res.contentLength !== String(media.fileLength)) {
+      throw new Error(`download → ${res.status}, ${res.bytes} bytes (content-length ${res.contentLength}), not ${media.fileLength}`);
     }
     const [serverCpu, cdnCpu] = cpu.used as [number, number];
     const mib = media.fileLength / MiB;
@@ -138,7 +136,7 @@ async function measureOurs(entry: string, cdn: Cdn, media: BenchMedia, nodeArgs:
       peakRss,
       sampledRss,
       idleRss,
-      cpu: { server: serverCpu / cpu.wall, cdn: cdnCpu / cpu.wall, client: cpu.self / cpu.wall },
+      cpu: { server: serverCpu / cpu.wall, cdn: cdnCpu / cpu.wall, client: res.cpu / cpu.wall },
       window: { from, to },
     };
   } finally {
