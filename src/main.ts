@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, readEnvironment } from './config.js';
 import { createSecretBox } from './crypto/secret-box.js';
 import { loadOrCreateSecretKey } from './crypto/secret-key-file.js';
 import { createLogger } from './logger.js';
+import { enableScavengePacing } from './media/scavenge-pacer.js';
 import { openStore } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
 
@@ -17,6 +18,8 @@ import { migrateToLatest } from './store/migrate.js';
 // Before anything connects, so the parser's first compile already sees these.
 v8.setFlagsFromString('--no-wasm-tier-up');
 v8.setFlagsFromString('--no-wasm-dynamic-tiering');
+// Media transfers free their chunk buffers as they go (see scavenge-pacer.ts).
+enableScavengePacing();
 
 async function main() {
   let config;

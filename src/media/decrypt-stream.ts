@@ -4,6 +4,7 @@ import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { MediaIntegrityError } from '../errors.js';
 import { deriveMediaKeys } from './media-keys.js';
+import { noteBytesMoved } from './scavenge-pacer.js';
 import type { MediaType } from './media-type.js';
 
 /** The CDN file ends with the first 10 bytes of HMAC-SHA256(macKey, iv ‖ ciphertext). */
@@ -84,6 +85,7 @@ export class DecryptVerifyStream extends Transform {
   #consume(chunk: Buffer): void {
     const n = chunk.length;
     if (n === 0) return;
+    noteBytesMoved(n);
     this.#encLength += n;
     const tail = this.#tail;
     const t = this.#tailLength;
