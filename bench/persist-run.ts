@@ -11,7 +11,7 @@ import { gatewayGc, resolveS3, s3ClientConfig, tempBucket } from './s3.js';
 import { benchMedia, type BenchMedia } from './server.js';
 
 /** The server's defaults (S3_PART_SIZE_BYTES, S3_QUEUE_SIZE), passed explicitly to every uploader. */
-export const PART_SIZE = 8 * MiB;
+export const PART_SIZE = 5 * MiB;
 export const QUEUE_SIZE = 4;
 const RSS_LIMIT = 200 * MB;
 

@@ -79,7 +79,7 @@ const envSchema = z.object({
   S3_KEY_PREFIX: z.string().default(''),
   S3_PUBLIC_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
   S3_PRESIGN_EXPIRES_SECONDS: int(3600, 60, 604_800),
-  S3_PART_SIZE_BYTES: int(8 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
+  S3_PART_SIZE_BYTES: int(5 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
   S3_QUEUE_SIZE: int(4, 1, 64),
   SECRET_KEY_PREVIOUS: z.string().default(''),
   MEDIA_REUPLOAD_TIMEOUT_MS: int(20_000, 100, 300_000),
