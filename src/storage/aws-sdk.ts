@@ -3,17 +3,13 @@
  * never configure a bucket never needs. Import types with `import type`.
  */
 import type * as ClientS3Module from '@aws-sdk/client-s3';
-import type * as LibStorageModule from '@aws-sdk/lib-storage';
 import type * as PresignerModule from '@aws-sdk/s3-request-presigner';
 
 type ClientS3 = typeof ClientS3Module;
-type LibStorage = typeof LibStorageModule;
 type Presigner = typeof PresignerModule;
 
 let clientS3: Promise<ClientS3> | undefined;
-let libStorage: Promise<LibStorage> | undefined;
 let presigner: Promise<Presigner> | undefined;
 
 export const loadClientS3 = (): Promise<ClientS3> => (clientS3 ??= import('@aws-sdk/client-s3'));
-export const loadLibStorage = (): Promise<LibStorage> => (libStorage ??= import('@aws-sdk/lib-storage'));
 export const loadPresigner = (): Promise<Presigner> => (presigner ??= import('@aws-sdk/s3-request-presigner'));
