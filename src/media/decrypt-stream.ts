@@ -29,9 +29,10 @@ export type DecryptVerifyOptions = {
 
 /**
  * Decrypts a WhatsApp CDN file (AES-256-CBC/PKCS7 ciphertext ‖ 10-byte MAC) as it streams,
- * pushing plaintext as soon as it is decrypted. The MAC sits at the end of the file, so every
- * check happens in `_flush`: a failure there errors the stream after plaintext was already
- * pushed, and consumers must treat the output as untrusted until `'finish'`/`'end'`.
+ * pushing plaintext as soon as the next chunk is decrypted (the newest one waits, so the last
+ * bytes only come out after the checks). The MAC sits at the end of the file, so every check
+ * happens in `_flush`: a failure there errors the stream after plaintext was already pushed,
+ * and consumers must treat the output as untrusted until `'finish'`/`'end'`.
  */
 export class DecryptVerifyStream extends Transform {
   readonly #decipher: Decipher;
@@ -46,6 +47,10 @@ export class DecryptVerifyStream extends Transform {
   #encLength = 0;
   #plaintextLength = 0;
   #plaintextSha256: Buffer | null = null;
+  // The newest plaintext chunk, pushed only once a later one (or the verified end) comes: for a
+  // plaintext that is a multiple of 16 bytes, decipher.final() yields nothing, so without this
+  // a reader could receive every byte it expects before the MAC check fails.
+  #held: Buffer | null = null;
 
   constructor(opts: DecryptVerifyOptions) {
     super();
@@ -124,6 +129,8 @@ export class DecryptVerifyStream extends Transform {
   override _flush(callback: TransformCallback): void {
     const outcome = this.#verify();
     if (outcome instanceof Error) return callback(outcome);
+    if (this.#held) this.push(this.#held);
+    this.#held = null;
     if (outcome.length > 0) this.push(outcome);
     callback();
   }
@@ -186,14 +193,21 @@ export class DecryptVerifyStream extends Transform {
     const b = body && body.length > 0 ? body : undefined;
     if (a && b) {
       if (b.length < COALESCE_LIMIT) {
-        this.push(Buffer.concat([a, b], a.length + b.length));
+        this.#emit(Buffer.concat([a, b], a.length + b.length));
       } else {
-        this.push(a);
-        this.push(b);
+        this.#emit(a);
+        this.#emit(b);
       }
     } else if (a ?? b) {
-      this.push(a ?? b);
+      this.#emit((a ?? b)!);
     }
+  }
+
+  /** Pushes the chunk held so far and holds `chunk` instead. */
+  #emit(chunk: Buffer): void {
+    const previous = this.#held;
+    this.#held = chunk;
+    if (previous) this.push(previous);
   }
 }
 

@@ -140,4 +140,20 @@ describe('createDecryptVerifyStream', () => {
     expect(Buffer.concat(pushed).length).toBeLessThan(40);
     expect(stream.plaintextSha256).toBeNull();
   });
+
+  it.each([16 * 4096, 3 * 1024 * 1024])('holds back the last bytes of a %i-byte (block-aligned) plaintext until the MAC checks out', async (size) => {
+    // With a whole number of blocks, decipher.final() yields nothing: every real byte comes out
+    // of update(), so a reader must not get them all before the MAC fails.
+    const enc = await encryptBuffer(deterministicBytes(size, 3), mediaKey, 'document');
+    const tampered = Buffer.from(enc.encrypted);
+    tampered[tampered.length - 1]! ^= 0x01; // the MAC's last byte
+    const stream = createDecryptVerifyStream({ mediaKey, type: 'document' });
+    let pushed = 0;
+    stream.on('data', (c: Buffer) => (pushed += c.length));
+    for (let i = 0; i < tampered.length; i += 64 * 1024) stream.write(tampered.subarray(i, i + 64 * 1024));
+    stream.end();
+    await expect(new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject))).rejects.toThrow(MediaIntegrityError);
+    expect(pushed).toBeGreaterThan(0);
+    expect(pushed).toBeLessThan(size);
+  });
 });
