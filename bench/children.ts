@@ -24,8 +24,14 @@ export interface Cdn {
   stop(): Promise<void>;
 }
 
-export async function startCdn(root: string, file: string): Promise<Cdn> {
-  const child = spawn(process.execPath, [toPlainNode(root, join(root, 'bench/cdn-server.ts')), file], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+export const startCdn = (root: string, file: string): Promise<Cdn> => startHttpChild(root, 'bench/cdn-server.ts', [file]);
+
+/** The crypto-free relay (relay-server.ts) in front of `fileUrl`. */
+export const startRelay = (root: string, fileUrl: string): Promise<Cdn> => startHttpChild(root, 'bench/relay-server.ts', [fileUrl]);
+
+/** Starts a bench HTTP server script that prints `{"port":N}` once listening. */
+async function startHttpChild(root: string, script: string, args: string[]): Promise<Cdn> {
+  const child = spawn(process.execPath, [toPlainNode(root, join(root, script)), ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   const { port } = JSON.parse(line) as { port: number };

@@ -1,14 +1,19 @@
 /**
- * The media file every measurement uses, and the "ceiling": AES-256-CBC decrypt + HMAC-SHA256
- * + plaintext SHA-256 of that file in a plain loop over 1 MiB chunks read from disk, no streams
- * at all. The file has just been written, so reads come from the page cache, as the CDN
- * process's do: the ceiling is the crypto cost plus one memory copy per chunk.
+ * The media file every measurement uses, and the "ceiling" run on it (ceiling-child.ts):
+ * AES-256-CBC decrypt + HMAC-SHA256 + plaintext SHA-256 in a plain loop over 1 MiB chunks read
+ * from disk, no streams at all. The file has just been written, so reads come from the page
+ * cache, as the CDN process's do: the ceiling is the crypto cost plus one memory copy per chunk.
  */
-import { closeSync, createWriteStream, openSync, readSync } from 'node:fs';
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { MAC_LENGTH } from '../src/media/decrypt-stream.js';
+import type { CeilingJob, CeilingResult } from './ceiling-child.js';
+import { childEnv } from './children.js';
+import { toPlainNode } from './measure.js';
 import { createEncryptStream, generateMediaKey } from '../src/media/encrypt-stream.js';
 import { deriveMediaKeys } from '../src/media/media-keys.js';
 import type { MediaType } from '../src/media/media-type.js';
@@ -44,39 +49,26 @@ export async function writeEncryptedMedia(path: string, sizeBytes: number, type:
 }
 
 /**
- * One decrypt + HMAC + SHA-256 pass over the file; throws when the MAC or the plaintext hash is
- * wrong. With `encSha256` it also hashes the encrypted file (the `fileEncSha256` check, which
- * the server does when the message carries that hash). Returns the seconds it took.
+ * One ceiling pass over the file in a fresh process (ceiling-child.ts, after a warm-up pass
+ * there); throws when the MAC or a hash is wrong. With `encSha256` it also hashes the
+ * encrypted file (the `fileEncSha256` check).
  */
-export function ceilingPass(media: EncryptedMediaFile, opts: { chunkSize?: number; encSha256?: boolean } = {}): number {
-  const started = performance.now();
-  const chunkSize = opts.chunkSize ?? MiB;
+export async function ceilingPass(root: string, media: EncryptedMediaFile, opts: { encSha256?: boolean } = {}): Promise<CeilingResult> {
   const { iv, cipherKey, macKey } = deriveMediaKeys(media.mediaKey, media.type);
-  const decipher = createDecipheriv('aes-256-cbc', cipherKey, iv);
-  const hmac = createHmac('sha256', macKey).update(iv);
-  const hash = createHash('sha256');
-  const encHash = opts.encSha256 ? createHash('sha256') : null;
-  const cipherLength = media.encLength - MAC_LENGTH;
-  const buffer = Buffer.allocUnsafe(chunkSize);
-  const mac = Buffer.alloc(MAC_LENGTH);
-  const fd = openSync(media.path, 'r');
-  try {
-    for (let pos = 0; pos < cipherLength; ) {
-      const n = readSync(fd, buffer, 0, Math.min(chunkSize, cipherLength - pos), pos);
-      if (n === 0) throw new Error('The media file is shorter than expected.');
-      const chunk = buffer.subarray(0, n);
-      hmac.update(chunk);
-      encHash?.update(chunk);
-      hash.update(decipher.update(chunk));
-      pos += n;
-    }
-    readSync(fd, mac, 0, MAC_LENGTH, cipherLength);
-  } finally {
-    closeSync(fd);
-  }
-  hash.update(decipher.final());
-  if (!timingSafeEqual(hmac.digest().subarray(0, MAC_LENGTH), mac)) throw new Error('MAC mismatch');
-  if (!hash.digest().equals(media.fileSha256)) throw new Error('SHA-256 mismatch');
-  if (encHash && !encHash.update(mac).digest().equals(media.fileEncSha256)) throw new Error('encrypted SHA-256 mismatch');
-  return (performance.now() - started) / 1000;
+  const job: CeilingJob = {
+    path: media.path,
+    encLength: media.encLength,
+    iv: iv.toString('hex'),
+    cipherKey: cipherKey.toString('hex'),
+    macKey: macKey.toString('hex'),
+    fileSha256: media.fileSha256.toString('hex'),
+    fileEncSha256: media.fileEncSha256.toString('hex'),
+    encSha256: opts.encSha256 ?? false,
+  };
+  const child = spawn(process.execPath, [toPlainNode(root, join(root, 'bench/ceiling-child.ts')), JSON.stringify(job)], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the ceiling pass failed (exit ${String(code)})`);
+  return JSON.parse(out) as CeilingResult;
 }

@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: download throughput and server memory, against baselines measured in the
  * same run on the same encrypted file, each party in its own process:
- *   ceiling  decrypt + HMAC + SHA-256 in a plain in-process loop (crypto-ceiling.ts)
+ *   ceiling  decrypt + HMAC + SHA-256 in a plain loop, in a fresh process (ceiling-child.ts)
  *   peer     Baileys downloadMediaMessage(…, 'buffer') + write to a file (peer-download.ts)
  *   ours     POST …/media/{id}/download on the built server (dist/), by curl to /dev/null
+ *   relay    a crypto-free undici → HTTP relay of the same file (relay-server.ts), by curl: what
+ *            moving the bytes alone costs here, a bound for ours
  *   memory   ours on a larger file: the server's peak RSS
  * then persist to S3 (persist.ts: baseline upload, peer, ours; persist-memory: ours on a larger
  * file) and webhook delivery (webhooks.ts).
@@ -19,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { runIpcChild, startCdn as startCdnAt, type Cdn } from './children.js';
+import { runIpcChild, startCdn as startCdnAt, startRelay, type Cdn } from './children.js';
 import { curlPost } from './curl.js';
 import { ceilingPass, writeEncryptedMedia, type EncryptedMediaFile } from './crypto-ceiling.js';
 import { MB, MiB, cpuMeter, monotonicMicros, procMemory, sampleRss, topSelfTime } from './measure.js';
@@ -30,11 +32,11 @@ import { benchMedia, ensureBuilt, provision, startServer, type BenchMedia } from
 import { benchWebhooks, formatWebhookResults } from './webhooks.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PARTS = ['ceiling', 'peer', 'ours', 'memory', 'persist', 'persist-memory', 'webhooks'] as const;
+const PARTS = ['ceiling', 'peer', 'ours', 'relay', 'memory', 'persist', 'persist-memory', 'webhooks'] as const;
 type Part = (typeof PARTS)[number];
 const RSS_LIMIT = 150 * MB;
 const USAGE = `npm run bench -- [--size-mib 256] [--runs 3]
-                     [--only ceiling,peer,ours|download,memory,persist,persist-memory,webhooks]
+                     [--only ceiling,peer,ours|download,relay,memory,persist,persist-memory,webhooks]
                      [--memory-size-mib 1024] [--persist-memory-size-mib 1024]
                      [--webhook-messages 2000] [--profile] [--strict]
   persist needs S3: TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY
@@ -87,10 +89,30 @@ const parts = new Set<Part>(
 
 const startCdn = (file: string): Promise<Cdn> => startCdnAt(ROOT, file);
 
-function measureCeiling(media: EncryptedMediaFile, encSha256: boolean): Sample {
-  const meter = cpuMeter([]);
-  const seconds = ceilingPass(media, { encSha256 });
-  return { mibPerSec: media.plainLength / MiB / seconds, mibPerCpuSecond: media.plainLength / MiB / meter().self };
+async function measureCeiling(media: EncryptedMediaFile, encSha256: boolean): Promise<Sample> {
+  const { seconds, cpuSeconds } = await ceilingPass(ROOT, media, { encSha256 });
+  return { mibPerSec: media.plainLength / MiB / seconds, mibPerCpuSecond: media.plainLength / MiB / cpuSeconds };
+}
+
+/** The crypto-free relay of the same CDN file, fresh per run and warmed up by a 64 KiB range. */
+async function measureRelay(media: EncryptedMediaFile, cdn: Cdn, fileUrl: string): Promise<Sample> {
+  const relay = await startRelay(ROOT, fileUrl);
+  try {
+    await curlPost(relay.origin, { range: 'bytes=0-65535' });
+    const idleRss = procMemory(relay.pid, 'VmRSS');
+    const meter = cpuMeter([relay.pid, cdn.pid]);
+    const started = performance.now();
+    const res = await curlPost(relay.origin, {});
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = meter();
+    const peakRss = procMemory(relay.pid, 'VmHWM');
+    if (res.status !== 200 || res.bytes !== media.encLength) throw new Error(`relay → ${res.status}, ${res.bytes} bytes, not ${media.encLength}`);
+    const [relayCpu, cdnCpu] = cpu.used as [number, number];
+    const mib = media.encLength / MiB;
+    return { mibPerSec: mib / seconds, mibPerCpuSecond: mib / relayCpu, peakRss, idleRss, cpu: { server: relayCpu / cpu.wall, cdn: cdnCpu / cpu.wall, client: res.cpu / cpu.wall } };
+  } finally {
+    await relay.stop();
+  }
 }
 
 async function measurePeer(media: EncryptedMediaFile, cdn: Cdn, url: string, scratch: string): Promise<Sample> {
@@ -162,7 +184,8 @@ async function main(): Promise<void> {
     parts: [...parts],
     method: {
       throughput: 'plaintext MiB / wall seconds; median of the runs, the parties interleaved run by run',
-      warmUp: 'each serving process (ours, peer) is fresh and first serves one 64 KiB ranged download',
+      warmUp: 'each serving process (ours, peer, relay) is fresh and first serves one 64 KiB ranged download; each ceiling pass runs in a fresh process after a warm-up pass there',
+      client: 'ours and relay are downloaded by curl to /dev/null',
       serverMemory: 'VmHWM of the serving process after the transfer: its whole lifetime, start-up and warm-up included (VmRSS sampled every 20 ms as a cross-check)',
       ceilingInput: 'read from the page cache (the file was just written), 1 MiB chunks',
     },
@@ -185,15 +208,14 @@ async function main(): Promise<void> {
       video = { media, cdn, bm: benchMedia(media, cdn.origin) };
     }
 
-    if (video && has('ceiling', 'peer', 'ours')) {
+    if (video && has('ceiling', 'peer', 'ours', 'relay')) {
       const { media, cdn, bm } = video;
-      const samples = { ceiling: [] as Sample[], ceilingEncSha: [] as Sample[], peer: [] as Sample[], ours: [] as Sample[] };
-      if (parts.has('ceiling')) ceilingPass(media); // warm-up
+      const samples = { ceiling: [] as Sample[], ceilingEncSha: [] as Sample[], peer: [] as Sample[], ours: [] as Sample[], relay: [] as Sample[] };
       for (let run = 1; run <= runs; run++) {
         const line: string[] = [];
         if (parts.has('ceiling')) {
-          samples.ceiling.push(measureCeiling(media, false));
-          samples.ceilingEncSha.push(measureCeiling(media, true));
+          samples.ceiling.push(await measureCeiling(media, false));
+          samples.ceilingEncSha.push(await measureCeiling(media, true));
           line.push(`ceiling ${samples.ceiling.at(-1)!.mibPerSec.toFixed(1)}`);
         }
         if (parts.has('peer')) {
@@ -204,9 +226,13 @@ async function main(): Promise<void> {
           samples.ours.push(await measureOurs(entry, cdn, bm));
           line.push(`ours ${samples.ours.at(-1)!.mibPerSec.toFixed(1)}`);
         }
+        if (parts.has('relay')) {
+          samples.relay.push(await measureRelay(media, cdn, bm.url));
+          line.push(`relay ${samples.relay.at(-1)!.mibPerSec.toFixed(1)}`);
+        }
         process.stdout.write(`run ${run}/${runs}: ${line.join(', ')} MiB/s\n`);
       }
-      for (const k of ['ceiling', 'ceilingEncSha', 'peer', 'ours'] as const) if (samples[k].length) results[k] = summarize(samples[k]);
+      for (const k of ['ceiling', 'ceilingEncSha', 'peer', 'ours', 'relay'] as const) if (samples[k].length) results[k] = summarize(samples[k]);
 
       if (args.profile && parts.has('ours')) {
         const dir = join(tmpdir(), `titan-bench-profile-${Date.now()}`);
@@ -217,7 +243,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const { ceiling, ceilingEncSha, peer, ours } = results;
+    const { ceiling, ceilingEncSha, peer, ours, relay } = results;
     if (ours && ceiling) {
       ratios.oursOverCeiling = ours.medianMiBps / ceiling.medianMiBps;
       targets.push({ name: 'ours ≥ 0.5 × ceiling', value: ratios.oursOverCeiling, target: '≥ 0.5', pass: ratios.oursOverCeiling >= 0.5 });
@@ -229,6 +255,8 @@ async function main(): Promise<void> {
       ratios.oursOverPeer = ours.medianMiBps / peer.medianMiBps;
       targets.push({ name: 'ours faster than peer', value: ratios.oursOverPeer, target: '> 1', pass: ratios.oursOverPeer > 1 });
     }
+    if (ours && relay) ratios.oursOverRelay = ours.medianMiBps / relay.medianMiBps;
+    if (relay && ceiling) ratios.relayOverCeiling = relay.medianMiBps / ceiling.medianMiBps;
     if (ours?.peakRssBytes && peer?.peakRssBytes) ratios.oursOverPeerPeakRss = ours.peakRssBytes.median / peer.peakRssBytes.median;
 
     if (parts.has('memory')) {
