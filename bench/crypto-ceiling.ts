@@ -1,6 +1,6 @@
 /**
  * The media file every measurement uses, and the "ceiling" run on it (ceiling-child.ts):
- * AES-256-CBC decrypt + HMAC-SHA256 + plaintext SHA-256 in a plain loop over 1 MiB chunks read
+ * AES-256-CBC decrypt + HMAC-SHA256 + plaintext SHA-256 in a plain loop over 64 KiB chunks read
  * from disk, no streams at all. The file has just been written, so reads come from the page
  * cache, as the CDN process's do: the ceiling is the crypto cost plus one memory copy per chunk.
  */

@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       warmUp: 'each serving process (ours, peer, relay) is fresh and first serves one 64 KiB ranged download; each ceiling pass runs in a fresh process after a warm-up pass there',
       client: 'ours and relay are downloaded by curl to /dev/null',
       serverMemory: 'VmHWM of the serving process after the transfer: its whole lifetime, start-up and warm-up included (VmRSS sampled every 20 ms as a cross-check)',
-      ceilingInput: 'read from the page cache (the file was just written), 1 MiB chunks',
+      ceilingInput: 'read from the page cache (the file was just written), 64 KiB chunks',
     },
     ratios: {},
     targets: [],
