@@ -1,7 +1,7 @@
 /**
- * The relay bound, run as its own process: an HTTP server that fetches the CDN file with
- * undici and pipes it to its client, with no crypto at all. What relaying the bytes costs on
- * this machine bounds what any server that also decrypts and verifies them can reach here.
+ * The relay, run as its own process: a plain HTTP server that fetches the CDN file with undici
+ * and pipes it to its client, with no crypto at all: what relaying the bytes alone costs in
+ * Node on this machine, next to which the download route's decrypting and verifying is judged.
  * Prints `{"port":N}` on stdout. Usage: node relay-server.mjs <file url on the CDN>
  */
 import { createServer } from 'node:http';

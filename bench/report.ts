@@ -61,7 +61,7 @@ export interface Results {
   ceilingEncSha?: Summary;
   peer?: Summary;
   ours?: Summary;
-  /** The crypto-free relay of the CDN file: what moving the bytes costs here. */
+  /** A plain Node relay of the CDN file without crypto: what moving the bytes costs here. */
   relay?: Summary;
   ratios: Record<string, number>;
   memoryCheck?: { sizeMiB: number; peakRssBytes: number; sampledPeakRssBytes: number; idleRssBytes: number; mibPerSec: number; mibPerCpuSecond: number; limitBytes: number; pass: boolean };
@@ -115,7 +115,7 @@ export function printReport(r: Results): void {
     ['  + fileEncSha256 (info)', r.ceilingEncSha],
     ['peer (Baileys → file)', r.peer],
     ['ours (HTTP download)', r.ours],
-    ['relay (no crypto: the I/O bound)', r.relay],
+    ['relay (Node, no crypto)', r.relay],
   ];
   const out: string[] = [];
   if (rows.some(([, s]) => s) || r.memoryCheck) {
@@ -127,7 +127,7 @@ export function printReport(r: Results): void {
       out.push(`ours / ceiling  ${q.oursOverCeiling.toFixed(2)}${q.oursOverCeilingEncSha ? `   (vs ceiling + fileEncSha256: ${q.oursOverCeilingEncSha.toFixed(2)})` : ''}`);
       if (q.oursOverCeilingPerCpuSecond !== undefined) out.push(`                per CPU second of the server: ${q.oursOverCeilingPerCpuSecond.toFixed(2)}`);
     }
-    if (q.oursOverRelay !== undefined) out.push(`ours / relay   ${q.oursOverRelay.toFixed(2)}${q.relayOverCeiling !== undefined ? `   (relay / ceiling: ${q.relayOverCeiling.toFixed(2)}, the most any verifying server reaches here)` : ''}`);
+    if (q.oursOverRelay !== undefined) out.push(`ours / relay   ${q.oursOverRelay.toFixed(2)}${q.relayOverCeiling !== undefined ? `   (relay / ceiling: ${q.relayOverCeiling.toFixed(2)}: relaying the bytes alone, in Node on this machine)` : ''}`);
     if (q.oursOverPeer !== undefined) out.push(`ours / peer     ${q.oursOverPeer.toFixed(2)}${q.oursOverPeerPeakRss ? `   (peak RSS ours / peer: ${q.oursOverPeerPeakRss.toFixed(2)})` : ''}`);
     const m = r.memoryCheck;
     if (m) out.push(`memory check    ${m.sizeMiB} MiB download: server peak RSS ${mb(m.peakRssBytes)} (sampled ${mb(m.sampledPeakRssBytes)}, idle ${mb(m.idleRssBytes)}), ${rate(m.mibPerSec)} MiB/s`);

@@ -4,8 +4,8 @@
  *   ceiling  decrypt + HMAC + SHA-256 in a plain loop, in a fresh process (ceiling-child.ts)
  *   peer     Baileys downloadMediaMessage(…, 'buffer') + write to a file (peer-download.ts)
  *   ours     POST …/media/{id}/download on the built server (dist/), by curl to /dev/null
- *   relay    a crypto-free undici → HTTP relay of the same file (relay-server.ts), by curl: what
- *            moving the bytes alone costs here, a bound for ours
+ *   relay    a plain undici → node:http relay of the same file without crypto (relay-server.ts),
+ *            by curl: what moving the bytes alone costs in Node on this machine
  *   memory   ours on a larger file: the server's peak RSS
  * then persist to S3 (persist.ts: baseline upload, peer, ours; persist-memory: ours on a larger
  * file) and webhook delivery (webhooks.ts).
