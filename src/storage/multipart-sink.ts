@@ -90,7 +90,9 @@ export class MultipartSink extends Writable {
           this.#ship();
         }
         if (this.#current === null) {
-          this.#current = this.#take();
+          const buffer = this.#take();
+          if (buffer === null) return this.#fail(new Error('MultipartSink: no free part buffer.'));
+          this.#current = buffer;
           this.#filled = 0;
         }
         const n = chunk.copy(this.#current, this.#filled, offset);
@@ -127,10 +129,10 @@ export class MultipartSink extends Writable {
   }
 
   /** A free buffer; with at most queueSize parts in flight, one of queueSize + 1 always is. */
-  #take(): Buffer {
+  #take(): Buffer | null {
     const reused = this.#free.pop();
     if (reused) return reused;
-    if (this.#allocated > this.#queueSize) throw new Error('MultipartSink: no free part buffer.');
+    if (this.#allocated > this.#queueSize) return null;
     this.#allocated += 1;
     return Buffer.allocUnsafe(this.#partSize);
   }
@@ -142,7 +144,7 @@ export class MultipartSink extends Writable {
     const partNumber = this.#nextPart++;
     this.#current = null;
     if (partNumber > MAX_PARTS) {
-      this.#fail(new Error(`The object needs more than ${MAX_PARTS} parts of ${this.#partSize} bytes.`));
+      this.#fail(new Error(`The file needs more than ${MAX_PARTS} parts of ${this.#partSize} bytes; raise S3_PART_SIZE_BYTES.`));
       return;
     }
     this.#created ??= this.#store.create().then((id) => (this.#uploadId = id));

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { MultipartSink, type CompletedPart, type PartStore } from '../../src/storage/multipart-sink.js';
+import { MAX_PARTS, MultipartSink, type CompletedPart, type PartStore } from '../../src/storage/multipart-sink.js';
 
 // The part bookkeeping in isolation; test/media/persist.test.ts runs the same code against the
 // S3 gateway. The store below records what a bucket would receive.
@@ -34,7 +34,7 @@ function recordingStore(opts: { failPart?: number; delayMs?: number } = {}) {
       rec.maxInFlight = Math.max(rec.maxInFlight, rec.inFlight);
       rec.backings.add(body.buffer);
       const copy = Buffer.from(body); // what the bucket stores: the bytes as sent
-      await sleep(opts.delayMs ?? 1);
+      if (opts.delayMs !== 0) await sleep(opts.delayMs ?? 1);
       rec.inFlight -= 1;
       if (n === opts.failPart) throw Object.assign(new Error('slow down'), { name: 'SlowDown' });
       rec.parts.set(n, copy);
@@ -109,6 +109,15 @@ describe('MultipartSink', () => {
     await expect(pipeline(source, sink)).rejects.toThrow('MAC mismatch');
     expect(sink.storageError).toBeUndefined();
     expect(rec.puts).toHaveLength(0);
+    expect(rec.completed).toBeNull();
+  });
+
+  it('a stream that needs more than 10,000 parts fails with a reason, and nothing is completed', async () => {
+    const { store, rec } = recordingStore({ delayMs: 0 });
+    const sink = new MultipartSink({ partSize: PART, queueSize: 64, store });
+    await expect(pipeline(chunked(Buffer.alloc(MAX_PARTS * PART + 1), 64 * 1024), sink)).rejects.toThrow('raise S3_PART_SIZE_BYTES');
+    await sink.settled();
+    expect(rec.parts.size).toBe(MAX_PARTS);
     expect(rec.completed).toBeNull();
   });
 });
