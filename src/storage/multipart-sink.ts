@@ -52,7 +52,7 @@ export class MultipartSink extends Writable {
   /** A write waiting for a free buffer. */
   #waiting: (() => void) | null = null;
   #uploadId: string | null = null;
-  #storageError: unknown = undefined;
+  #storageError: Error | undefined = undefined;
 
   constructor(opts: MultipartSinkOptions) {
     super();
@@ -67,7 +67,7 @@ export class MultipartSink extends Writable {
   }
 
   /** The storage's error when the storage (rather than the source) failed the upload. */
-  get storageError(): unknown {
+  get storageError(): Error | undefined {
     return this.#storageError;
   }
 
@@ -108,8 +108,8 @@ export class MultipartSink extends Writable {
     this.#finish().then(
       () => callback(),
       (err: unknown) => {
-        this.#storageError ??= err;
-        callback(err as Error);
+        this.#storageError ??= asError(err);
+        callback(this.#storageError);
       },
     );
   }
@@ -124,6 +124,8 @@ export class MultipartSink extends Writable {
       this.#ship();
     }
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+    // A part that could not even be sent (too many parts) failed the sink without a rejection.
+    if (this.#storageError !== undefined) throw this.#storageError;
     const parts = [...this.#done].sort((a, b) => a.PartNumber - b.PartNumber);
     await this.#store.complete(await this.#created!, parts);
   }
@@ -164,7 +166,9 @@ export class MultipartSink extends Writable {
   }
 
   #fail(err: unknown): void {
-    this.#storageError ??= err;
-    this.destroy(err instanceof Error ? err : new Error(String(err)));
+    this.#storageError ??= asError(err);
+    this.destroy(this.#storageError);
   }
 }
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
