@@ -20,7 +20,7 @@ import { runIpcChild, type Cdn } from './children.js';
 import type { EncryptedMediaFile } from './crypto-ceiling.js';
 import { MiB, cpuMeter, monotonicMicros, procMemory, sampleRss, topSelfTime, type SelfTime } from './measure.js';
 import type { PeerJob, PeerMessage } from './peer-download.js';
-import { summarize, type Sample, type Summary } from './report.js';
+import { summarize, type MemoryCheck, type Sample, type Summary } from './report.js';
 import { s3ClientConfig, serverS3Env, type S3Endpoint } from './s3.js';
 import { ingest, provision, startServer, type BenchMedia } from './server.js';
 import type { UploadJob, UploadMessage } from './upload-file.js';
@@ -38,17 +38,6 @@ export interface PersistContext {
   warmUp: BenchMedia;
 }
 
-export interface PersistMemoryCheck {
-  sizeMiB: number;
-  peakRssBytes: number;
-  sampledPeakRssBytes: number;
-  idleRssBytes: number;
-  mibPerSec: number;
-  mibPerCpuSecond: number;
-  limitBytes: number;
-  pass: boolean;
-}
-
 export interface PersistResults {
   sizeMiB: number;
   partSizeBytes: number;
@@ -59,7 +48,7 @@ export interface PersistResults {
   peer?: Summary;
   ours?: Summary;
   ratios: Record<string, number>;
-  memoryCheck?: PersistMemoryCheck;
+  memoryCheck?: MemoryCheck;
   profile?: { file: string | null; mibPerSec: number; topSelfTime: SelfTime[] };
 }
 

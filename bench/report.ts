@@ -21,6 +21,31 @@ export interface Sample {
   window?: { from: number; to: number };
 }
 
+/** A large transfer's memory measured against a limit. */
+export interface MemoryCheck {
+  sizeMiB: number;
+  peakRssBytes: number;
+  sampledPeakRssBytes: number;
+  idleRssBytes: number;
+  mibPerSec: number;
+  mibPerCpuSecond: number;
+  limitBytes: number;
+  pass: boolean;
+}
+
+export function memoryCheck(s: Sample, sizeMiB: number, limitBytes: number): MemoryCheck {
+  return {
+    sizeMiB,
+    peakRssBytes: s.peakRss!,
+    sampledPeakRssBytes: s.sampledRss!,
+    idleRssBytes: s.idleRss!,
+    mibPerSec: s.mibPerSec,
+    mibPerCpuSecond: s.mibPerCpuSecond!,
+    limitBytes,
+    pass: s.peakRss! <= limitBytes,
+  };
+}
+
 export function summarize(samples: Sample[]) {
   const pick = (k: keyof Sample) => samples.map((s) => s[k]).filter((v): v is number => typeof v === 'number');
   const cpu = (k: 'server' | 'cdn' | 'client') => median(samples.map((s) => s.cpu?.[k]).filter((v): v is number => v !== undefined));
@@ -64,7 +89,7 @@ export interface Results {
   /** A plain Node relay of the CDN file without crypto: what moving the bytes costs here. */
   relay?: Summary;
   ratios: Record<string, number>;
-  memoryCheck?: { sizeMiB: number; peakRssBytes: number; sampledPeakRssBytes: number; idleRssBytes: number; mibPerSec: number; mibPerCpuSecond: number; limitBytes: number; pass: boolean };
+  memoryCheck?: MemoryCheck;
   profile?: { file: string | null; mibPerSec: number; topSelfTime: SelfTime[] };
   persist?: PersistResults;
   /** 16 requests in flight (throughput), then 2 (latency). */
