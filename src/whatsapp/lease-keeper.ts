@@ -33,72 +33,131 @@ const CLAIMS_PER_TICK = 50;
  * (learning which it lost), then claims sessions that should run but whose lease is missing
  * or expired. If renewals keep failing (database unreachable), it stops its sessions before
  * their leases can expire, so another process that claims them never overlaps with this one.
+ * A session claimed here whose start is still under way is renewed too: its lease must not lapse
+ * before it shows up among the running ones.
+ *
+ * Renewal never waits behind claiming: starting claimed sessions can be slow, and a renewal
+ * stuck behind it would let the fence stop every session this process runs.
  */
 export function createLeaseKeeper(deps: LeaseKeeperDeps) {
   let interval: NodeJS.Timeout | undefined;
   let fence: NodeJS.Timeout | undefined;
-  let ticking: Promise<void> | null = null;
+  let renewing: Promise<void> | null = null;
+  let claiming: Promise<void> | null = null;
   const iso = (ms: number) => new Date(ms).toISOString();
   const now = () => deps.clock.now().getTime();
-  // When our leases were last extended (each lease then runs until this + leaseMs).
-  let renewedAt = now();
+  // When each lease we hold runs out, as far as we know: claimed or last renewed, plus leaseMs.
+  const expires = new Map<string, number>();
+  // Claimed here and being started: renewed like the running ones.
+  const starting = new Set<string>();
 
-  // Stop everything one renewal before the leases could lapse, unless a renewal gets through.
+  const ours = () => [...new Set([...deps.held(), ...starting.keys()])];
+
+  // Fires one renewal before the first of our leases could lapse; see fenced().
   function armFence() {
     clearTimeout(fence);
-    fence = setTimeout(() => {
-      const held = deps.held();
-      if (held.length > 0) deps.logger.warn({ sessions: held.length }, 'session leases could not be renewed: stopping this process\'s sessions');
-      for (const id of held) deps.onLost(id);
-    }, Math.max(0, renewedAt + deps.leaseMs - deps.renewMs - now()));
+    const t = now();
+    const held = new Set(deps.held());
+    const delays = ours().map((id) => {
+      const left = (expires.get(id) ?? 0) - deps.renewMs - t;
+      // A start under way cannot be stopped yet: look again once it may be running.
+      return left > 0 || held.has(id) ? Math.max(0, left) : deps.renewMs;
+    });
+    if (delays.length === 0) return;
+    fence = setTimeout(fenced, Math.min(...delays));
     fence.unref();
   }
 
-  async function tick(): Promise<void> {
+  // Stops the sessions whose lease we could not renew in time, so that another process that
+  // claims them once they lapse never overlaps with this one.
+  function fenced() {
+    const t = now();
+    const due = deps.held().filter((id) => (expires.get(id) ?? 0) - deps.renewMs <= t);
+    if (due.length > 0) deps.logger.warn({ sessions: due.length }, 'session leases could not be renewed: stopping those sessions here');
+    for (const id of due) lost(id);
+    armFence();
+  }
+
+  function lost(id: string) {
+    expires.delete(id);
+    starting.delete(id);
+    deps.onLost(id);
+  }
+
+  async function renew(): Promise<void> {
     const started = now();
     const held = deps.held();
-    const kept = new Set(await repo.renewLeases(deps.db, deps.ownerId, held, iso(started + deps.leaseMs)));
-    renewedAt = started;
+    const kept = new Set(await repo.renewLeases(deps.db, deps.ownerId, ours(), iso(started + deps.leaseMs)));
+    for (const id of kept) expires.set(id, started + deps.leaseMs);
+    // Lost: held when the round began, not renewed, and not claimed again since.
+    const still = new Set(deps.held());
+    for (const id of held) if (!kept.has(id) && still.has(id) && (expires.get(id) ?? 0) <= started + deps.leaseMs) lost(id);
     armFence();
-    for (const id of held) if (!kept.has(id)) deps.onLost(id);
+  }
+
+  async function claimOrphans(): Promise<void> {
     for (const s of await repo.findOrphanedSessions(deps.db, iso(now()), CLAIMS_PER_TICK)) {
-      if (await claim(s.id)) await deps.onClaimed(s).catch((err: unknown) => deps.logger.error({ err, session: s.name }, 'could not resume a session'));
+      await claim(s.id, () => deps.onClaimed(s)).catch((err: unknown) => deps.logger.error({ err, session: s.name }, 'could not resume a session'));
     }
   }
 
-  function runTick(): Promise<void> {
-    ticking ??= tick()
-      .catch((err: unknown) => deps.logger.error({ err }, 'session lease round failed'))
-      .finally(() => (ticking = null));
-    return ticking;
+  function runRenew(): Promise<void> {
+    renewing ??= renew()
+      .catch((err: unknown) => deps.logger.error({ err }, 'session lease renewal failed'))
+      .finally(() => (renewing = null));
+    return renewing;
   }
 
-  /** Claims a session for this process (a conditional write: false when another holds it). */
-  async function claim(sessionId: string): Promise<boolean> {
+  function runClaims(): Promise<void> {
+    claiming ??= claimOrphans()
+      .catch((err: unknown) => deps.logger.error({ err }, 'claiming orphaned sessions failed'))
+      .finally(() => (claiming = null));
+    return claiming;
+  }
+
+  /** A round: renew first, then claim (unless the last round's claims are still being started). */
+  async function round(): Promise<void> {
+    await runRenew();
+    await runClaims();
+  }
+
+  /**
+   * Claims a session for this process (a conditional write: false when another holds it). When
+   * it wins, `start` makes the session one of `held()`; its lease is renewed while it does.
+   */
+  async function claim(sessionId: string, start: () => Promise<void> | void): Promise<boolean> {
     const t = now();
-    const ok = await repo.claimLease(deps.db, sessionId, deps.ownerId, iso(t), iso(t + deps.leaseMs));
-    if (ok) {
-      if (deps.held().length === 0) renewedAt = t;
+    if (!(await repo.claimLease(deps.db, sessionId, deps.ownerId, iso(t), iso(t + deps.leaseMs)))) return false;
+    expires.set(sessionId, t + deps.leaseMs);
+    starting.add(sessionId);
+    try {
+      await start();
+    } finally {
+      starting.delete(sessionId);
       armFence();
     }
-    return ok;
+    return true;
   }
 
   return {
     claim,
-    release: (sessionId: string) => repo.releaseLease(deps.db, sessionId, deps.ownerId).then(() => undefined),
+    release: async (sessionId: string) => {
+      expires.delete(sessionId);
+      starting.delete(sessionId);
+      await repo.releaseLease(deps.db, sessionId, deps.ownerId);
+    },
     /** The process holding a live lease on the session, if any. */
     owner: (sessionId: string) => repo.liveOwner(deps.db, sessionId, iso(now())),
     /** Starts the rounds (the first one at once: sessions that were running come back). */
     start(): Promise<void> {
-      interval ??= setInterval(() => void runTick(), deps.renewMs);
-      return runTick();
+      interval ??= setInterval(() => void round(), deps.renewMs);
+      return round();
     },
     async stop(): Promise<void> {
       clearInterval(interval);
-      clearTimeout(fence);
       interval = undefined;
-      await ticking;
+      await Promise.all([renewing, claiming]);
+      clearTimeout(fence);
     },
   };
 }

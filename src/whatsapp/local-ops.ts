@@ -5,6 +5,7 @@ import { deleteAuth } from '../store/repositories/wa-auth.js';
 import type { SessionTable } from '../store/schema.js';
 import { NO_ACCOUNT } from './account-fields.js';
 import { isPaired } from './auth-state.js';
+import type { LeaseKeeper } from './lease-keeper.js';
 import type { SessionRunner } from './session-runner.js';
 import type { RecordStatus } from './session-status.js';
 
@@ -15,7 +16,7 @@ export interface LocalOpsContext {
   log: Logger;
   connectTimeoutMs: number;
   runners: Map<string, SessionRunner>;
-  leases: { claim(sessionId: string): Promise<boolean>; release(sessionId: string): Promise<void> };
+  leases: Pick<LeaseKeeper, 'claim' | 'release'>;
   recordStatus: RecordStatus;
   /** Records CONNECTING and starts a runner for the session (its lease is held). */
   launch(row: SessionTable, reason: 'AUTO_RECONNECT' | null): Promise<void>;
@@ -46,7 +47,7 @@ export function createLocalOps(ctx: LocalOpsContext) {
     async restart(row: SessionTable): Promise<void> {
       const r = runners.get(row.id);
       if (!r) {
-        if (await leases.claim(row.id)) await ctx.launch(row, null);
+        await leases.claim(row.id, () => ctx.launch(row, null));
         return;
       }
       runners.delete(row.id);
@@ -58,9 +59,11 @@ export function createLocalOps(ctx: LocalOpsContext) {
       let r = runners.get(row.id);
       const paired = await isPaired(ctx, row.id);
       // Unlinking needs a connection: open one just for that when the session is not running.
-      if (!r && paired && (await leases.claim(row.id))) {
-        r = ctx.spawn(row);
-        runners.set(row.id, r);
+      if (!r && paired) {
+        await leases.claim(row.id, () => {
+          r = ctx.spawn(row);
+          runners.set(row.id, r);
+        });
       }
       if (r) {
         if (paired) await r.waitFor(['open'], ctx.connectTimeoutMs).catch((err: unknown) => ctx.log.warn({ err, session: row.name }, 'logging out without unlinking the device'));

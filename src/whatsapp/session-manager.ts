@@ -83,7 +83,7 @@ export function createSessionManager(deps: SessionManagerDeps) {
       if (runners.has(row.id)) return;
       const owner = await leases.owner(row.id);
       if (owner && owner !== ownerId) return;
-      if (await leases.claim(row.id)) await launch(row, null);
+      await leases.claim(row.id, () => launch(row, null));
     });
   }
 

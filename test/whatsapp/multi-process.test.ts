@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/db.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { createTestDb, DIALECTS, type TestDb } from '../support/databases.js';
@@ -17,14 +17,17 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     db = await createTestDb('postgres');
     cdn = await startFakeCdn();
   });
+  // A failed test must not leave its processes running: they would claim the next test's sessions.
+  afterEach(async () => {
+    for (const a of apps.splice(0).reverse()) await a.close().catch(() => undefined);
+  });
   afterAll(async () => {
-    for (const a of apps.reverse()) await a.close().catch(() => undefined);
     await db.destroy();
     await cdn.close();
   });
 
-  async function processOn(wa: FakeWhatsApp, store?: Store) {
-    const env = { ...FAST_SESSIONS, MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', MEDIA_CDN_BASE_URL: cdn.origin };
+  async function processOn(wa: FakeWhatsApp, store?: Store, leases: Record<string, string> = {}) {
+    const env = { ...FAST_SESSIONS, ...leases, MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', MEDIA_CDN_BASE_URL: cdn.origin };
     const t = await buildTestApp('postgres', env, undefined, { shared: db, deps: { socketFactory: wa.factory }, ...(store ? { store } : {}) });
     apps.push(t);
     return t;
@@ -39,8 +42,10 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
   it('runs each session in exactly one process, and routes requests to it from the other', async () => {
     const waA = new FakeWhatsApp();
     const waB = new FakeWhatsApp();
-    const a = await processOn(waA);
-    const b = await processOn(waB);
+    // Leases long enough that a stalled test machine cannot make one lapse; lapses are the next test's.
+    const steady = { SESSION_LEASE_MS: '3000', SESSION_LEASE_RENEW_MS: '150' };
+    const a = await processOn(waA, undefined, steady);
+    const b = await processOn(waB, undefined, steady);
     auth = (await a.newAccount()).auth;
     const names = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'];
     // Started through both processes at once, some twice.
