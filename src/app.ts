@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { registerApiKeyAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerMetrics } from './http/metrics.js';
+import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { accountRoutes } from './http/routes/account.js';
@@ -112,7 +113,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       logger: deps.logger,
     });
   // The outbox and its workers (webhook dispatcher, auto-persist jobs); settings come later.
-  const background = createBackground({ store, clock, config, secretBox, settings: () => settings, logger: deps.logger });
+  const metrics = createMetrics();
+  const background = createBackground({ store, clock, config, secretBox, settings: () => settings, logger: deps.logger, metrics });
   const ingest = background.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [background.onIngest] }));
   // Every status change goes through these, inside its transaction (the session manager takes them).
   const statusListeners: SessionStatusListener[] = [background.onSessionStatus, ...(deps.statusListeners ?? [])];
@@ -132,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const s3Clients = createS3ClientCache();
   const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers);
+  metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
   const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });
   const persist = createPersistService({
     db: store.db,
@@ -158,7 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   await registerOpenApi(app, VERSION);
-  registerMetrics(app);
+  registerMetrics(app, metrics.registry);
   await app.register(healthRoutes, { db: store.db });
   await app.register(adminRoutes, { prefix: '/admin', accounts, apiKeys, masterKey: config.masterKey });
   await app.register(

@@ -1,10 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 
-/** Prometheus metrics: requests by route and status, latency histograms, process metrics. */
-export function registerMetrics(app: FastifyInstance) {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/** `GET /metrics` for `registry`, plus requests by route and status and their latency. */
+export function registerMetrics(app: FastifyInstance, registry: Registry) {
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames, registers: [registry] });
   const duration = new Histogram({
@@ -25,5 +23,4 @@ export function registerMetrics(app: FastifyInstance) {
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics (text format)' } }, async (_req, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics());
   });
-  return registry;
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { PersistListener, PersistService } from '../media/persist-service.js';
+import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
 import { findAccountMedia } from '../store/repositories/media.js';
 import { objectUrl } from '../storage/s3-objects.js';
@@ -24,7 +25,7 @@ export type Background = ReturnType<typeof createBackground>;
  * with the listeners that feed them. Built before the persist service (which takes
  * `persistListeners`); `usePersist` hands the service over once it exists.
  */
-export function createBackground(deps: { store: Store; clock: Clock; config: Config; secretBox: SecretBox; settings: () => SettingsService; logger: Logger }) {
+export function createBackground(deps: { store: Store; clock: Clock; config: Config; secretBox: SecretBox; settings: () => SettingsService; logger: Logger; metrics: Metrics }) {
   const { store, clock, config } = deps;
   const logger = deps.logger.child({ component: 'outbox' });
   // Leases name their holder, so a process only ever records results of its own claims.
@@ -44,6 +45,7 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     sender,
     owner,
     logger,
+    metrics: deps.metrics,
     options: {
       concurrency: config.webhooks.concurrency,
       pollIntervalMs: config.outbox.pollIntervalMs,
@@ -74,6 +76,7 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     persist: persistService,
     onEnded: () => dispatcher.wake(),
     logger,
+    metrics: deps.metrics,
   });
   // A wake from inside a transaction may come before the commit; the poll catches up then.
   const notify = () => void setTimeout(() => dispatcher.wake(), 20).unref();

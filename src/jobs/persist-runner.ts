@@ -3,6 +3,7 @@ import type { SettingsService } from '../accounts/settings-service.js';
 import type { Clock } from '../clock.js';
 import { AppError, BusyError } from '../errors.js';
 import type { PersistService } from '../media/persist-service.js';
+import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
 import { findAccountMedia } from '../store/repositories/media.js';
 import { claimDueJobs, pruneJobs, renewJobLease, updateLeasedJob } from '../store/repositories/persist-jobs.js';
@@ -48,6 +49,7 @@ export function createPersistRunner(deps: {
   /** Called after a job's result committed (its events may be due). */
   onEnded: () => void;
   logger: Logger;
+  metrics: Metrics;
 }): Worker {
   const { store, clock, owner, options: o } = deps;
   const db = store.db;
@@ -88,6 +90,7 @@ export function createPersistRunner(deps: {
       const result = await deps.persist().persist(job.account_id, job.session_name, job.media_id, { trigger: 'auto', isFinalFailure: isFinal });
       // Stored before this run (e.g. by an API call): the listener had nothing to end, so end it here.
       await db.transaction().execute((trx) => deps.jobs.succeeded(trx, job.media_id, result.url));
+      deps.metrics.autoPersistRun('stored');
       deps.onEnded();
     } catch (err) {
       await settle(job, err, isFinal(err));
@@ -101,12 +104,15 @@ export function createPersistRunner(deps: {
     if (stopping) {
       // Cut short by shutdown: give the job back untouched; the next start runs it again.
       await updateLeasedJob(db, job.id, owner, {});
+      deps.metrics.autoPersistRun('interrupted');
     } else if (err instanceof BusyError) {
       await updateLeasedJob(db, job.id, owner, { next_run_at: iso(now + BUSY_DELAY_MS), updated_at: iso(now) });
+      deps.metrics.autoPersistRun('busy');
     } else if (final) {
       // The persist listener usually ended it already; this covers failures before the upload
       // started (media or session gone), where no listener ran.
       await db.transaction().execute((trx) => deps.jobs.gaveUp(trx, job.media_id, err));
+      deps.metrics.autoPersistRun('gave_up');
       deps.logger.warn({ err, jobId: job.id, mediaId: job.media_id }, 'auto-persist gave up');
       deps.onEnded();
     } else {
@@ -119,6 +125,7 @@ export function createPersistRunner(deps: {
         last_error: e.message,
         updated_at: iso(now),
       });
+      deps.metrics.autoPersistRun('retry');
       deps.logger.info({ err, jobId: job.id, mediaId: job.media_id, retryInMs: delay }, 'auto-persist failed, will retry');
     }
   }

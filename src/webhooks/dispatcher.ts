@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { createWorker, type Worker } from '../jobs/worker.js';
+import type { Metrics } from '../metrics.js';
 import { newId } from '../ids.js';
 import type { Store } from '../store/db.js';
 import { claimDueDeliveries, loadDeliveryContexts, pruneOutbox, recordAttempt, releaseDeliveryLease, type DeliveryContext } from '../store/repositories/webhook-outbox.js';
@@ -38,6 +39,7 @@ export function createDispatcher(deps: {
   owner: string;
   options: DispatcherOptions;
   logger: Logger;
+  metrics: Metrics;
   /** A fresh object URL for persisted media (presigned URLs expire), or null. */
   mediaUrl: (accountId: string, mediaId: string) => Promise<string | null>;
 }): Worker {
@@ -120,6 +122,7 @@ export function createDispatcher(deps: {
       ),
     );
     const log = { deliveryId: d.id, webhookId: d.webhook_id, eventId: d.event_id, event: d.event, attempt: n, statusCode: r.statusCode, ms: r.durationMs };
+    deps.metrics.webhookAttempt(state === 'pending' ? 'retry' : state, r.durationMs);
     if (!recorded) deps.logger.warn(log, 'webhook attempt not recorded: the lease was lost');
     else if (state === 'failed') deps.logger.warn({ ...log, error: r.error }, 'webhook delivery failed for good');
     else if (state === 'pending') deps.logger.info({ ...log, error: r.error, nextRetryAt: retryAt }, 'webhook attempt failed, will retry');

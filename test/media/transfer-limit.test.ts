@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia } from '../support/media.js';
+import { scrapeMetrics } from '../support/metrics.js';
 
 describe('MAX_CONCURRENT_TRANSFERS', () => {
   let t: TestApp;
@@ -20,7 +21,7 @@ describe('MAX_CONCURRENT_TRANSFERS', () => {
     await cdn.close();
   });
 
-  it('answers 503 BUSY with Retry-After over the limit, and frees the slot when a transfer ends', async () => {
+  it('answers 503 BUSY with Retry-After over the limit, and frees the slot when a transfer ends (as /metrics shows)', async () => {
     const slow = await publishMedia(cdn, { type: 'video', plaintext: plaintextOf(2 * 1024 * 1024) });
     cdn.misbehave(slow.path, { slowBytesPerSec: 1024 * 1024 });
     const small = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(1000) });
@@ -34,8 +35,11 @@ describe('MAX_CONCURRENT_TRANSFERS', () => {
     expect(busy.status).toBe(503);
     expect(busy.headers.get('retry-after')).toBe('1');
     expect(((await busy.json()) as { code: string }).code).toBe('BUSY');
+    const during = await scrapeMetrics(t.app);
+    expect([during.get('titan_media_transfers_active'), during.get('titan_media_transfers_max')]).toEqual([1, 1]);
 
     expect(Buffer.from(await first.arrayBuffer()).equals(slow.plaintext)).toBe(true);
+    await expect.poll(async () => (await scrapeMetrics(t.app)).get('titan_media_transfers_active')).toBe(0);
     const after = await fetch(url(b), { method: 'POST', headers: auth });
     expect(after.status).toBe(200);
     expect(Buffer.from(await after.arrayBuffer()).equals(small.plaintext)).toBe(true);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/media.js';
+import { scrapeMetrics } from '../support/metrics.js';
 import { createBucket, listKeys, pendingUploads, settingsBody, testS3Client } from '../support/s3.js';
 import { FAST_WEBHOOKS, startReceiver, type Receiver } from '../support/webhooks.js';
 
@@ -44,6 +45,21 @@ describe('auto-persist and its events', () => {
     const mine = (event: string) => r.received.filter((x) => x.path.endsWith(a.accountId) && x.body.event === event).map((x) => x.body);
     return { ...a, mine };
   }
+  const runs = async () => {
+    const m = await scrapeMetrics(t.app);
+    const get = (series: string) => {
+      const v = m.get(series);
+      if (v === undefined) throw new Error(`/metrics has no ${series}`);
+      return v;
+    };
+    return {
+      stored: get('titan_auto_persist_runs_total{outcome="stored"}'),
+      retry: get('titan_auto_persist_runs_total{outcome="retry"}'),
+      gave_up: get('titan_auto_persist_runs_total{outcome="gave_up"}'),
+      pending: get('titan_auto_persist_jobs{state="pending"}'),
+      failed: get('titan_auto_persist_jobs{state="failed"}'),
+    };
+  };
   const mediaObject = async (auth: { authorization: string }, id: string) =>
     (await t.app.inject({ url: `/api/sessions/shop/media/${id}`, headers: auth })).json<{ data: { persisted: boolean } }>().data;
 
@@ -53,10 +69,12 @@ describe('auto-persist and its events', () => {
     const p = await publishMedia(cdn, { type: 'video', plaintext });
     // A slow CDN keeps the job running for a while: meanwhile nothing is announced or claimed.
     cdn.misbehave(p.path, { slowBytesPerSec: 800_000, times: 1 });
+    const before = await runs();
     const { mediaId } = await ingestMessage(t, a.auth, 'shop', p.message);
     await new Promise((res) => setTimeout(res, 200));
     expect((await mediaObject(a.auth, mediaId!)).persisted).toBe(false);
     expect(a.mine('message.received')).toEqual([]);
+    expect(await runs()).toEqual({ ...before, pending: before.pending + 1 });
 
     await r.waitFor(() => a.mine('message.received').length === 1 && a.mine('media.persisted').length === 1);
     // Announced only once the record says so.
@@ -71,6 +89,7 @@ describe('auto-persist and its events', () => {
     expect((await listKeys(s3, bucket)).filter((k) => k.includes(mediaId!))).toHaveLength(1);
     const job = await t.db.store.db.selectFrom('persist_jobs').selectAll().where('media_id', '=', mediaId!).executeTakeFirstOrThrow();
     expect(job).toMatchObject({ state: 'done', lease_owner: null });
+    await expect.poll(runs).toEqual({ ...before, stored: before.stored + 1 });
 
     // Text messages need no job and go out at once.
     await ingestMessage(t, a.auth, 'shop', { key: { remoteJid: '1@s.whatsapp.net', id: 'AUTO-TEXT-1' }, message: { conversation: 'hi' } });
@@ -80,6 +99,7 @@ describe('auto-persist and its events', () => {
   it('on, with a failing bucket: message.received carries persistError after the retries; one media.persist_failed', async () => {
     const a = await account({ ...settingsBody('titan-no-such-bucket-here'), autoPersist: true }, false);
     const p = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(20_000) });
+    const before = await runs();
     const { mediaId } = await ingestMessage(t, a.auth, 'shop', p.message);
     await r.waitFor(() => a.mine('message.received').length === 1 && a.mine('media.persist_failed').length === 1);
     const [msg] = a.mine('message.received');
@@ -89,6 +109,7 @@ describe('auto-persist and its events', () => {
     expect((await mediaObject(a.auth, mediaId!)).persisted).toBe(false);
     const job = await t.db.store.db.selectFrom('persist_jobs').selectAll().where('media_id', '=', mediaId!).executeTakeFirstOrThrow();
     expect(job).toMatchObject({ state: 'failed', attempts: 2, last_error_code: 'STORAGE_FAILED' });
+    await expect.poll(runs).toEqual({ ...before, retry: before.retry + 1, gave_up: before.gave_up + 1, failed: before.failed + 1 });
     // Retries that were not final announced nothing.
     await new Promise((res) => setTimeout(res, 150));
     expect(a.mine('media.persist_failed')).toHaveLength(1);

@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db } from './store/db.js';
+import { openDeliveriesByState, openPersistJobsByState, sessionsByStatus } from './store/repositories/metrics-counts.js';
+
+export type WebhookOutcome = 'delivered' | 'retry' | 'failed';
+export type AutoPersistOutcome = 'stored' | 'retry' | 'gave_up' | 'busy' | 'interrupted';
+
+/**
+ * The Prometheus registry and what the services record into it. Counters count what this
+ * process did; the `titan_sessions`, `titan_webhook_deliveries` and `titan_auto_persist_jobs`
+ * gauges are read from the database at scrape time, so every process reports the same totals.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+  const webhookAttempts = new Counter({
+    name: 'titan_webhook_attempts_total',
+    help: 'Webhook delivery attempts by outcome: delivered, retry (failed, another attempt is scheduled), failed (failed for good)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const webhookAttemptSeconds = new Histogram({
+    name: 'titan_webhook_attempt_duration_seconds',
+    help: "Time from sending a webhook request to the receiver's answer (or the error)",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const autoPersistRuns = new Counter({
+    name: 'titan_auto_persist_runs_total',
+    help: 'Auto-persist job runs by outcome: stored, retry (failed, will run again), gave_up, busy (no transfer slot), interrupted (shutdown)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  for (const o of ['delivered', 'retry', 'failed'] as const) webhookAttempts.inc({ outcome: o }, 0);
+  for (const o of ['stored', 'retry', 'gave_up', 'busy', 'interrupted'] as const) autoPersistRuns.inc({ outcome: o }, 0);
+
+  return {
+    registry,
+    webhookAttempt(outcome: WebhookOutcome, durationMs: number) {
+      webhookAttempts.inc({ outcome });
+      webhookAttemptSeconds.observe(durationMs / 1000);
+    },
+    autoPersistRun(outcome: AutoPersistOutcome) {
+      autoPersistRuns.inc({ outcome });
+    },
+    /** The gauges read at scrape time: database counts and the transfers in flight. */
+    watch(deps: { db: Db; transfers: { active: number }; maxTransfers: number; logger: Logger }) {
+      new Gauge({
+        name: 'titan_media_transfers_active',
+        help: 'Media downloads and persists in flight in this process',
+        registers,
+        collect() {
+          this.set(deps.transfers.active);
+        },
+      });
+      new Gauge({ name: 'titan_media_transfers_max', help: 'MAX_CONCURRENT_TRANSFERS: over it, transfers get 503 BUSY', registers }).set(deps.maxTransfers);
+      const fromDb = (name: string, help: string, label: string, count: () => Promise<Map<string, number>>, labels: readonly string[] = []) =>
+        new Gauge({
+          name,
+          help,
+          labelNames: [label],
+          registers,
+          async collect() {
+            this.reset();
+            try {
+              const counts = await count();
+              for (const l of new Set([...labels, ...counts.keys()])) this.set({ [label]: l }, counts.get(l) ?? 0);
+            } catch (err) {
+              // A scrape must not fail with the database: the series are absent until it answers.
+              deps.logger.warn({ err, metric: name }, 'could not read a metric from the database');
+            }
+          },
+        });
+      fromDb('titan_sessions', 'WhatsApp sessions by status (all accounts)', 'status', () => sessionsByStatus(deps.db), ['CONNECTED', 'CONNECTING', 'DISCONNECTED']);
+      fromDb(
+        'titan_webhook_deliveries',
+        'Webhook deliveries waiting (held for auto-persist, pending) or failed for good and still in the log',
+        'state',
+        () => openDeliveriesByState(deps.db),
+        ['held', 'pending', 'failed'],
+      );
+      fromDb('titan_auto_persist_jobs', 'Auto-persist jobs waiting to run (pending) or given up on and still kept (failed)', 'state', () => openPersistJobsByState(deps.db), ['pending', 'failed']);
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
