@@ -4,9 +4,10 @@
  * body cut midway is resumed with a Range request, so callers see one clean stream of bytes.
  */
 import type { Readable } from 'node:stream';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { CdnHostNotAllowedError, CdnUnavailableError } from '../errors.js';
 import { type AllowRule, DEFAULT_CDN_ALLOWLIST, isAllowedOrigin, parseAllowlist } from './cdn-allowlist.js';
+import { createProxyDispatcher } from './cdn-proxy.js';
 import { type CdnLogger, type Transfer, fetchPart } from './cdn-request.js';
 import { ResumingStream } from './cdn-resume.js';
 
@@ -35,10 +36,12 @@ export interface CdnClientOptions {
   logger?: CdnLogger;
 }
 
-/** Where a media file lives: `directPath` (preferred) or a full `url`. */
+/** Where a media file lives (`directPath`, preferred, or a full `url`) and how to reach it. */
 export interface CdnMediaRef {
   directPath?: string | null;
   url?: string | null;
+  /** The session's proxy: the file is fetched through it (see cdn-proxy.ts). */
+  proxy?: string | null;
 }
 
 export interface CdnOpenOptions {
@@ -63,25 +66,47 @@ export interface CdnClient {
   resolveUrl(ref: CdnMediaRef): URL;
   /** Resolves once the first response headers are good; see {@link CdnBody}. */
   open(ref: CdnMediaRef, opts?: CdnOpenOptions): Promise<CdnBody>;
-  /** Adds one exact origin to the allowlist (the sandbox simulator's own CDN, once listening). */
+  /** Adds one exact origin to the allowlist, reached directly, never through a proxy (the sandbox simulator's own CDN, once listening). */
   allowOrigin(origin: string): void;
   /** Closes the keep-alive connections once in-flight transfers are done. */
   close(): Promise<void>;
 }
 
-/** Creates a CDN client owning one keep-alive connection pool. */
+const withoutCredentials = (proxy: string) => {
+  const u = new URL(proxy);
+  return `${u.protocol}//${u.host}`;
+};
+
+// Distinct session proxies kept open at once; the oldest is closed beyond that.
+const MAX_PROXIES = 256;
+
+/** Creates a CDN client owning one keep-alive connection pool (and one per proxy in use). */
 export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
   // Our own copy: allowOrigin() may add to it, the caller's list stays as given.
   const allowlist = [...(opts.allowlist ?? parseAllowlist(DEFAULT_CDN_ALLOWLIST))];
   const base = new URL(opts.baseUrl ?? 'https://mmg.whatsapp.net');
   if (!isAllowedOrigin(base, allowlist)) throw new Error(`CDN base URL ${base.origin} is not on the CDN allowlist.`);
   const basePrefix = base.origin + base.pathname.replace(/\/+$/, '');
-  const dispatcher = new Agent({
-    connect: { timeout: opts.connectTimeoutMs ?? 10_000 },
-    headersTimeout: opts.headersTimeoutMs ?? 15_000,
-    bodyTimeout: opts.bodyTimeoutMs ?? 30_000,
-    keepAliveTimeout: 10_000,
-  });
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+  const timeouts = { headersTimeout: opts.headersTimeoutMs ?? 15_000, bodyTimeout: opts.bodyTimeoutMs ?? 30_000 };
+  const pool = new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000 });
+  const proxies = new Map<string, Dispatcher>();
+  // Our own origins (the simulator's): a proxy elsewhere could not reach them.
+  const direct = new Set<string>();
+
+  function proxyDispatcher(proxy: string): Dispatcher {
+    let d = proxies.get(proxy);
+    if (!d) {
+      d = createProxyDispatcher(proxy, connectTimeoutMs);
+      proxies.set(proxy, d);
+      if (proxies.size > MAX_PROXIES) {
+        const [oldest, old] = proxies.entries().next().value!;
+        proxies.delete(oldest);
+        void old.close();
+      }
+    }
+    return d;
+  }
 
   function resolveUrl(ref: CdnMediaRef): URL {
     const raw = ref.directPath ? basePrefix + ref.directPath : ref.url;
@@ -120,9 +145,12 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
       if (reason !== undefined && !controller.signal.aborted) controller.abort(reason);
     };
 
+    const viaProxy = ref.proxy && !direct.has(url.origin) ? ref.proxy : null;
     const t: Transfer = {
       url,
-      dispatcher,
+      dispatcher: viaProxy ? proxyDispatcher(viaProxy) : pool,
+      via: viaProxy ? withoutCredentials(viaProxy) : null,
+      timeouts,
       signal: controller.signal,
       maxRetries: opts.maxRetries ?? 3,
       retryBaseDelayMs: opts.retryBaseDelayMs ?? 200,
@@ -152,7 +180,12 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
   return {
     resolveUrl,
     open,
-    allowOrigin: (origin: string) => void allowlist.push(...parseAllowlist(new URL(origin).origin)),
-    close: () => dispatcher.close(),
+    allowOrigin(origin: string) {
+      allowlist.push(...parseAllowlist(new URL(origin).origin));
+      direct.add(new URL(origin).origin);
+    },
+    close: async () => {
+      await Promise.all([pool, ...proxies.values()].map((d) => d.close()));
+    },
   };
 }

@@ -18,6 +18,10 @@ export type CdnResponseBody = Dispatcher.ResponseData['body'];
 export interface Transfer {
   readonly url: URL;
   readonly dispatcher: Dispatcher;
+  /** The session's proxy the requests go through, without credentials (for error messages). */
+  readonly via: string | null;
+  /** Per request, so that every dispatcher (direct or through a proxy) applies them. */
+  readonly timeouts: { headersTimeout: number; bodyTimeout: number };
   /** Aborts whatever request or backoff is in flight. */
   readonly signal: AbortSignal;
   readonly maxRetries: number;
@@ -91,10 +95,10 @@ export async function fetchPart(t: Transfer, start: number, end: number | null, 
     if (start > 0 || end !== null) headers.range = `bytes=${start}-${end ?? ''}`;
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(t.url, { dispatcher: t.dispatcher, method: 'GET', headers, signal: t.signal });
+      res = await request(t.url, { dispatcher: t.dispatcher, ...t.timeouts, method: 'GET', headers, signal: t.signal });
     } catch (err) {
       if (t.signal.aborted) throw t.signal.reason;
-      if (!isRetryable(err)) throw unavailable('The CDN request failed.', err);
+      if (!isRetryable(err)) throw unavailable(`The CDN request failed${through(t)}.`, err);
       lastError = err;
       continue;
     }
@@ -122,7 +126,7 @@ export async function fetchPart(t: Transfer, start: number, end: number | null, 
 
 async function backoff(t: Transfer, cause: unknown): Promise<void> {
   if (t.retries >= t.maxRetries) {
-    throw unavailable(`The CDN failed after ${t.maxRetries} retries.`, cause);
+    throw unavailable(`The CDN failed after ${t.maxRetries} retries${through(t)}.`, cause);
   }
   t.retries += 1;
   const hinted = cause instanceof CdnStatusError ? cause.retryAfterMs : null;
@@ -189,6 +193,8 @@ function retryAfterMs(h: Dispatcher.ResponseData['headers']): number | null {
   const date = Date.parse(v);
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }
+
+const through = (t: Transfer) => (t.via ? ` (through the session's proxy ${t.via})` : '');
 
 function unavailable(message: string, cause?: unknown): CdnUnavailableError {
   return new CdnUnavailableError(message, cause === undefined ? {} : { cause });

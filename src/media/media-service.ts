@@ -52,9 +52,10 @@ export function createMediaService(deps: MediaServiceDeps) {
     return { session, row };
   }
 
-  function mediaFile(row: MediaTable): MediaFile {
+  /** What fetching the file needs; it goes through the session's proxy, as its WebSocket does. */
+  function mediaFile(row: MediaTable, proxy: string | null): MediaFile {
     return {
-      ref: { directPath: row.direct_path, url: row.url },
+      ref: { directPath: row.direct_path, url: row.url, proxy },
       type: row.type as MediaType,
       mediaKey: deps.secretBox.open(row.media_key),
       fileLength: row.file_length,
@@ -109,13 +110,13 @@ export function createMediaService(deps: MediaServiceDeps) {
      * later failures destroy the returned body. `signal` aborts the CDN transfer.
      */
     async download(accountId: string, sessionName: string, mediaId: string, opts: { range?: string | undefined; signal: AbortSignal }): Promise<Download> {
-      const { row } = await lookup(accountId, sessionName, mediaId);
+      const { session, row } = await lookup(accountId, sessionName, mediaId);
       const stored = await fromBucket(accountId, row, opts.range, opts.signal);
       if (stored) return stored;
       if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
       const release = deps.limiter.acquire();
       try {
-        const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r), opts.range, opts.signal), accountId, row, deps.recoverExpired);
+        const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), opts.range, opts.signal), accountId, row, deps.recoverExpired);
         void plain.verified.then(async (sha256) => {
           if (sha256 && sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256 });
         }).catch((err: unknown) => deps.logger.warn({ err, mediaId }, 'could not record the verified sha256'));

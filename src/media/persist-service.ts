@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import { MediaTooLargeError, S3NotConfiguredError } from '../errors.js';
 import type { Db, Trx } from '../store/db.js';
 import { updateMedia } from '../store/repositories/media.js';
-import type { MediaTable } from '../store/schema.js';
+import type { MediaTable, SessionTable } from '../store/schema.js';
 import { objectKey } from '../storage/object-key.js';
 import { objectUrl } from '../storage/s3-objects.js';
 import { uploadStream } from '../storage/s3-upload.js';
@@ -67,7 +67,7 @@ export function createPersistService(deps: {
   // Aborted on shutdown so running uploads are aborted, not left half-done.
   const lifetime = new AbortController();
 
-  async function run(accountId: string, sessionName: string, row: MediaTable, trigger: PersistTrigger = 'request'): Promise<PersistResult> {
+  async function run(accountId: string, session: Pick<SessionTable, 'name' | 'proxy'>, row: MediaTable, trigger: PersistTrigger = 'request'): Promise<PersistResult> {
     const storage = await deps.settings.storageFor(accountId);
     if (!storage) throw new S3NotConfiguredError();
     const { client, target } = storage;
@@ -78,8 +78,8 @@ export function createPersistService(deps: {
     if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
     const release = deps.limiter.acquire();
     try {
-      const key = objectKey({ keyPrefix: s.keyPrefix, session: sessionName, mediaId: row.id, mimeType: row.mime_type, createdAt: row.created_at });
-      const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, deps.media.mediaFile(r), undefined, lifetime.signal), accountId, row, deps.recoverExpired);
+      const key = objectKey({ keyPrefix: s.keyPrefix, session: session.name, mediaId: row.id, mimeType: row.mime_type, createdAt: row.created_at });
+      const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, deps.media.mediaFile(r, session.proxy), undefined, lifetime.signal), accountId, row, deps.recoverExpired);
       // The claimed hash is checked while streaming (a mismatch aborts), so it may label the object.
       const knownSha = row.sha256 ?? row.file_sha256;
       await uploadStream({
@@ -88,7 +88,7 @@ export function createPersistService(deps: {
         key,
         body: plain.body,
         contentType: row.mime_type,
-        metadata: { 'media-id': row.id, session: sessionName, 'message-id': row.message_id, ...(knownSha ? { sha256: knownSha } : {}) },
+        metadata: { 'media-id': row.id, session: session.name, 'message-id': row.message_id, ...(knownSha ? { sha256: knownSha } : {}) },
         partSize: deps.partSize,
         queueSize: deps.queueSize,
         signal: lifetime.signal,
@@ -101,7 +101,7 @@ export function createPersistService(deps: {
       // The media row and whatever listeners write (events, job state) commit together.
       await deps.db.transaction().execute(async (trx) => {
         await updateMedia(trx, row.id, patch);
-        const outcome = { ok: true as const, trigger, accountId, session: sessionName, media: { ...row, ...patch }, result };
+        const outcome = { ok: true as const, trigger, accountId, session: session.name, media: { ...row, ...patch }, result };
         for (const l of deps.listeners ?? []) await l(trx, outcome);
       });
       deps.logger.info({ mediaId: row.id, bucket: s.bucket, key, size }, 'media persisted');
@@ -130,11 +130,11 @@ export function createPersistService(deps: {
      */
     async persist(accountId: string, sessionName: string, mediaId: string, opts: PersistOptions = {}): Promise<PersistResult> {
       const { session, row } = await deps.media.lookup(accountId, sessionName, mediaId);
-      if (row.persisted_at) return run(accountId, session.name, row);
+      if (row.persisted_at) return run(accountId, session, row);
       let p = inflight.get(row.id);
       if (!p) {
         const trigger = opts.trigger ?? 'request';
-        p = run(accountId, session.name, row, trigger)
+        p = run(accountId, session, row, trigger)
           .catch(async (err: unknown) => {
             if (opts.isFinalFailure?.(err) ?? true) await reportFailure(accountId, session.name, row, trigger, err);
             throw err;
