@@ -6,8 +6,9 @@ import { liveOwner } from '../../src/store/repositories/session-leases.js';
 import { createLeaseKeeper, type LeaseKeeper, type OrphanedSession } from '../../src/whatsapp/lease-keeper.js';
 import { createTestDb, DIALECTS, type TestDb } from '../support/databases.js';
 
-const LEASE_MS = 300;
-const RENEW_MS = 60;
+// Long enough that a stalled test machine does not lapse a lease that is being renewed.
+const LEASE_MS = 1000;
+const RENEW_MS = 150;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The keeper of one "process", against a real database; `running` stands for its session runners.
@@ -70,29 +71,29 @@ describe.each(DIALECTS)('session lease keeper (%s)', (dialect) => {
     await addSession('slow', 'stopped');
     const p = keeper(db.store);
     await p.k.start();
-    // Starting (not yet among the running ones) for more than two leases.
+    // Starting (not yet among the running ones) for longer than a lease.
     const claimed = p.k.claim('slow', async () => {
-      await pause(LEASE_MS * 2 + 100);
+      await pause(LEASE_MS * 1.5);
       p.running.add('slow');
     });
     await pause(20);
-    expect(await ownersOver('slow', LEASE_MS * 2 + 100)).toEqual(new Set([p.owner]));
+    expect(await ownersOver('slow', LEASE_MS * 1.5)).toEqual(new Set([p.owner]));
     expect(await claimed).toBe(true);
-    expect(await ownersOver('slow', LEASE_MS)).toEqual(new Set([p.owner]));
+    expect(await ownersOver('slow', LEASE_MS / 2)).toEqual(new Set([p.owner]));
     expect(p.lost).toEqual([]);
   });
 
   it('renews the running sessions while claimed ones are slow to start', async () => {
     await addSession('held', 'stopped');
     const p = keeper(db.store, async (s) => {
-      await pause(LEASE_MS * 3);
+      await pause(LEASE_MS * 1.5);
       p.running.add(s.id);
     });
     expect(await p.k.claim('held', () => void p.running.add('held'))).toBe(true);
     await addSession('orphan', 'running');
     void p.k.start();
-    expect(await ownersOver('held', LEASE_MS * 2)).toEqual(new Set([p.owner]));
-    expect(await ownersOver('orphan', LEASE_MS * 2)).toEqual(new Set([p.owner]));
+    expect(await ownersOver('held', LEASE_MS * 1.5)).toEqual(new Set([p.owner]));
+    expect(await ownersOver('orphan', LEASE_MS / 2)).toEqual(new Set([p.owner]));
     expect([...p.running].sort()).toEqual(['held', 'orphan']);
     expect(p.lost).toEqual([]);
   });
