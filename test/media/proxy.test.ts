@@ -93,7 +93,8 @@ describe("media through the session's proxy", () => {
 
   it('a proxy that refuses the credentials fails the download with CDN_UNAVAILABLE', async () => {
     const wrong = httpProxy.url.replace('s3cret', 'wrong');
-    await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'wrong-pass', proxy: wrong } });
+    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'wrong-pass', proxy: wrong } });
+    expect(res.statusCode).toBe(201);
     const { url } = await media('wrong-pass', 2000);
     const refused = httpProxy.refused;
     const dl = await t.app.inject({ method: 'POST', url: `${url}/download`, headers: auth });
