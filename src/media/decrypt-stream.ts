@@ -1,5 +1,5 @@
 import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Decipher, Hash, Hmac } from 'node:crypto';
+import type { Decipheriv as Decipher, Hash, Hmac } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { MediaIntegrityError } from '../errors.js';

@@ -1,5 +1,5 @@
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import type { Cipher, Hash, Hmac } from 'node:crypto';
+import type { Cipheriv as Cipher, Hash, Hmac } from 'node:crypto';
 import { Readable, Transform, Writable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

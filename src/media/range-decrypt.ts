@@ -7,7 +7,7 @@
  * checked against fileSha256. Range responses are therefore unverified bytes.
  */
 import { createDecipheriv } from 'node:crypto';
-import type { Decipher } from 'node:crypto';
+import type { Decipheriv as Decipher } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { MediaIntegrityError } from '../errors.js';

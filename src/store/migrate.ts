@@ -1,4 +1,5 @@
-import { Migrator, PostgresAdapter, sql, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import type { Db } from './db.js';
 import * as m001 from './migrations/001-foundation.js';
 import * as m002 from './migrations/002-media.js';
