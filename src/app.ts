@@ -21,7 +21,9 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { createSecretBox, type SecretBox } from './crypto/secret-box.js';
 import { createCdnClient, type CdnClient } from './media/cdn-client.js';
 import { parseAllowlist } from './media/cdn-allowlist.js';
+import { createMediaLookup } from './media/media-lookup.js';
 import { createMediaService } from './media/media-service.js';
+import { createMediaSource } from './media/media-source.js';
 import { createPersistService } from './media/persist-service.js';
 import { createSettingsService } from './accounts/settings-service.js';
 import { settingsRoutes } from './http/routes/settings.js';
@@ -135,20 +137,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers);
   metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
-  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });
+  const lookup = createMediaLookup({ db: store.db, sessions });
+  const source = createMediaSource({ secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, recoverExpired });
+  const media = createMediaService({ db: store.db, lookup, source, settings, logger: deps.logger });
   const persist = createPersistService({
     db: store.db,
     clock,
-    media,
+    lookup,
+    source,
     settings,
-    cdn,
-    limiter,
-    maxBytes: m.maxBytes,
     partSize: config.s3Upload.partSize,
     queueSize: config.s3Upload.queueSize,
     logger: deps.logger,
     listeners: background.persistListeners,
-    recoverExpired,
   });
   background.usePersist(persist);
   const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: background.outbox, wake: () => background.dispatcher.wake() });
