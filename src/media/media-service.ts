@@ -1,10 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { SettingsService } from '../accounts/settings-service.js';
 import type { Db } from '../store/db.js';
 import { updateMedia } from '../store/repositories/media.js';
 import type { MediaTable } from '../store/schema.js';
-import { objectUrl } from '../storage/s3-objects.js';
+import type { Buckets } from '../storage/buckets.js';
 import type { MediaLookup } from './media-lookup.js';
 import { toMediaObject, type MediaObject } from './media-object.js';
 import type { MediaRead, MediaSource } from './media-source.js';
@@ -23,7 +22,7 @@ export interface MediaServiceDeps {
   db: Db;
   lookup: MediaLookup;
   source: MediaSource;
-  settings: SettingsService;
+  buckets: Buckets;
   logger: Logger;
 }
 
@@ -34,16 +33,16 @@ export function createMediaService(deps: MediaServiceDeps) {
   /** The object URL of persisted media, minted now (presigned or public); null otherwise. */
   async function s3UrlOf(accountId: string, row: MediaTable): Promise<string | null> {
     if (!row.persisted_at || !row.s3_bucket || !row.s3_key) return null;
-    const storage = await deps.settings.storageFor(accountId);
-    return storage ? objectUrl(storage.client, storage.target.settings, row.s3_bucket, row.s3_key) : null;
+    const bucket = await deps.buckets.bucketFor(accountId);
+    return bucket ? bucket.url({ bucket: row.s3_bucket, key: row.s3_key }) : null;
   }
 
   /** Persisted media of an account that downloads by redirect: where to send the client. */
   async function redirectTo(accountId: string, row: MediaTable): Promise<string | null> {
     if (!row.persisted_at || !row.s3_bucket || !row.s3_key) return null;
-    const storage = await deps.settings.storageFor(accountId);
-    if (storage?.downloadMode !== 'redirect') return null;
-    return objectUrl(storage.client, storage.target.settings, row.s3_bucket, row.s3_key);
+    const bucket = await deps.buckets.bucketFor(accountId);
+    if (bucket?.downloadMode !== 'redirect') return null;
+    return bucket.url({ bucket: row.s3_bucket, key: row.s3_key });
   }
 
   function headersFor(row: MediaTable, read: Pick<MediaRead, 'contentLength' | 'contentRange'>): Record<string, string> {

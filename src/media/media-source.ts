@@ -1,9 +1,8 @@
 import type { Readable } from 'node:stream';
-import type { SettingsService } from '../accounts/settings-service.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { MediaTooLargeError } from '../errors.js';
 import type { MediaTable } from '../store/schema.js';
-import { readObject } from '../storage/s3-objects.js';
+import type { Buckets } from '../storage/buckets.js';
 import type { CdnClient } from './cdn-client.js';
 import { openPlaintextFromCdn, type MediaFile, type PlainStream, type Verified } from './cdn-download.js';
 import { openRecovering, type RecoverExpired } from './expired-recovery.js';
@@ -53,7 +52,7 @@ export function createMediaSource(deps: {
   secretBox: SecretBox;
   cdn: CdnClient;
   limiter: TransferLimiter;
-  settings: SettingsService;
+  buckets: Buckets;
   maxBytes: number;
   /** Re-upload of media the CDN dropped (the WhatsApp sessions); without it, gone is 410. */
   recoverExpired?: RecoverExpired | undefined;
@@ -75,11 +74,11 @@ export function createMediaSource(deps: {
   /** Persisted media come from the bucket, so they outlive the CDN copy. */
   async function fromBucket(accountId: string, row: MediaTable, opts: OpenOptions): Promise<MediaRead | null> {
     if (!row.persisted_at || !row.s3_bucket || !row.s3_key) return null;
-    const storage = await deps.settings.storageFor(accountId);
-    if (!storage) return null;
+    const bucket = await deps.buckets.bucketFor(accountId);
+    if (!bucket) return null;
     // Only a single well-formed range is passed on, as on the CDN path.
     const range = parseRangeHeader(opts.range).kind === 'none' ? undefined : opts.range;
-    const obj = await readObject(storage.client, row.s3_bucket, row.s3_key, range, opts.signal);
+    const obj = await bucket.read({ bucket: row.s3_bucket, key: row.s3_key }, range, opts.signal);
     return { ...obj, verified: Promise.resolve(null) };
   }
 
