@@ -40,6 +40,7 @@ import { pairingRoutes } from './http/routes/pairing.js';
 import { createSessionManager } from './whatsapp/session-manager.js';
 import { createBaileysSocketFactory, type SocketFactory } from './whatsapp/socket-factory.js';
 import { createBackground } from './jobs/background.js';
+import { createEventPipeline } from './jobs/event-pipeline.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import type { SessionStatusListener } from './sessions/session-events.js';
 import { createWebhookService } from './webhooks/webhook-service.js';
@@ -117,14 +118,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxBytes: m.maxBytes + 26,
       logger: deps.logger,
     });
+  // Built in one direction, each from what came before: settings → bucket → events → sessions →
+  // media source → media and persist services → background workers.
   const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(deps.s3ClientFactory) });
   const buckets = createBuckets({ resolve: settings.storageOf, clientFactory: deps.s3ClientFactory, partSize: config.s3Upload.partSize, queueSize: config.s3Upload.queueSize });
-  // The outbox and its workers (webhook dispatcher, auto-persist jobs).
   const metrics = createMetrics();
-  const background = createBackground({ store, clock, config, secretBox, buckets, logger: deps.logger, metrics });
-  const ingest = background.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [background.onIngest] }));
+  const events = createEventPipeline({ store, clock, config, secretBox, buckets, logger: deps.logger, metrics });
+  const ingest = events.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [events.onIngest] }));
   // Every status change goes through these, inside its transaction (the session manager takes them).
-  const statusListeners: SessionStatusListener[] = [background.onSessionStatus, ...(deps.statusListeners ?? [])];
+  const statusListeners: SessionStatusListener[] = [events.onSessionStatus, ...(deps.statusListeners ?? [])];
   const whatsapp = createSessionManager({
     db: store.db,
     clock,
@@ -136,24 +138,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     statusListeners,
     settings: { ...config.whatsapp, cdnBaseUrl: m.cdnBaseUrl },
   });
-  // Expired media are re-uploaded by the sender's phone through its session (download and persist).
-  const recoverExpired = whatsapp.recoverExpired;
   const limiter = createTransferLimiter(m.maxConcurrentTransfers);
   metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
   const lookup = createMediaLookup({ db: store.db, sessions });
-  const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired });
+  // Expired media are re-uploaded by the sender's phone through its session (download and persist).
+  const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired });
   const media = createMediaService({ db: store.db, lookup, source, buckets, logger: deps.logger });
-  const persist = createPersistService({
-    db: store.db,
-    clock,
-    lookup,
-    source,
-    buckets,
-    logger: deps.logger,
-    listeners: background.persistListeners,
-  });
-  background.usePersist(persist);
-  const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: background.outbox, wake: () => background.dispatcher.wake() });
+  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, logger: deps.logger });
+  const background = createBackground({ store, clock, config, events, persist, buckets, metrics });
+  const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: events.outbox, wake: () => events.dispatcher.wake() });
   const simulator = config.simulatorEnabled
     ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
     : null;
@@ -174,7 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(sessionRoutes, { sessions, manager: whatsapp });
       await api.register(pairingRoutes, { manager: whatsapp });
       await api.register(settingsRoutes, { settings });
-      await api.register(mediaRoutes, { media, persist });
+      await api.register(mediaRoutes, { media, persist, onPersisted: events.requestHook });
       await api.register(webhookRoutes, { webhooks });
       if (simulator) await api.register(simulatorRoutes, { simulator });
     },

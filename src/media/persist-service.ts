@@ -19,20 +19,36 @@ export interface PersistResult {
 
 export type PersistTrigger = 'request' | 'auto';
 
-/** How a persist ended, as listeners see it inside the transaction that records it. */
+/** How a persist ended, as its hook sees it inside the transaction that records it. */
 export type PersistOutcome = { trigger: PersistTrigger; accountId: string; session: string; media: MediaTable } & (
   | { ok: true; result: PersistResult }
   | { ok: false; error: unknown }
 );
 
-/** Runs inside the transaction of a persist result (the webhook outbox and job state hook in). */
-export type PersistListener = (trx: Trx, outcome: PersistOutcome) => Promise<void>;
+/**
+ * Runs inside the transaction that records a persist's outcome, so what it writes (the webhook
+ * event, the job's end) commits or rolls back with the media row.
+ */
+export type PersistHook = (trx: Trx, outcome: PersistOutcome) => Promise<void>;
+
+/** One hook that runs `hooks` in order. */
+export const chainHooks =
+  (...hooks: PersistHook[]): PersistHook =>
+  async (trx, outcome) => {
+    for (const h of hooks) await h(trx, outcome);
+  };
 
 export interface PersistOptions {
   /** Who asked: an API call (default) or an auto-persist job. */
   trigger?: PersistTrigger;
-  /** Whether a failure is the last word (reported to listeners); default: every failure is. */
+  /** Whether a failure is the last word (reported to the hook); default: every failure is. */
   isFinalFailure?: (err: unknown) => boolean;
+  /**
+   * Runs in the transaction of the outcome of the upload this call started: the stored media
+   * row, or a final failure. Not run when the media was already stored or the call joined an
+   * upload another call started (that call's hook runs).
+   */
+  hook?: PersistHook;
 }
 
 export type PersistService = ReturnType<typeof createPersistService>;
@@ -48,14 +64,13 @@ export function createPersistService(deps: {
   source: MediaSource;
   buckets: Buckets;
   logger: Logger;
-  /** Read when a persist ends, so they may be added after construction. */
-  listeners?: PersistListener[];
 }) {
   const inflight = new Map<string, Promise<PersistResult>>();
   // Aborted on shutdown so running uploads are aborted, not left half-done.
   const lifetime = new AbortController();
 
-  async function run(accountId: string, session: Pick<SessionTable, 'name' | 'proxy'>, row: MediaTable, trigger: PersistTrigger = 'request'): Promise<PersistResult> {
+  async function run(accountId: string, session: Pick<SessionTable, 'name' | 'proxy'>, row: MediaTable, opts: PersistOptions = {}): Promise<PersistResult> {
+    const trigger = opts.trigger ?? 'request';
     const bucket = await deps.buckets.bucketFor(accountId);
     if (!bucket) throw new S3NotConfiguredError();
     if (row.persisted_at && row.s3_key && row.s3_bucket) {
@@ -79,23 +94,19 @@ export function createPersistService(deps: {
     const now = deps.clock.now().toISOString();
     const result = { url: await bucket.url(ref), ...ref, size, mimeType: row.mime_type, sha256 };
     const patch = { persisted_at: now, s3_bucket: ref.bucket, s3_key: ref.key, s3_size: size, sha256, updated_at: now };
-    // The media row and whatever listeners write (events, job state) commit together.
+    // The media row and whatever the hook writes (events, job state) commit together.
     await deps.db.transaction().execute(async (trx) => {
       await updateMedia(trx, row.id, patch);
-      const outcome = { ok: true as const, trigger, accountId, session: session.name, media: { ...row, ...patch }, result };
-      for (const l of deps.listeners ?? []) await l(trx, outcome);
+      await opts.hook?.(trx, { ok: true, trigger, accountId, session: session.name, media: { ...row, ...patch }, result });
     });
     deps.logger.info({ mediaId: row.id, ...ref, size }, 'media persisted');
     return result;
   }
 
-  /** Hands a final failure to the listeners, in a transaction of its own. */
-  async function reportFailure(accountId: string, session: string, row: MediaTable, trigger: PersistTrigger, error: unknown) {
-    if (!deps.listeners?.length) return;
+  /** Hands a final failure to the hook, in a transaction of its own. */
+  async function reportFailure(hook: PersistHook, accountId: string, session: string, row: MediaTable, trigger: PersistTrigger, error: unknown) {
     try {
-      await deps.db.transaction().execute(async (trx) => {
-        for (const l of deps.listeners ?? []) await l(trx, { ok: false, trigger, accountId, session, media: row, error });
-      });
+      await deps.db.transaction().execute((trx) => hook(trx, { ok: false, trigger, accountId, session, media: row, error }));
     } catch (err) {
       deps.logger.error({ err, mediaId: row.id }, 'could not record the persist failure');
     }
@@ -104,17 +115,17 @@ export function createPersistService(deps: {
   return {
     /**
      * Persists one media (or answers with the stored object); concurrent calls share one upload
-     * (and the options of the call that started it).
+     * (and the options and hook of the call that started it).
      */
     async persist(accountId: string, sessionName: string, mediaId: string, opts: PersistOptions = {}): Promise<PersistResult> {
       const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
       if (row.persisted_at) return run(accountId, session, row);
       let p = inflight.get(row.id);
       if (!p) {
-        const trigger = opts.trigger ?? 'request';
-        p = run(accountId, session, row, trigger)
+        const hook = opts.hook;
+        p = run(accountId, session, row, opts)
           .catch(async (err: unknown) => {
-            if (opts.isFinalFailure?.(err) ?? true) await reportFailure(accountId, session.name, row, trigger, err);
+            if (hook && (opts.isFinalFailure?.(err) ?? true)) await reportFailure(hook, accountId, session.name, row, opts.trigger ?? 'request', err);
             throw err;
           })
           .finally(() => inflight.delete(row.id));
