@@ -53,7 +53,7 @@ export function createSettingsService(deps: {
     return {
       s3: publicS3,
       autoPersist: row?.auto_persist === 1,
-      downloadMode: (row?.download_mode as DownloadMode | undefined) ?? 'stream',
+      downloadMode: row?.download_mode ?? 'stream',
       storage: s3 ? 'account' : deps.serverDefault ? 'server' : 'none',
       updatedAt: row?.updated_at ?? null,
     };
@@ -96,7 +96,7 @@ export function createSettingsService(deps: {
     storageOf: (async (accountId) => {
       const row = await findSettings(deps.db, accountId);
       const s3 = parse(row);
-      const downloadMode = (row?.download_mode as DownloadMode | undefined) ?? 'stream';
+      const downloadMode = row?.download_mode ?? 'stream';
       let target: StorageTarget | null = null;
       if (s3) {
         const { secretAccessKeySealed, ...rest } = s3;

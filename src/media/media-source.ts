@@ -7,7 +7,6 @@ import type { CdnClient } from './cdn-client.js';
 import { openPlaintextFromCdn, type MediaFile, type PlainStream, type Verified } from './cdn-download.js';
 import { openRecovering, type RecoverExpired } from './expired-recovery.js';
 import { parseRangeHeader } from './http-range.js';
-import type { MediaType } from './media-type.js';
 import type { TransferLimiter } from './transfer-limiter.js';
 import { withVerifiedHead } from './verified-head.js';
 
@@ -61,7 +60,7 @@ export function createMediaSource(deps: {
   function mediaFile(row: MediaTable, proxy: string | null): MediaFile {
     return {
       ref: { directPath: row.direct_path, url: row.url, proxy },
-      type: row.type as MediaType,
+      type: row.type,
       mediaKey: deps.secretBox.open(row.media_key),
       fileLength: row.file_length,
       fileSha256: row.file_sha256 ? Buffer.from(row.file_sha256, 'hex') : null,

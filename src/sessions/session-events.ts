@@ -1,7 +1,8 @@
 import type { Trx } from '../store/db.js';
 
-/** A session's status as Titan reports it. */
-export type SessionStatus = 'CONNECTING' | 'CONNECTED' | 'DISCONNECTED';
+import type { SessionStatus } from '../store/enums.js';
+
+export type { SessionStatus } from '../store/enums.js';
 
 export interface SessionStatusChange {
   session: { id: string; accountId: string; name: string };

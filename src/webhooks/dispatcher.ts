@@ -9,7 +9,7 @@ import { claimDueDeliveries, loadDeliveryContexts, pruneOutbox, recordAttempt, r
 import { VERSION } from '../version.js';
 import { envelopeBody, type Payload } from './events.js';
 import type { SendResult, WebhookSender } from './http-sender.js';
-import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { retryDelayMs } from './retry-policy.js';
 import { signBody } from './signer.js';
 
 export interface DispatcherOptions {
@@ -105,7 +105,7 @@ export function createDispatcher(deps: {
     const n = d.attempts + 1;
     const now = clock.now();
     const ok = r.error === null;
-    const retryAt = !ok && n < d.retry_attempts ? iso(now.getTime() + retryDelayMs(d.retry_policy as RetryPolicy, d.retry_delay_ms, n, o.minRetryDelayMs)) : null;
+    const retryAt = !ok && n < d.retry_attempts ? iso(now.getTime() + retryDelayMs(d.retry_policy, d.retry_delay_ms, n, o.minRetryDelayMs)) : null;
     const state = ok ? 'delivered' : retryAt ? 'pending' : 'failed';
     const recorded = await db.transaction().execute((trx) =>
       recordAttempt(

@@ -5,9 +5,12 @@ import { AppError, SessionUnreachableError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Db } from '../store/db.js';
 import * as repo from '../store/repositories/session-commands.js';
+import type { SessionCommandTable } from '../store/schema.js';
+
+import type { CommandKind } from '../store/enums.js';
 
 /** What another process may ask the one running a session to do. */
-export type CommandKind = 'stop' | 'restart' | 'logout' | 'pair-code' | 'reupload';
+export type { CommandKind } from '../store/enums.js';
 
 export interface CommandBusDeps {
   db: Db;
@@ -37,10 +40,10 @@ export function createCommandBus(deps: CommandBusDeps) {
   let polling: Promise<void> | null = null;
   const at = () => deps.clock.now().toISOString();
 
-  async function run(cmd: { id: string; session_id: string; kind: string; payload: string | null }): Promise<void> {
+  async function run(cmd: Pick<SessionCommandTable, 'id' | 'session_id' | 'kind' | 'payload'>): Promise<void> {
     if (!(await repo.transitionCommand(deps.db, cmd.id, 'pending', 'running', at()))) return;
     try {
-      const result = await deps.execute(cmd.session_id, cmd.kind as CommandKind, cmd.payload === null ? null : JSON.parse(cmd.payload));
+      const result = await deps.execute(cmd.session_id, cmd.kind, cmd.payload === null ? null : JSON.parse(cmd.payload));
       await repo.transitionCommand(deps.db, cmd.id, 'running', 'done', at(), JSON.stringify(result ?? null));
     } catch (err) {
       if (!(err instanceof AppError)) deps.logger.error({ err, kind: cmd.kind }, 'session command failed');

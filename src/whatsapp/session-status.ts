@@ -34,7 +34,7 @@ export function createStatusRecorder(deps: { db: Db; clock: Clock; listeners: re
       const at = deps.clock.now().toISOString();
       await updateSession(trx, session.id, { ...fields, status, status_reason: reason, updated_at: at });
       if (row.status === status && row.status_reason === reason) return;
-      const change = { session, status, statusReason: reason, previousStatus: row.status as SessionStatus, at };
+      const change = { session, status, statusReason: reason, previousStatus: row.status, at };
       for (const listener of deps.listeners) await listener(trx, change);
     });
 }
