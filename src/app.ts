@@ -32,7 +32,7 @@ import type { S3ClientFactory } from './storage/s3-clients.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
-import { simulatorRoutes } from './http/routes/simulator.js';
+import { simulatorDisabledRoutes, simulatorRoutes } from './http/routes/simulator.js';
 import { createSessionService } from './sessions/session-service.js';
 import { createSimulator } from './simulator/simulator.js';
 import { createIngest } from './whatsapp/ingest.js';
@@ -169,7 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(settingsRoutes, { settings });
       await api.register(mediaRoutes, { media, persist, onPersisted: events.requestHook });
       await api.register(webhookRoutes, { webhooks });
-      if (simulator) await api.register(simulatorRoutes, { simulator });
+      await (simulator ? api.register(simulatorRoutes, { simulator }) : api.register(simulatorDisabledRoutes));
     },
     { prefix: '/api' },
   );
