@@ -2,9 +2,10 @@ import { DisconnectReason } from '@whiskeysockets/baileys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionStatusChange } from '../../src/sessions/session-events.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/databases.js';
 import { ACCOUNT, eventually, FAST_SESSIONS, FakeWhatsApp } from '../support/fake-whatsapp.js';
 
-describe('WhatsApp sessions: lifecycle, statuses, pairing', () => {
+describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', (dialect) => {
   let t: TestApp;
   let wa: FakeWhatsApp;
   let auth: { authorization: string };
@@ -13,7 +14,7 @@ describe('WhatsApp sessions: lifecycle, statuses, pairing', () => {
 
   beforeAll(async () => {
     wa = new FakeWhatsApp();
-    t = await buildTestApp('sqlite', FAST_SESSIONS, undefined, {
+    t = await buildTestApp(dialect, FAST_SESSIONS, undefined, {
       deps: { socketFactory: wa.factory, statusListeners: [async (_trx, c) => void changes.push(c)] },
     });
     auth = (await t.newAccount()).auth;
