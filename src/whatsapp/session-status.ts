@@ -1,15 +1,11 @@
 import type { Updateable } from 'kysely';
 import type { Clock } from '../clock.js';
-import type { SessionStatus, SessionStatusListener } from '../sessions/session-events.js';
+import type { SessionRef, SessionStatus, SessionStatusListener } from '../sessions/session-events.js';
 import type { Db } from '../store/db.js';
 import { findSessionById, updateSession } from '../store/repositories/sessions.js';
 import type { SessionTable } from '../store/schema.js';
 
-export interface SessionRef {
-  id: string;
-  accountId: string;
-  name: string;
-}
+export type { SessionRef } from '../sessions/session-events.js';
 
 /** Other columns that change with a status: account fields once paired, the QR, the intent. */
 export type StatusFields = Pick<
