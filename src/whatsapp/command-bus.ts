@@ -7,10 +7,7 @@ import type { Db } from '../store/db.js';
 import * as repo from '../store/repositories/session-commands.js';
 import type { SessionCommandTable } from '../store/schema.js';
 
-import type { CommandKind } from '../store/enums.js';
-
-/** What another process may ask the one running a session to do. */
-export type { CommandKind } from '../store/enums.js';
+import { commandPayload, storedCommand, type SessionCommand } from './session-command.js';
 
 export interface CommandBusDeps {
   db: Db;
@@ -21,7 +18,7 @@ export interface CommandBusDeps {
   /** Whether this process runs any session (else there is nothing to poll for). */
   busy(): boolean;
   /** Runs a command addressed to this process. */
-  execute(sessionId: string, kind: CommandKind, payload: unknown): Promise<unknown>;
+  execute(sessionId: string, command: SessionCommand): Promise<unknown>;
 }
 
 interface Failure {
@@ -43,7 +40,7 @@ export function createCommandBus(deps: CommandBusDeps) {
   async function run(cmd: Pick<SessionCommandTable, 'id' | 'session_id' | 'kind' | 'payload'>): Promise<void> {
     if (!(await repo.transitionCommand(deps.db, cmd.id, 'pending', 'running', at()))) return;
     try {
-      const result = await deps.execute(cmd.session_id, cmd.kind, cmd.payload === null ? null : JSON.parse(cmd.payload));
+      const result = await deps.execute(cmd.session_id, storedCommand(cmd.kind, cmd.payload));
       await repo.transitionCommand(deps.db, cmd.id, 'running', 'done', at(), JSON.stringify(result ?? null));
     } catch (err) {
       if (!(err instanceof AppError)) deps.logger.error({ err, kind: cmd.kind }, 'session command failed');
@@ -63,14 +60,14 @@ export function createCommandBus(deps: CommandBusDeps) {
      * Asks `owner` to run a command on a session and waits up to `timeoutMs` for the answer.
      * A failure comes back as the same error code, status and message.
      */
-    async send<T>(owner: string, sessionId: string, kind: CommandKind, payload: unknown, timeoutMs: number): Promise<T> {
+    async send<T>(owner: string, sessionId: string, command: SessionCommand, timeoutMs: number): Promise<T> {
       const id = newId('cmd_');
       await repo.insertCommand(deps.db, {
         id,
         session_id: sessionId,
         owner_id: owner,
-        kind,
-        payload: payload === undefined ? null : JSON.stringify(payload),
+        kind: command.kind,
+        payload: commandPayload(command),
         state: 'pending',
         result: null,
         created_at: at(),

@@ -35,7 +35,7 @@ export function createMediaRecovery(deps: { db: Db; secretBox: SecretBox; clock:
       if (!session || session.status !== 'CONNECTED') {
         throw new MediaExpiredError(`${GONE}, and session "${session?.name ?? '?'}" is not connected, so the sender's phone cannot be asked to upload it again.`);
       }
-      return deps.host.dispatch<RecoveredRef>(session, 'reupload', { mediaId: media.id });
+      return deps.host.dispatch<RecoveredRef>(session, { kind: 'reupload', mediaId: media.id });
     },
 
     /** Runs in the process that holds the session. */
