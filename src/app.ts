@@ -102,8 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const accounts = createAccountService(store.db, clock);
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });
   const sessions = createSessionService(store.db, clock);
-  if (!deps.secretBox && !config.secretKey) throw new Error('SECRET_KEY (or a secretBox) is required.');
-  const secretBox = deps.secretBox ?? createSecretBox(config.secretKey!, config.secretKeyPrevious);
+  const secretBox = deps.secretBox ?? (config.secretKey ? createSecretBox(config.secretKey, config.secretKeyPrevious) : null);
+  if (!secretBox) throw new Error('SECRET_KEY (or a secretBox) is required.');
   const m = config.media;
   const cdn =
     deps.cdn ??

@@ -98,10 +98,10 @@ export function createSettingsService(deps: {
       const s3 = parse(row);
       const downloadMode = row?.download_mode ?? 'stream';
       let target: StorageTarget | null = null;
-      if (s3) {
+      if (row && s3) {
         const { secretAccessKeySealed, ...rest } = s3;
         const secretAccessKey = secretAccessKeySealed ? deps.secretBox.open(secretAccessKeySealed).toString('utf8') : null;
-        target = { cacheKey: `${accountId}@${row!.version}`, settings: { ...rest, secretAccessKey } };
+        target = { cacheKey: `${accountId}@${row.version}`, settings: { ...rest, secretAccessKey } };
       } else if (deps.serverDefault) {
         target = { cacheKey: 'server@default', settings: deps.serverDefault };
       }
