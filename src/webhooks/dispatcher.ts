@@ -22,7 +22,6 @@ export interface DispatcherOptions {
   retentionMs: number;
 }
 
-const PRUNE_EVERY_MS = 10 * 60_000;
 const STOP_GRACE_MS = 2_000;
 
 /**
@@ -123,17 +122,8 @@ export function createDispatcher(deps: {
     else deps.logger.debug(log, 'webhook delivered');
   }
 
-  const worker: Worker = createWorker<DeliveryContext>({
-    name: 'webhooks',
-    concurrency: o.concurrency,
-    pollIntervalMs: o.pollIntervalMs,
-    claim,
-    run: attempt,
-    // Nothing new starts on stop; in-flight attempts get a short grace, then are cut and given back.
-    stopGraceMs: STOP_GRACE_MS,
-    prune: { everyMs: PRUNE_EVERY_MS, what: 'the webhook log', run: () => pruneOutbox(db, iso(clock.now().getTime() - o.retentionMs)) },
-    now: () => clock.now().getTime(),
-    logger: deps.logger,
-  });
+  const prune = { what: 'the webhook log', run: (before: string) => pruneOutbox(db, before) };
+  // Nothing new starts on stop; in-flight attempts get a short grace, then are cut and given back.
+  const worker: Worker = createWorker<DeliveryContext>({ name: 'webhooks', options: o, clock, logger: deps.logger, claim, run: attempt, prune, stopGraceMs: STOP_GRACE_MS });
   return worker;
 }
