@@ -198,9 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const database = e.DATABASE_URL.startsWith('sqlite:')
-    ? { kind: 'sqlite' as const, path: e.DATABASE_URL.slice('sqlite:'.length) }
-    : { kind: 'postgres' as const, url: e.DATABASE_URL };
+  const database = databaseOf(e.DATABASE_URL);
 
   return deepFreeze({
     nodeEnv: e.NODE_ENV,
@@ -264,6 +262,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, leaseMs: e.OUTBOX_LEASE_MS },
     autoPersist: { concurrency: e.AUTO_PERSIST_CONCURRENCY, attempts: e.AUTO_PERSIST_ATTEMPTS, retryDelayMs: e.AUTO_PERSIST_RETRY_DELAY_MS },
   });
+}
+
+function databaseOf(url: string): Config['database'] {
+  return url.startsWith('sqlite:') ? { kind: 'sqlite', path: url.slice('sqlite:'.length) } : { kind: 'postgres', url };
+}
+
+/**
+ * Only the database (DATABASE_URL, validated as the server does): all the admin command line
+ * needs, so it runs without the server's secrets.
+ */
+export function loadDatabaseConfig(env: Record<string, string | undefined>): Config['database'] {
+  const parsed = envSchema.pick({ DATABASE_URL: true }).safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return databaseOf(parsed.data.DATABASE_URL);
 }
 
 function deepFreeze<T>(o: T): T {
