@@ -36,8 +36,15 @@ async function main(argv: string[]) {
     return;
   }
   const [group = '', action = '', ...rest] = argv;
-  const run = COMMANDS[group]?.[action];
-  if (!run) return fail(`unknown command "${argv.slice(0, 2).join(' ')}"; see titan-media --help`, 2);
+  const command = COMMANDS[group]?.[action];
+  if (!command) return fail(`unknown command "${argv.slice(0, 2).join(' ')}"; see titan-media --help`, 2);
+  let run;
+  try {
+    run = command(rest);
+  } catch (err) {
+    if (err instanceof UsageError) return fail(`${err.message}\nSee titan-media --help.`, 2);
+    throw err;
+  }
 
   let target;
   try {
@@ -51,9 +58,8 @@ async function main(argv: string[]) {
     store = openStore(target);
     const applied = await migrateToLatest(store.db);
     if (applied.length > 0) process.stderr.write(`titan-media: database migrated (${applied.join(', ')})\n`);
-    await run({ db: store.db, clock: systemClock, out }, rest);
+    await run({ db: store.db, clock: systemClock, out });
   } catch (err) {
-    if (err instanceof UsageError) return fail(`${err.message}\nSee titan-media --help.`, 2);
     if (err instanceof AppError) return fail(err.message, 1);
     const e = err as NodeJS.ErrnoException;
     fail(`the database ${describeDatabase(target)} failed: ${e.message || e.code || String(err)}. Check DATABASE_URL and that the database is running.`, 1);

@@ -14,6 +14,8 @@ export interface CliContext {
   out: (text: string) => void;
 }
 
+type Run = (ctx: CliContext) => Promise<void>;
+
 /** What a command was given: its string options, and the --json / --quiet switches. */
 interface Options {
   str(name: string): string | undefined;
@@ -56,7 +58,7 @@ async function accountFor(ctx: CliContext, id: string | undefined): Promise<Acco
   }
 }
 
-async function keysCreate(ctx: CliContext, args: string[]) {
+function keysCreate(args: string[]): Run {
   const o = options(args, ['scopes', 'account', 'name', 'expires-days']);
   const scopes = o.str('scopes');
   if (scopes === undefined) throw new UsageError('--scopes is required, e.g. --scopes "*" or --scopes media:read,media:write');
@@ -73,57 +75,69 @@ async function keysCreate(ctx: CliContext, args: string[]) {
     },
     { label: 'name', lifetimeDays: 'expires-days' },
   );
-  const account = await accountFor(ctx, o.str('account'));
-  const key = await createApiKeyService(ctx.db, ctx.clock, { cacheTtlMs: 0 }).create(account.id, input);
-  if (o.json) return ctx.out(JSON.stringify({ data: key }));
-  if (o.quiet) return ctx.out(key.key);
-  ctx.out(
-    [
-      `Created API key ${key.id} "${key.label}" (scopes: ${key.scopes.join(',')}${key.expiresAt ? `, expires ${key.expiresAt}` : ''}) for account ${account.id} (${account.name}).`,
-      'The secret is shown only now; store it:',
-      '',
-      `  ${key.key}`,
-      '',
-      `Use it as: Authorization: Bearer ${key.key}`,
-    ].join('\n'),
-  );
+  return async (ctx) => {
+    const account = await accountFor(ctx, o.str('account'));
+    const key = await createApiKeyService(ctx.db, ctx.clock, { cacheTtlMs: 0 }).create(account.id, input);
+    if (o.json) return ctx.out(JSON.stringify({ data: key }));
+    if (o.quiet) return ctx.out(key.key);
+    ctx.out(
+      [
+        `Created API key ${key.id} "${key.label}" (scopes: ${key.scopes.join(',')}${key.expiresAt ? `, expires ${key.expiresAt}` : ''}) for account ${account.id} (${account.name}).`,
+        'The secret is shown only now; store it:',
+        '',
+        `  ${key.key}`,
+        '',
+        `Use it as: Authorization: Bearer ${key.key}`,
+      ].join('\n'),
+    );
+  };
 }
 
-async function keysList(ctx: CliContext, args: string[]) {
+function keysList(args: string[]): Run {
   const o = options(args, ['account']);
   const accountId = o.str('account');
-  if (accountId) await accountFor(ctx, accountId); // an unknown account is an error, not an empty list
-  const keys: ApiKey[] = await createApiKeyService(ctx.db, ctx.clock, { cacheTtlMs: 0 }).list(accountId);
-  if (o.json) return ctx.out(JSON.stringify({ data: keys }));
-  if (keys.length === 0) return ctx.out('No API keys.');
-  const state = (k: ApiKey) => (!k.isActive ? 'disabled' : k.expiresAt && k.expiresAt <= ctx.clock.now().toISOString() ? 'expired' : 'active');
-  ctx.out(
-    table([
-      ['ID', 'ACCOUNT', 'NAME', 'PREFIX', 'SCOPES', 'STATE', 'EXPIRES', 'LAST USED', 'CREATED'],
-      ...keys.map((k) => [k.id, k.accountId, k.label, `${k.prefix}…`, k.scopes.join(','), state(k), k.expiresAt ?? '-', k.lastUsedAt ?? '-', k.createdAt]),
-    ]),
-  );
+  return async (ctx) => {
+    if (accountId) await accountFor(ctx, accountId); // an unknown account is an error, not an empty list
+    const keys: ApiKey[] = await createApiKeyService(ctx.db, ctx.clock, { cacheTtlMs: 0 }).list(accountId);
+    if (o.json) return ctx.out(JSON.stringify({ data: keys }));
+    if (keys.length === 0) return ctx.out('No API keys.');
+    const state = (k: ApiKey) => (!k.isActive ? 'disabled' : k.expiresAt && k.expiresAt <= ctx.clock.now().toISOString() ? 'expired' : 'active');
+    ctx.out(
+      table([
+        ['ID', 'ACCOUNT', 'NAME', 'PREFIX', 'SCOPES', 'STATE', 'EXPIRES', 'LAST USED', 'CREATED'],
+        ...keys.map((k) => [k.id, k.accountId, k.label, `${k.prefix}…`, k.scopes.join(','), state(k), k.expiresAt ?? '-', k.lastUsedAt ?? '-', k.createdAt]),
+      ]),
+    );
+  };
 }
 
-async function accountsCreate(ctx: CliContext, args: string[]) {
+function accountsCreate(args: string[]): Run {
   const o = options(args, ['name']);
   if (o.str('name') === undefined) throw new UsageError('--name is required');
   const { name } = validated(CreateAccountBody, { name: o.str('name') }, {});
-  const account = await createAccountService(ctx.db, ctx.clock).create(name);
-  if (o.json) return ctx.out(JSON.stringify({ data: account }));
-  if (o.quiet) return ctx.out(account.id);
-  ctx.out(`Created account ${account.id} (${account.name}). Give it a key: keys create --account ${account.id} --scopes "*"`);
+  return async (ctx) => {
+    const account = await createAccountService(ctx.db, ctx.clock).create(name);
+    if (o.json) return ctx.out(JSON.stringify({ data: account }));
+    if (o.quiet) return ctx.out(account.id);
+    ctx.out(`Created account ${account.id} (${account.name}). Give it a key: keys create --account ${account.id} --scopes "*"`);
+  };
 }
 
-async function accountsList(ctx: CliContext, args: string[]) {
+function accountsList(args: string[]): Run {
   const o = options(args, []);
-  const accounts = await createAccountService(ctx.db, ctx.clock).list();
-  if (o.json) return ctx.out(JSON.stringify({ data: accounts }));
-  if (accounts.length === 0) return ctx.out('No accounts yet (keys create makes the default one).');
-  ctx.out(table([['ID', 'NAME', 'CREATED'], ...accounts.map((a) => [a.id, a.name, a.createdAt])]));
+  return async (ctx) => {
+    const accounts = await createAccountService(ctx.db, ctx.clock).list();
+    if (o.json) return ctx.out(JSON.stringify({ data: accounts }));
+    if (accounts.length === 0) return ctx.out('No accounts yet (keys create makes the default one).');
+    ctx.out(table([['ID', 'NAME', 'CREATED'], ...accounts.map((a) => [a.id, a.name, a.createdAt])]));
+  };
 }
 
-export const COMMANDS: Record<string, Record<string, (ctx: CliContext, args: string[]) => Promise<void>>> = {
+/**
+ * Each command checks its whole command line first and returns what to run on the database,
+ * so a wrong command line never opens (or creates, or migrates) one.
+ */
+export const COMMANDS: Record<string, Record<string, (args: string[]) => Run>> = {
   keys: { create: keysCreate, list: keysList },
   accounts: { create: accountsCreate, list: accountsList },
 };
