@@ -6,46 +6,36 @@
 # With the default DATABASE_URL (sqlite:./data/titan.db) the database lives in the
 # /app/data volume; set DATABASE_URL=postgres://... to use PostgreSQL instead.
 
-# An exact Node.js 24 LTS release, the one CI also tests on (scripts/node24.sh).
-# Not a newer 24.x: from 24.19.0 on, node_object_wrap.h makes better-sqlite3 <= 12
-# compiled against it abort the process when a GC frees a prepared statement
-# (nodejs/node#65446). Move both pins together once that is fixed.
-ARG NODE_VERSION=24.18.1
+# An exact Node.js 24 LTS release (its newest patch), the one CI tests on first
+# (scripts/node.sh 24 fetches the same release). Move both together.
+ARG NODE_VERSION=24.22.3
 
-# ---- build: compile the native addon and the TypeScript, then drop dev deps ----
+# ---- build: compile the TypeScript, then drop dev deps ----
 FROM node:${NODE_VERSION}-bookworm-slim AS build
-
-# node-gyp needs these to compile better-sqlite3.
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends python3 make g++ \
-  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 
-# Compile better-sqlite3 from source against this image's own Node headers
-# (/usr/local/include/node) rather than downloading a prebuilt binary or a headers
-# tarball: the build then needs only the npm registry and Debian's mirrors, and the
-# addon gets the headers of the pinned release above.
-ENV npm_config_build_from_source=true \
-  npm_config_nodedir=/usr/local
-
 # Dependencies first, so this layer is reused while only the sources change.
+# better-sqlite3 13 is a Node-API addon that ships its binaries inside the npm package
+# (prebuilds/), so nothing is compiled and the image needs no python3, make or g++.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# Prune keeps the already compiled addon; only dev packages go. At run time the
-# addon needs only build/Release/better_sqlite3.node, not its sources and objects
-# (~25 MB). Loading it here fails the build early if anything went wrong.
+# Prune drops the dev packages; of better-sqlite3 only the binary of this platform is
+# needed at run time, not the SQLite sources or the other platforms' builds (~25 MB).
+# Loading it here fails the build early if anything went wrong.
 RUN npm run build \
+  && chmod 755 dist/cli.js \
   && npm prune --omit=dev --no-audit --no-fund \
   && b=node_modules/better-sqlite3 \
-  && rm -rf "$b/deps" "$b/src" "$b/build/deps" "$b/build/Release/obj" "$b/build/Release/obj.target" \
-    "$b/build/Release/.deps" "$b/build/Release/sqlite3.a" "$b/build/Release/test_extension.node" \
+  && keep="linux-$(node -p process.arch).node" \
+  && rm -rf "$b/deps" "$b/src" "$b/build" \
+  && find "$b/prebuilds" -type f ! -name "$keep" -delete \
   && node -e "require('better-sqlite3')(':memory:').prepare('select 1').get()"
 
-# ---- runtime: same base (same glibc and Node ABI as the addon was built for) ----
+# ---- runtime: same base (the glibc the addon's binary was chosen for) ----
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 
 ENV NODE_ENV=production
@@ -58,7 +48,9 @@ COPY package.json ./
 COPY docs ./docs
 
 # Created and chowned before VOLUME, so a fresh named volume starts owned by node.
-RUN mkdir -p /app/data && chown node:node /app/data
+# The admin command line is on PATH too: `docker compose exec app titan-media keys create ...`.
+RUN mkdir -p /app/data && chown node:node /app/data \
+  && ln -s /app/dist/cli.js /usr/local/bin/titan-media
 VOLUME ["/app/data"]
 
 USER node
