@@ -2,7 +2,8 @@
 #
 # titan-media server image.
 #   docker build -t titan-media .
-#   docker run -p 8080:8080 -e MASTER_KEY=... -e SECRET_KEY=... -v titan-data:/app/data titan-media
+#   docker run -d --name titan -p 8080:8080 -e MASTER_KEY=... -e SECRET_KEY=... -v titan-data:/app/data titan-media
+#   docker exec titan titan-media keys create --scopes '*'     # the first API key
 # With the default DATABASE_URL (sqlite:./data/titan.db) the database lives in the
 # /app/data volume; set DATABASE_URL=postgres://... to use PostgreSQL instead.
 
@@ -10,32 +11,43 @@
 # (scripts/node.sh 24 fetches the same release). Move both together.
 ARG NODE_VERSION=24.22.3
 
-# ---- build: compile the TypeScript, then drop dev deps ----
+# ---- build: install (native addon included), compile the TypeScript, drop dev deps ----
 FROM node:${NODE_VERSION}-bookworm-slim AS build
+
+# npm runs node-gyp for better-sqlite3 at install (its binding.gyp). It compiles only when
+# the package's own prebuilt Node-API binary does not fit this platform, but gyp always
+# needs python3 and make, and a compile also g++.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 
+# Against this image's own Node headers (/usr/local/include/node) rather than a headers
+# tarball: the build needs only the npm registry and Debian's mirrors.
+ENV npm_config_nodedir=/usr/local
+
 # Dependencies first, so this layer is reused while only the sources change.
-# better-sqlite3 13 is a Node-API addon that ships its binaries inside the npm package
-# (prebuilds/), so nothing is compiled and the image needs no python3, make or g++.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# Prune drops the dev packages; of better-sqlite3 only the binary of this platform is
-# needed at run time, not the SQLite sources or the other platforms' builds (~25 MB).
+# Prune drops the dev packages. Of better-sqlite3 the run time needs only its binary
+# (build/Release/better_sqlite3.node when one was compiled, else the prebuilt one of
+# this platform), not the SQLite sources, objects or other platforms' builds (~40 MB).
 # Loading it here fails the build early if anything went wrong.
 RUN npm run build \
   && chmod 755 dist/cli.js \
   && npm prune --omit=dev --no-audit --no-fund \
   && b=node_modules/better-sqlite3 \
   && keep="linux-$(node -p process.arch).node" \
-  && rm -rf "$b/deps" "$b/src" "$b/build" \
+  && rm -rf "$b/deps" "$b/src" "$b/build/deps" "$b/build/Release/obj" "$b/build/Release/obj.target" \
+    "$b/build/Release/.deps" "$b/build/Release/sqlite3.a" "$b/build/Release/test_extension.node" \
   && find "$b/prebuilds" -type f ! -name "$keep" -delete \
   && node -e "require('better-sqlite3')(':memory:').prepare('select 1').get()"
 
-# ---- runtime: same base (the glibc the addon's binary was chosen for) ----
+# ---- runtime: same base (same glibc and Node as the addon was installed for) ----
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 
 ENV NODE_ENV=production
