@@ -75,5 +75,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # The server drains in-flight requests on SIGTERM (SHUTDOWN_TIMEOUT_MS, 10 s by default).
 STOPSIGNAL SIGTERM
 # node itself as PID 1 (not npm, which would sit in between), with the V8 flags of
-# `npm start` (docs/operations.md#memory); a test keeps the two lists the same.
+# `npm start` (docs/operations.md#memory); test/docker.test.ts keeps the two lists the same.
 CMD ["node", "--expose-gc", "--no-allocation-site-pretenuring", "--heap-growing-percent=20", "--max-semi-space-size=2", "--no-wasm-tier-up", "--no-wasm-dynamic-tiering", "dist/main.js"]

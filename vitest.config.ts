@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
 const UNIT = [
   'test/config.test.ts',
   'test/docs.test.ts',
-  'test/dockerfile.test.ts',
+  'test/docker.test.ts',
   'test/errors-catalogue.test.ts',
   'test/media/baileys-crosscheck.test.ts',
   'test/media/cdn-allowlist.test.ts',
