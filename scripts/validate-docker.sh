@@ -137,6 +137,12 @@ else
 fi
 
 step "docker-compose config -q (docker-compose 1.29, Debian 12's package: apt-get install docker-compose)"
+# CI always checks 1.29: install it there (as root, from Debian's packages) when it is missing.
+if [[ ${CI:-} == true ]] && ! command -v docker-compose >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && ((EUID == 0)); then
+  echo "installing docker-compose (apt-get)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose; } >/dev/null ||
+    echo "apt-get install docker-compose failed"
+fi
 if command -v docker-compose >/dev/null 2>&1; then
   check "docker-compose config" docker-compose -f "$COMPOSE_FILE" config -q
   check "docker-compose config (replicas)" docker-compose -f "$COMPOSE_FILE" --profile replicas config -q
