@@ -12,6 +12,8 @@ import { openStore, type Store } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
 import { VERSION } from './version.js';
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 const out = (text: string) => process.stdout.write(`${text}\n`);
 const fail = (text: string, code: number) => {
   process.stderr.write(`titan-media: ${text}\n`);
@@ -55,7 +57,8 @@ async function main(argv: string[]) {
   }
   let store: Store | undefined;
   try {
-    store = openStore(target);
+    // A command line should fail, not hang, on a database host that does not answer.
+    store = openStore(target.kind === 'postgres' ? { ...target, connectTimeoutMs: CONNECT_TIMEOUT_MS } : target);
     const applied = await migrateToLatest(store.db);
     if (applied.length > 0) process.stderr.write(`titan-media: database migrated (${applied.join(', ')})\n`);
     await run({ db: store.db, clock: systemClock, out });

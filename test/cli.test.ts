@@ -162,6 +162,20 @@ describe('the admin command line before any database work', () => {
     expect(r.stderr).not.toContain('hunter2');
   });
 
+  it('gives up on a database that accepts the connection and never answers', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const cwd = mkdtempSync(join(tmpdir(), 'titan-cli-'));
+      const r = await runCli(['keys', 'list'], { DATABASE_URL: `postgres://titan@127.0.0.1:${port}/titan` }, cwd);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/timeout/);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('is the package bin, built to dist/cli.js with a node shebang', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> };
     expect(pkg.bin).toEqual({ 'titan-media': 'dist/cli.js' });
