@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { z } from 'zod';
 import { createAccountService, type Account } from '../accounts/account-service.js';
 import { createApiKeyService, type ApiKey } from '../accounts/api-key-service.js';
 import { SCOPES } from '../accounts/scopes.js';
@@ -37,7 +38,7 @@ function options(args: string[], names: readonly string[]): Options {
 }
 
 /** The same rules as the HTTP API's bodies, with the option names of the command line. */
-function validated<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, input: unknown, names: Record<string, string>): T {
+function validated<T>(schema: z.ZodType<T>, input: unknown, names: Record<string, string>): T {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   throw new UsageError(r.error.issues.map((i) => `--${names[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
