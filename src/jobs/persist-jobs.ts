@@ -12,6 +12,8 @@ export interface NewPersistJob {
   sessionName: string;
   /** The held `message.received` to release when the job ends (null: no webhook wanted it). */
   eventId: string | null;
+  /** Why it was queued: on arrival (auto-persist, default) or ahead of the CDN expiry. */
+  trigger?: 'auto' | 'expiry';
 }
 
 export type PersistJobs = ReturnType<typeof createPersistJobs>;
@@ -51,7 +53,7 @@ export function createPersistJobs(deps: { clock: Clock; outbox: Outbox }) {
    */
   const onPersistOutcome: PersistListener = async (trx, o) => {
     if (o.ok) await succeeded(trx, o.media.id, o.result.url);
-    else if (o.trigger === 'auto') await gaveUp(trx, o.media.id, o.error);
+    else if (o.trigger !== 'request') await gaveUp(trx, o.media.id, o.error);
   };
 
   return {
@@ -78,6 +80,7 @@ export function createPersistJobs(deps: { clock: Clock; outbox: Outbox }) {
         last_error: null,
         created_at: at,
         updated_at: at,
+        trigger: j.trigger ?? 'auto',
       });
     },
   };

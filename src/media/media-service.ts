@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { SecretBox } from '../crypto/secret-box.js';
-import { MediaNotFoundError, MediaTooLargeError } from '../errors.js';
+import { MediaDeletedError, MediaKeyWipedError, MediaNotFoundError, MediaTooLargeError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { findMedia, updateMedia } from '../store/repositories/media.js';
 import type { MediaTable } from '../store/schema.js';
@@ -49,11 +49,14 @@ export function createMediaService(deps: MediaServiceDeps) {
     const session = await deps.sessions.requireRow(accountId, sessionName);
     const row = await findMedia(deps.db, accountId, session.id, mediaId);
     if (!row) throw new MediaNotFoundError();
+    // A tombstone answers 410 for good: the owner deleted it.
+    if (row.deleted_at) throw new MediaDeletedError(row.deleted_at);
     return { session, row };
   }
 
   /** What fetching the file needs; it goes through the session's proxy, as its WebSocket does. */
   function mediaFile(row: MediaTable, proxy: string | null): MediaFile {
+    if (row.key_wiped_at) throw new MediaKeyWipedError();
     return {
       ref: { directPath: row.direct_path, url: row.url, proxy },
       type: row.type as MediaType,
@@ -98,6 +101,7 @@ export function createMediaService(deps: MediaServiceDeps) {
   return {
     lookup,
     mediaFile,
+    s3UrlOf,
 
     async get(accountId: string, sessionName: string, mediaId: string): Promise<MediaObject> {
       const { session, row } = await lookup(accountId, sessionName, mediaId);
@@ -111,6 +115,7 @@ export function createMediaService(deps: MediaServiceDeps) {
      */
     async download(accountId: string, sessionName: string, mediaId: string, opts: { range?: string | undefined; signal: AbortSignal }): Promise<Download> {
       const { session, row } = await lookup(accountId, sessionName, mediaId);
+      if (row.key_wiped_at && !row.persisted_at) throw new MediaKeyWipedError();
       const stored = await fromBucket(accountId, row, opts.range, opts.signal);
       if (stored) return stored;
       if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { SettingsService } from '../accounts/settings-service.js';
 import type { Clock } from '../clock.js';
-import { MediaTooLargeError, S3NotConfiguredError } from '../errors.js';
+import { MediaKeyWipedError, MediaTooLargeError, S3NotConfiguredError } from '../errors.js';
 import type { Db, Trx } from '../store/db.js';
 import { updateMedia } from '../store/repositories/media.js';
 import type { MediaTable, SessionTable } from '../store/schema.js';
@@ -23,7 +23,7 @@ export interface PersistResult {
   sha256: string | null;
 }
 
-export type PersistTrigger = 'request' | 'auto';
+export type PersistTrigger = 'request' | 'auto' | 'expiry';
 
 /** How a persist ended, as listeners see it inside the transaction that records it. */
 export type PersistOutcome = { trigger: PersistTrigger; accountId: string; session: string; media: MediaTable } & (
@@ -76,6 +76,7 @@ export function createPersistService(deps: {
       return { url: await objectUrl(client, s, row.s3_bucket, row.s3_key), key: row.s3_key, bucket: row.s3_bucket, size: row.s3_size ?? 0, mimeType: row.mime_type, sha256: row.sha256 };
     }
     if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
+    if (row.key_wiped_at) throw new MediaKeyWipedError();
     const release = deps.limiter.acquire();
     try {
       const key = objectKey({ keyPrefix: s.keyPrefix, session: session.name, mediaId: row.id, mimeType: row.mime_type, createdAt: row.created_at });
