@@ -21,6 +21,8 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { createSecretBox, type SecretBox } from './crypto/secret-box.js';
 import { createCdnClient, type CdnClient } from './media/cdn-client.js';
 import { parseAllowlist } from './media/cdn-allowlist.js';
+import { createMediaCatalog } from './media/media-catalog.js';
+import { createMediaDeletion } from './media/media-deletion.js';
 import { createMediaService } from './media/media-service.js';
 import { createPersistService } from './media/persist-service.js';
 import { createSettingsService } from './accounts/settings-service.js';
@@ -151,6 +153,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     recoverExpired,
   });
   background.usePersist(persist);
+  const catalog = createMediaCatalog({ db: store.db, sessions, settings });
+  const deletion = createMediaDeletion({ db: store.db, clock, media, outbox: background.outbox, wakeDeletions: background.wakeDeletions, notify: background.notify, metrics });
   const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: background.outbox, wake: () => background.dispatcher.wake() });
   const simulator = config.simulatorEnabled
     ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
@@ -172,7 +176,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(sessionRoutes, { sessions, manager: whatsapp });
       await api.register(pairingRoutes, { manager: whatsapp });
       await api.register(settingsRoutes, { settings });
-      await api.register(mediaRoutes, { media, persist });
+      await api.register(mediaRoutes, { media, persist, catalog, deletion });
       await api.register(webhookRoutes, { webhooks });
       if (simulator) await api.register(simulatorRoutes, { simulator });
     },

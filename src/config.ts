@@ -101,6 +101,10 @@ const envSchema = z.object({
   AUTO_PERSIST_CONCURRENCY: int(4, 1, 64),
   AUTO_PERSIST_ATTEMPTS: int(5, 1, 50),
   AUTO_PERSIST_RETRY_DELAY_MS: int(5_000, 0, 3_600_000),
+  LIFECYCLE_SWEEP_INTERVAL_MS: int(60_000, 50, 86_400_000),
+  LIFECYCLE_BATCH_SIZE: int(200, 1, 5_000),
+  MEDIA_KEY_WIPE_GRACE_HOURS: int(24, 0, 24 * 365),
+  MEDIA_DELETION_CONCURRENCY: int(4, 1, 64),
 });
 
 /** Every environment variable the server reads (the docs test keeps README and .env.example in step). */
@@ -159,6 +163,8 @@ export type Config = Readonly<{
   /** The durable outbox's workers (webhook dispatcher, auto-persist jobs). */
   outbox: { pollIntervalMs: number; leaseMs: number };
   autoPersist: { concurrency: number; attempts: number; retryDelayMs: number };
+  /** The media lifecycle sweep (persist before expiry, key wipe, retention) and object deletions. */
+  lifecycle: { sweepIntervalMs: number; batchSize: number; keyWipeGraceMs: number; deletionConcurrency: number };
 }>;
 
 /** Raised when the environment is invalid; `problems` names each bad variable and why. */
@@ -261,6 +267,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, leaseMs: e.OUTBOX_LEASE_MS },
     autoPersist: { concurrency: e.AUTO_PERSIST_CONCURRENCY, attempts: e.AUTO_PERSIST_ATTEMPTS, retryDelayMs: e.AUTO_PERSIST_RETRY_DELAY_MS },
+    lifecycle: {
+      sweepIntervalMs: e.LIFECYCLE_SWEEP_INTERVAL_MS,
+      batchSize: e.LIFECYCLE_BATCH_SIZE,
+      keyWipeGraceMs: e.MEDIA_KEY_WIPE_GRACE_HOURS * 3_600_000,
+      deletionConcurrency: e.MEDIA_DELETION_CONCURRENCY,
+    },
   });
 }
 

@@ -15,14 +15,16 @@ import { createWebhookSender } from '../webhooks/http-sender.js';
 import { createEventListeners } from '../webhooks/listeners.js';
 import { createOutbox } from '../webhooks/outbox.js';
 import type { Ingest } from '../whatsapp/ingest.js';
+import { createDeletionWorker } from './deletion-worker.js';
+import { createLifecycleSweep } from './lifecycle-sweep.js';
 import { createPersistJobs } from './persist-jobs.js';
 import { createPersistRunner } from './persist-runner.js';
 
 export type Background = ReturnType<typeof createBackground>;
 
 /**
- * The durable outbox and its two workers: the webhook dispatcher and the auto-persist runner,
- * with the listeners that feed them. Built before the persist service (which takes
+ * The durable outbox and its workers: the webhook dispatcher, the auto-persist runner, the
+ * object deletion worker and the media lifecycle sweep, with the listeners that feed them. Built before the persist service (which takes
  * `persistListeners`); `usePersist` hands the service over once it exists.
  */
 export function createBackground(deps: { store: Store; clock: Clock; config: Config; secretBox: SecretBox; settings: () => SettingsService; logger: Logger; metrics: Metrics }) {
@@ -78,6 +80,27 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     logger,
     metrics: deps.metrics,
   });
+  const deletions = createDeletionWorker({
+    store,
+    clock,
+    owner,
+    settings: deps.settings,
+    options: { concurrency: config.lifecycle.deletionConcurrency, pollIntervalMs: config.outbox.pollIntervalMs, leaseMs: config.outbox.leaseMs, retryDelayMs: 1_000 },
+    logger: deps.logger.child({ component: 'media-deletion' }),
+    metrics: deps.metrics,
+  });
+  const lifecycle = createLifecycleSweep({
+    store,
+    clock,
+    owner,
+    options: { intervalMs: config.lifecycle.sweepIntervalMs, batchSize: config.lifecycle.batchSize, keyWipeGraceMs: config.lifecycle.keyWipeGraceMs, leaseMs: config.outbox.leaseMs },
+    settings: deps.settings,
+    enqueuePersist: jobs.enqueue,
+    wakePersist: () => runner.wake(),
+    wakeDeletions: () => deletions.wake(),
+    logger: deps.logger.child({ component: 'media-lifecycle' }),
+    metrics: deps.metrics,
+  });
   // A wake from inside a transaction may come before the commit; the poll catches up then.
   const notify = () => void setTimeout(() => dispatcher.wake(), 20).unref();
   const listeners = createEventListeners({ outbox, clock, enqueuePersist: jobs.enqueue, notify });
@@ -86,6 +109,9 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
   return {
     outbox,
     dispatcher,
+    notify,
+    /** After a transaction that queued object deletions committed. */
+    wakeDeletions: () => void setTimeout(() => deletions.wake(), 20).unref(),
     onIngest: listeners.onIngest,
     onSessionStatus: listeners.onSessionStatus,
     persistListeners,
@@ -106,10 +132,13 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     start() {
       dispatcher.start();
       runner.start();
+      deletions.start();
+      lifecycle.start();
     },
     /** Stops both workers (uploads aborted and given back, attempts finished or given back). */
     async stop() {
-      await Promise.all([runner.stop(), dispatcher.stop()]);
+      await lifecycle.stop();
+      await Promise.all([runner.stop(), dispatcher.stop(), deletions.stop()]);
       await sender.close();
     },
   };

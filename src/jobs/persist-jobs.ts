@@ -14,6 +14,8 @@ export interface NewPersistJob {
   eventId: string | null;
   /** Why it was queued: on arrival (auto-persist, default) or ahead of the CDN expiry. */
   trigger?: 'auto' | 'expiry';
+  /** When it may run (default now): the expiry sweep staggers accounts so they take turns. */
+  runAt?: string;
 }
 
 export type PersistJobs = ReturnType<typeof createPersistJobs>;
@@ -73,7 +75,7 @@ export function createPersistJobs(deps: { clock: Clock; outbox: Outbox }) {
         state: 'pending',
         attempts: 0,
         claims: 0,
-        next_run_at: at,
+        next_run_at: j.runAt ?? at,
         lease_owner: null,
         lease_expires_at: null,
         last_error_code: null,

@@ -55,3 +55,15 @@ export async function probeBucket(client: S3Client, bucket: string): Promise<str
     return describe(err);
   }
 }
+
+/** Deletes an object; one that is already gone counts as deleted. */
+export async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {
+  const { DeleteObjectCommand } = await loadClientS3();
+  try {
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: AbortSignal.timeout(30_000) });
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404) return;
+    throw new StorageFailedError(`Deleting the stored object failed: ${describe(err)}`, { cause: err });
+  }
+}
