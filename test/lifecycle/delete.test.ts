@@ -63,7 +63,8 @@ describe.each(DIALECTS)('deleting media (%s)', (dialect) => {
     expect(after!.deleted_at).not.toBeNull();
     expect(await t.db.store.db.selectFrom('media_thumbnails').select('media_id').where('media_id', '=', m.id).execute()).toEqual([]);
     await eventually(async () => ((await row(m.id))?.object_deleted_at ? true : undefined));
-    expect((await scrapeMetrics(t.app)).get('titan_media_object_deletions_total{reason="delete",outcome="deleted"}')).toBe(deletedBefore + 1);
+    const deleted = async () => (await scrapeMetrics(t.app)).get('titan_media_object_deletions_total{reason="delete",outcome="deleted"}');
+    await expect.poll(deleted).toBe(deletedBefore + 1);
 
     for (const [method, rest] of [['GET', ''], ['GET', '/thumbnail'], ['POST', '/download'], ['POST', '/persist'], ['DELETE', '']] as const) {
       const res = await t.app.inject({ method, url: url(m.id, rest), headers: a.auth });
