@@ -27,7 +27,7 @@ export interface MediaObject {
   isAnimated: boolean | null;
   pageCount: number | null;
   hasThumbnail: boolean;
-  /** The media key was wiped after the CDN copy expired unpersisted: it can never be read again. */
+  /** The CDN copy expired unpersisted and the media key was wiped: it can never be read again. */
   expired: boolean;
 }
 
@@ -64,6 +64,7 @@ export function toMediaObject(row: Omit<MediaTable, 'media_key' | 'wa_message'>,
     isAnimated: flag(row.is_animated),
     pageCount: row.page_count,
     hasThumbnail: row.has_thumbnail === 1,
-    expired: row.key_wiped_at !== null,
+    // A persist that was already streaming when the key was wiped still stored the file.
+    expired: row.key_wiped_at !== null && row.persisted_at === null,
   };
 }

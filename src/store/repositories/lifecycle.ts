@@ -36,8 +36,9 @@ export async function markExpiryQueued(db: DbOrTrx, mediaId: string, now: string
 }
 
 /**
- * Never-persisted media whose CDN copy ended before `before`, in sessions that are not
- * connected (a connected one can still have the sender's phone upload it again).
+ * Never-persisted media whose CDN copy ended before `before` and that arrived before it too
+ * (media that arrive already expired get the grace from their arrival), in sessions that are
+ * not connected (a connected one can still have the sender's phone upload it again).
  */
 export function keysToWipe(db: DbOrTrx, before: string, limit: number) {
   return db
@@ -48,6 +49,7 @@ export function keysToWipe(db: DbOrTrx, before: string, limit: number) {
     .where('media.key_wiped_at', 'is', null)
     .where('media.deleted_at', 'is', null)
     .where('media.cdn_expires_at', '<', before)
+    .where('media.created_at', '<', before)
     .where('sessions.status', '!=', 'CONNECTED')
     .limit(limit)
     .execute();
@@ -80,8 +82,9 @@ export function objectsStoredBefore(db: DbOrTrx, accountId: string, before: stri
 }
 
 /** The media no longer has a stored object (its deletion is queued). */
-export function forgetObjects(db: DbOrTrx, ids: string[], now: string) {
-  return db
+export async function forgetObjects(db: DbOrTrx, ids: string[], now: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db
     .updateTable('media')
     .set({ persisted_at: null, s3_bucket: null, s3_key: null, s3_size: null, object_deleted_at: now, updated_at: now })
     .where('id', 'in', ids)
