@@ -23,11 +23,14 @@ import { createCdnClient, type CdnClient } from './media/cdn-client.js';
 import { parseAllowlist } from './media/cdn-allowlist.js';
 import { createMediaCatalog } from './media/media-catalog.js';
 import { createMediaDeletion } from './media/media-deletion.js';
+import { createMediaLookup } from './media/media-lookup.js';
 import { createMediaService } from './media/media-service.js';
+import { createMediaSource } from './media/media-source.js';
 import { createPersistService } from './media/persist-service.js';
 import { createSettingsService } from './accounts/settings-service.js';
 import { settingsRoutes } from './http/routes/settings.js';
-import { createS3ClientCache } from './storage/s3-clients.js';
+import { createBucketProbe, createBuckets } from './storage/buckets.js';
+import type { S3ClientFactory } from './storage/s3-clients.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
@@ -57,6 +60,8 @@ export interface AppDeps {
   cdn?: CdnClient;
   /** More listeners of session status changes, besides the webhook outbox's. */
   statusListeners?: SessionStatusListener[];
+  /** Makes the S3 client of a bucket's settings; defaults to the AWS SDK's, tuned for S3-compatible stores. */
+  s3ClientFactory?: S3ClientFactory;
   /** Makes WhatsApp sockets; defaults to real Baileys sockets (tests pass a fake). */
   socketFactory?: SocketFactory;
 }
@@ -114,9 +119,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxBytes: m.maxBytes + 26,
       logger: deps.logger,
     });
-  // The outbox and its workers (webhook dispatcher, auto-persist jobs); settings come later.
+  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(deps.s3ClientFactory) });
+  const buckets = createBuckets({ resolve: settings.storageOf, clientFactory: deps.s3ClientFactory, partSize: config.s3Upload.partSize, queueSize: config.s3Upload.queueSize });
+  // The outbox and its workers (webhook dispatcher, auto-persist jobs).
   const metrics = createMetrics();
-  const background = createBackground({ store, clock, config, secretBox, settings: () => settings, logger: deps.logger, metrics });
+  const background = createBackground({ store, clock, config, secretBox, buckets, logger: deps.logger, metrics });
   const ingest = background.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [background.onIngest] }));
   // Every status change goes through these, inside its transaction (the session manager takes them).
   const statusListeners: SessionStatusListener[] = [background.onSessionStatus, ...(deps.statusListeners ?? [])];
@@ -133,28 +140,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Expired media are re-uploaded by the sender's phone through its session (download and persist).
   const recoverExpired = whatsapp.recoverExpired;
-  const s3Clients = createS3ClientCache();
-  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers);
   metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
-  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });
+  const lookup = createMediaLookup({ db: store.db, sessions });
+  const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired });
+  const media = createMediaService({ db: store.db, lookup, source, buckets, logger: deps.logger });
   const persist = createPersistService({
     db: store.db,
     clock,
-    media,
-    settings,
-    cdn,
-    limiter,
-    maxBytes: m.maxBytes,
-    partSize: config.s3Upload.partSize,
-    queueSize: config.s3Upload.queueSize,
+    lookup,
+    source,
+    buckets,
     logger: deps.logger,
     listeners: background.persistListeners,
-    recoverExpired,
   });
   background.usePersist(persist);
-  const catalog = createMediaCatalog({ db: store.db, sessions, settings });
-  const deletion = createMediaDeletion({ db: store.db, clock, media, outbox: background.outbox, wakeDeletions: background.wakeDeletions, notify: background.notify, metrics });
+  const catalog = createMediaCatalog({ db: store.db, sessions, buckets });
+  const deletion = createMediaDeletion({ db: store.db, clock, lookup, outbox: background.outbox, wakeDeletions: background.wakeDeletions, notify: background.notify, metrics });
   const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: background.outbox, wake: () => background.dispatcher.wake() });
   const simulator = config.simulatorEnabled
     ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
@@ -190,7 +192,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     await background.stop();
     persist.abortAll(new Error('The server is shutting down.'));
-    s3Clients.close();
+    buckets.close();
     if (!deps.cdn) await cdn.close();
     await store.close();
   });

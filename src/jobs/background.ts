@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { SettingsService } from '../accounts/settings-service.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
@@ -9,7 +8,7 @@ import type { PersistListener, PersistService } from '../media/persist-service.j
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
 import { findAccountMedia } from '../store/repositories/media.js';
-import { objectUrl } from '../storage/s3-objects.js';
+import type { Buckets } from '../storage/buckets.js';
 import { createDispatcher } from '../webhooks/dispatcher.js';
 import { createWebhookSender } from '../webhooks/http-sender.js';
 import { createEventListeners } from '../webhooks/listeners.js';
@@ -27,7 +26,7 @@ export type Background = ReturnType<typeof createBackground>;
  * object deletion worker and the media lifecycle sweep, with the listeners that feed them. Built before the persist service (which takes
  * `persistListeners`); `usePersist` hands the service over once it exists.
  */
-export function createBackground(deps: { store: Store; clock: Clock; config: Config; secretBox: SecretBox; settings: () => SettingsService; logger: Logger; metrics: Metrics }) {
+export function createBackground(deps: { store: Store; clock: Clock; config: Config; secretBox: SecretBox; buckets: Buckets; logger: Logger; metrics: Metrics }) {
   const { store, clock, config } = deps;
   const logger = deps.logger.child({ component: 'outbox' });
   // Leases name their holder, so a process only ever records results of its own claims.
@@ -58,8 +57,8 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     async mediaUrl(accountId, mediaId) {
       const row = await findAccountMedia(store.db, accountId, mediaId);
       if (!row?.persisted_at || !row.s3_bucket || !row.s3_key) return null;
-      const storage = await deps.settings().storageFor(accountId);
-      return storage ? objectUrl(storage.client, storage.target.settings, row.s3_bucket, row.s3_key) : null;
+      const bucket = await deps.buckets.bucketFor(accountId);
+      return bucket ? bucket.url({ bucket: row.s3_bucket, key: row.s3_key }) : null;
     },
   });
   const jobs = createPersistJobs({ clock, outbox });
@@ -74,7 +73,7 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
       retentionMs: config.webhooks.logRetentionHours * 3_600_000,
     },
     jobs,
-    settings: deps.settings,
+    buckets: deps.buckets,
     persist: persistService,
     onEnded: () => dispatcher.wake(),
     logger,
@@ -84,7 +83,7 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     store,
     clock,
     owner,
-    settings: deps.settings,
+    buckets: deps.buckets,
     options: { concurrency: config.lifecycle.deletionConcurrency, pollIntervalMs: config.outbox.pollIntervalMs, leaseMs: config.outbox.leaseMs, retryDelayMs: 1_000 },
     logger: deps.logger.child({ component: 'media-deletion' }),
     metrics: deps.metrics,
@@ -94,7 +93,7 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     clock,
     owner,
     options: { intervalMs: config.lifecycle.sweepIntervalMs, batchSize: config.lifecycle.batchSize, keyWipeGraceMs: config.lifecycle.keyWipeGraceMs, leaseMs: config.outbox.leaseMs },
-    settings: deps.settings,
+    buckets: deps.buckets,
     enqueuePersist: jobs.enqueue,
     wakePersist: () => runner.wake(),
     wakeDeletions: () => deletions.wake(),

@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
-import type { SettingsService } from '../accounts/settings-service.js';
 import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
 import { claimDueDeletions, deletionDone, deletionFailed } from '../store/repositories/media-deletions.js';
 import type { MediaDeletionTable } from '../store/schema.js';
-import { deleteObject } from '../storage/s3-objects.js';
+import type { Buckets } from '../storage/buckets.js';
 import { createWorker, type Worker } from './worker.js';
 
 const MAX_DELAY_MS = 3_600_000;
@@ -20,7 +19,7 @@ export function createDeletionWorker(deps: {
   store: Store;
   clock: Clock;
   owner: string;
-  settings: () => SettingsService;
+  buckets: Buckets;
   options: { concurrency: number; pollIntervalMs: number; leaseMs: number; retryDelayMs: number };
   logger: Logger;
   metrics: Metrics;
@@ -30,9 +29,9 @@ export function createDeletionWorker(deps: {
 
   async function run(d: MediaDeletionTable) {
     try {
-      const storage = await deps.settings().storageFor(d.account_id);
-      if (!storage) throw new Error('no bucket is configured for the account any more');
-      await deleteObject(storage.client, d.bucket, d.key);
+      const bucket = await deps.buckets.bucketFor(d.account_id);
+      if (!bucket) throw new Error('no bucket is configured for the account any more');
+      await bucket.delete({ bucket: d.bucket, key: d.key });
       await deletionDone(store.db, d.id, d.media_id, clock.now().toISOString());
       deps.metrics.objectDeletion(d.reason, 'deleted');
     } catch (err) {

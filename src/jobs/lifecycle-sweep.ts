@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { KEEP_EVERYTHING, PERSIST_BEFORE_EXPIRY_OFF, type PersistBeforeExpiry, type Retention, type SettingsService } from '../accounts/settings-service.js';
+import { KEEP_EVERYTHING, PERSIST_BEFORE_EXPIRY_OFF, type PersistBeforeExpiry, type Retention } from '../accounts/settings-service.js';
+import type { Buckets } from '../storage/buckets.js';
 import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import type { DbOrTrx, Store } from '../store/db.js';
@@ -33,7 +34,7 @@ export function createLifecycleSweep(deps: {
   clock: Clock;
   owner: string;
   options: LifecycleOptions;
-  settings: () => SettingsService;
+  buckets: Buckets;
   enqueuePersist: (trx: DbOrTrx, job: NewPersistJob) => Promise<void>;
   /** Tell the workers that work was queued. */
   wakePersist: () => void;
@@ -52,7 +53,7 @@ export function createLifecycleSweep(deps: {
   async function persistBeforeExpiry(accounts: { id: string; pbe: PersistBeforeExpiry }[], now: number): Promise<boolean> {
     const lists: { id: string; session: string; accountId: string }[][] = [];
     for (const a of accounts) {
-      if (!a.pbe.enabled || !(await deps.settings().storageFor(a.id))) continue;
+      if (!a.pbe.enabled || !(await deps.buckets.bucketFor(a.id))) continue;
       const rows = await repo.expiringUnpersisted(db, a.id, iso(now), iso(now + a.pbe.hoursBefore * 3_600_000), o.batchSize);
       lists.push(rows.map((r) => ({ ...r, accountId: a.id })));
     }

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { SettingsService } from '../accounts/settings-service.js';
 import type { Clock } from '../clock.js';
 import { AppError, BusyError } from '../errors.js';
 import type { PersistService } from '../media/persist-service.js';
@@ -8,8 +7,7 @@ import type { Store } from '../store/db.js';
 import { findAccountMedia } from '../store/repositories/media.js';
 import { claimDueJobs, pruneJobs, renewJobLease, updateLeasedJob } from '../store/repositories/persist-jobs.js';
 import type { PersistJobTable } from '../store/schema.js';
-import { objectKey } from '../storage/object-key.js';
-import { abortLeftovers } from '../storage/s3-upload.js';
+import type { Buckets } from '../storage/buckets.js';
 import type { PersistJobs } from './persist-jobs.js';
 import { createWorker, type Worker } from './worker.js';
 
@@ -44,7 +42,7 @@ export function createPersistRunner(deps: {
   owner: string;
   options: PersistRunnerOptions;
   jobs: PersistJobs;
-  settings: () => SettingsService;
+  buckets: Buckets;
   persist: () => PersistService;
   /** Called after a job's result committed (its events may be due). */
   onEnded: () => void;
@@ -68,12 +66,11 @@ export function createPersistRunner(deps: {
 
   async function cleanUp(job: PersistJobTable) {
     const media = await findAccountMedia(db, job.account_id, job.media_id);
-    const storage = media && !media.persisted_at ? await deps.settings().storageFor(job.account_id) : null;
-    if (!media || !storage) return;
-    const s = storage.target.settings;
-    const key = objectKey({ keyPrefix: s.keyPrefix, session: job.session_name, mediaId: media.id, mimeType: media.mime_type, createdAt: media.created_at });
+    const bucket = media && !media.persisted_at ? await deps.buckets.bucketFor(job.account_id) : null;
+    if (!media || !bucket) return;
+    const key = bucket.keyFor({ session: job.session_name, mediaId: media.id, mimeType: media.mime_type, createdAt: media.created_at });
     deps.logger.info({ mediaId: media.id, key }, 'an earlier run of this auto-persist died: aborting the multipart upload it left open');
-    await abortLeftovers(storage.client, s.bucket, key);
+    await bucket.abortLeftovers(key);
   }
 
   async function run(job: PersistJobTable) {

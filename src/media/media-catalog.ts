@@ -1,10 +1,9 @@
-import type { SettingsService } from '../accounts/settings-service.js';
 import { InvalidCursorError, MediaDeletedError, MediaNotFoundError, ThumbnailNotFoundError } from '../errors.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { Db } from '../store/db.js';
 import { findThumbnail } from '../store/repositories/media.js';
 import { listMedia, PUBLIC_COLUMNS, type ListPosition, type MediaFilter, type PublicMediaRow } from '../store/repositories/media-list.js';
-import { objectUrl } from '../storage/s3-objects.js';
+import type { Buckets } from '../storage/buckets.js';
 import { toMediaObject, type MediaObject } from './media-object.js';
 
 export interface MediaPage {
@@ -16,13 +15,13 @@ export interface MediaPage {
 export type MediaCatalog = ReturnType<typeof createMediaCatalog>;
 
 /** Finding media without touching the CDN: listings, lookups by message id, thumbnails. */
-export function createMediaCatalog(deps: { db: Db; sessions: SessionService; settings: SettingsService }) {
+export function createMediaCatalog(deps: { db: Db; sessions: SessionService; buckets: Buckets }) {
   /** Media objects of rows, with `s3Url` minted now (one storage lookup per page). */
   async function present(accountId: string, session: string, rows: PublicMediaRow[]): Promise<MediaObject[]> {
-    const storage = rows.some((r) => r.persisted_at) ? await deps.settings.storageFor(accountId) : null;
+    const bucket = rows.some((r) => r.persisted_at) ? await deps.buckets.bucketFor(accountId) : null;
     return Promise.all(
       rows.map(async (r) => {
-        const url = storage && r.persisted_at && r.s3_bucket && r.s3_key ? await objectUrl(storage.client, storage.target.settings, r.s3_bucket, r.s3_key) : null;
+        const url = bucket && r.persisted_at && r.s3_bucket && r.s3_key ? await bucket.url({ bucket: r.s3_bucket, key: r.s3_key }) : null;
         return toMediaObject(r, session, url);
       }),
     );

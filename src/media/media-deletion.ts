@@ -5,7 +5,7 @@ import { deleteThumbnail, updateMedia } from '../store/repositories/media.js';
 import { queueObjectDeletions } from '../store/repositories/media-deletions.js';
 import { mediaDeletedPayload } from '../webhooks/events.js';
 import type { Outbox } from '../webhooks/outbox.js';
-import type { MediaService } from './media-service.js';
+import type { MediaLookup } from './media-lookup.js';
 
 export interface DeletedMedia {
   id: string;
@@ -17,7 +17,7 @@ export interface DeletedMedia {
 export type MediaDeletion = ReturnType<typeof createMediaDeletion>;
 
 /** The owner's delete: the record becomes a tombstone, the secrets and content go. */
-export function createMediaDeletion(deps: { db: Db; clock: Clock; media: MediaService; outbox: Outbox; wakeDeletions: () => void; notify: () => void; metrics: Metrics }) {
+export function createMediaDeletion(deps: { db: Db; clock: Clock; lookup: MediaLookup; outbox: Outbox; wakeDeletions: () => void; notify: () => void; metrics: Metrics }) {
   return {
     /**
      * Wipes the media key, the sealed message, the thumbnail, caption and file name, and queues
@@ -25,7 +25,7 @@ export function createMediaDeletion(deps: { db: Db; clock: Clock; media: MediaSe
      * tombstone, the queued deletion and the `media.deleted` event commit together.
      */
     async delete(accountId: string, sessionName: string, mediaId: string, opts: { keepObject: boolean }): Promise<DeletedMedia> {
-      const { session, row } = await deps.media.lookup(accountId, sessionName, mediaId);
+      const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
       const now = deps.clock.now().toISOString();
       const stored = row.s3_bucket !== null && row.s3_key !== null;
       const object = !stored ? 'none' : opts.keepObject ? 'kept' : 'deleting';

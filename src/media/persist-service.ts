@@ -1,18 +1,12 @@
 import type { Logger } from 'pino';
-import type { SettingsService } from '../accounts/settings-service.js';
 import type { Clock } from '../clock.js';
-import { MediaKeyWipedError, MediaTooLargeError, S3NotConfiguredError } from '../errors.js';
+import { S3NotConfiguredError } from '../errors.js';
 import type { Db, Trx } from '../store/db.js';
 import { updateMedia } from '../store/repositories/media.js';
 import type { MediaTable, SessionTable } from '../store/schema.js';
-import { objectKey } from '../storage/object-key.js';
-import { objectUrl } from '../storage/s3-objects.js';
-import { uploadStream } from '../storage/s3-upload.js';
-import type { CdnClient } from './cdn-client.js';
-import { openPlaintextFromCdn } from './cdn-download.js';
-import { openRecovering, type RecoverExpired } from './expired-recovery.js';
-import type { MediaService } from './media-service.js';
-import type { TransferLimiter } from './transfer-limiter.js';
+import type { Buckets } from '../storage/buckets.js';
+import type { MediaLookup } from './media-lookup.js';
+import type { MediaSource } from './media-source.js';
 
 export interface PersistResult {
   url: string;
@@ -50,66 +44,49 @@ export type PersistService = ReturnType<typeof createPersistService>;
 export function createPersistService(deps: {
   db: Db;
   clock: Clock;
-  media: MediaService;
-  settings: SettingsService;
-  cdn: CdnClient;
-  limiter: TransferLimiter;
-  maxBytes: number;
-  partSize: number;
-  queueSize: number;
+  lookup: MediaLookup;
+  source: MediaSource;
+  buckets: Buckets;
   logger: Logger;
   /** Read when a persist ends, so they may be added after construction. */
   listeners?: PersistListener[];
-  /** Re-upload of media the CDN dropped (the WhatsApp sessions); without it, gone is 410. */
-  recoverExpired?: RecoverExpired | undefined;
 }) {
   const inflight = new Map<string, Promise<PersistResult>>();
   // Aborted on shutdown so running uploads are aborted, not left half-done.
   const lifetime = new AbortController();
 
   async function run(accountId: string, session: Pick<SessionTable, 'name' | 'proxy'>, row: MediaTable, trigger: PersistTrigger = 'request'): Promise<PersistResult> {
-    const storage = await deps.settings.storageFor(accountId);
-    if (!storage) throw new S3NotConfiguredError();
-    const { client, target } = storage;
-    const s = target.settings;
+    const bucket = await deps.buckets.bucketFor(accountId);
+    if (!bucket) throw new S3NotConfiguredError();
     if (row.persisted_at && row.s3_key && row.s3_bucket) {
-      return { url: await objectUrl(client, s, row.s3_bucket, row.s3_key), key: row.s3_key, bucket: row.s3_bucket, size: row.s3_size ?? 0, mimeType: row.mime_type, sha256: row.sha256 };
+      const ref = { bucket: row.s3_bucket, key: row.s3_key };
+      return { url: await bucket.url(ref), ...ref, size: row.s3_size ?? 0, mimeType: row.mime_type, sha256: row.sha256 };
     }
-    if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
-    if (row.key_wiped_at) throw new MediaKeyWipedError();
-    const release = deps.limiter.acquire();
-    try {
-      const key = objectKey({ keyPrefix: s.keyPrefix, session: session.name, mediaId: row.id, mimeType: row.mime_type, createdAt: row.created_at });
-      const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, deps.media.mediaFile(r, session.proxy), undefined, lifetime.signal), accountId, row, deps.recoverExpired);
-      // The claimed hash is checked while streaming (a mismatch aborts), so it may label the object.
-      const knownSha = row.sha256 ?? row.file_sha256;
-      await uploadStream({
-        client,
-        bucket: s.bucket,
-        key,
-        body: plain.body,
-        contentType: row.mime_type,
-        metadata: { 'media-id': row.id, session: session.name, 'message-id': row.message_id, ...(knownSha ? { sha256: knownSha } : {}) },
-        partSize: deps.partSize,
-        queueSize: deps.queueSize,
-        signal: lifetime.signal,
-      });
-      const sha256 = (await plain.verified) ?? knownSha;
-      const size = (plain.body as { plaintextLength?: number }).plaintextLength ?? row.file_length ?? 0;
-      const now = deps.clock.now().toISOString();
-      const result = { url: await objectUrl(client, s, s.bucket, key), key, bucket: s.bucket, size, mimeType: row.mime_type, sha256 };
-      const patch = { persisted_at: now, s3_bucket: s.bucket, s3_key: key, s3_size: size, sha256, updated_at: now };
-      // The media row and whatever listeners write (events, job state) commit together.
-      await deps.db.transaction().execute(async (trx) => {
-        await updateMedia(trx, row.id, patch);
-        const outcome = { ok: true as const, trigger, accountId, session: session.name, media: { ...row, ...patch }, result };
-        for (const l of deps.listeners ?? []) await l(trx, outcome);
-      });
-      deps.logger.info({ mediaId: row.id, bucket: s.bucket, key, size }, 'media persisted');
-      return result;
-    } finally {
-      release();
-    }
+    const key = bucket.keyFor({ session: session.name, mediaId: row.id, mimeType: row.mime_type, createdAt: row.created_at });
+    const plain = await deps.source.open(accountId, session, row, { signal: lifetime.signal });
+    // The claimed hash is checked while streaming (a mismatch aborts), so it may label the object.
+    const knownSha = row.sha256 ?? row.file_sha256;
+    const ref = await bucket.upload({
+      key,
+      body: plain.body,
+      contentType: row.mime_type,
+      metadata: { 'media-id': row.id, session: session.name, 'message-id': row.message_id, ...(knownSha ? { sha256: knownSha } : {}) },
+      signal: lifetime.signal,
+    });
+    const verified = await plain.verified;
+    const sha256 = verified?.sha256 ?? knownSha;
+    const size = verified?.length ?? row.file_length ?? 0;
+    const now = deps.clock.now().toISOString();
+    const result = { url: await bucket.url(ref), ...ref, size, mimeType: row.mime_type, sha256 };
+    const patch = { persisted_at: now, s3_bucket: ref.bucket, s3_key: ref.key, s3_size: size, sha256, updated_at: now };
+    // The media row and whatever listeners write (events, job state) commit together.
+    await deps.db.transaction().execute(async (trx) => {
+      await updateMedia(trx, row.id, patch);
+      const outcome = { ok: true as const, trigger, accountId, session: session.name, media: { ...row, ...patch }, result };
+      for (const l of deps.listeners ?? []) await l(trx, outcome);
+    });
+    deps.logger.info({ mediaId: row.id, ...ref, size }, 'media persisted');
+    return result;
   }
 
   /** Hands a final failure to the listeners, in a transaction of its own. */
@@ -130,7 +107,7 @@ export function createPersistService(deps: {
      * (and the options of the call that started it).
      */
     async persist(accountId: string, sessionName: string, mediaId: string, opts: PersistOptions = {}): Promise<PersistResult> {
-      const { session, row } = await deps.media.lookup(accountId, sessionName, mediaId);
+      const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
       if (row.persisted_at) return run(accountId, session, row);
       let p = inflight.get(row.id);
       if (!p) {
