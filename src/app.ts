@@ -120,7 +120,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       logger: deps.logger,
     });
   const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(deps.s3ClientFactory) });
-  const buckets = createBuckets({ resolve: settings.storageOf, clientFactory: deps.s3ClientFactory, partSize: config.s3Upload.partSize, queueSize: config.s3Upload.queueSize });
+  const buckets = createBuckets({
+    resolve: settings.storageOf,
+    clientFactory: deps.s3ClientFactory,
+    partSize: config.s3Upload.partSize,
+    queueSize: config.s3Upload.queueSize,
+    checksums: config.s3Upload.checksums,
+    logger: deps.logger.child({ component: 'storage' }),
+  });
   // The outbox and its workers (webhook dispatcher, auto-persist jobs).
   const metrics = createMetrics();
   const background = createBackground({ store, clock, config, secretBox, buckets, logger: deps.logger, metrics });

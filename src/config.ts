@@ -81,6 +81,7 @@ const envSchema = z.object({
   S3_PRESIGN_EXPIRES_SECONDS: int(3600, 60, 604_800),
   S3_PART_SIZE_BYTES: int(5 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
   S3_QUEUE_SIZE: int(4, 1, 64),
+  S3_CHECKSUMS: z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' }).default('auto'),
   SECRET_KEY_PREVIOUS: z.string().default(''),
   MEDIA_REUPLOAD_TIMEOUT_MS: int(20_000, 100, 300_000),
   SESSION_LEASE_MS: int(30_000, 100, 3_600_000),
@@ -139,7 +140,7 @@ export type Config = Readonly<{
   secretKeyPrevious: string[];
   /** The server-wide default bucket (S3_*), for accounts without their own; null when unset. */
   s3Default: S3Settings | null;
-  s3Upload: { partSize: number; queueSize: number };
+  s3Upload: { partSize: number; queueSize: number; checksums: 'auto' | 'on' | 'off' };
   /** WhatsApp sessions: leases, reconnects, pairing and media re-upload timings. */
   whatsapp: {
     leaseMs: number;
@@ -246,7 +247,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           presignExpiresSeconds: e.S3_PRESIGN_EXPIRES_SECONDS,
         }
       : null,
-    s3Upload: { partSize: e.S3_PART_SIZE_BYTES, queueSize: e.S3_QUEUE_SIZE },
+    s3Upload: { partSize: e.S3_PART_SIZE_BYTES, queueSize: e.S3_QUEUE_SIZE, checksums: e.S3_CHECKSUMS },
     whatsapp: {
       leaseMs: e.SESSION_LEASE_MS,
       leaseRenewMs: e.SESSION_LEASE_RENEW_MS,

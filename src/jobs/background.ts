@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
+import { mediaDisposition } from '../media/media-object.js';
 import type { PersistListener, PersistService } from '../media/persist-service.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
@@ -58,7 +59,7 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
       const row = await findAccountMedia(store.db, accountId, mediaId);
       if (!row?.persisted_at || !row.s3_bucket || !row.s3_key) return null;
       const bucket = await deps.buckets.bucketFor(accountId);
-      return bucket ? bucket.url({ bucket: row.s3_bucket, key: row.s3_key }) : null;
+      return bucket ? bucket.url({ bucket: row.s3_bucket, key: row.s3_key }, mediaDisposition(row)) : null;
     },
   });
   const jobs = createPersistJobs({ clock, outbox });

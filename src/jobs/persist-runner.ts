@@ -68,7 +68,7 @@ export function createPersistRunner(deps: {
     const media = await findAccountMedia(db, job.account_id, job.media_id);
     const bucket = media && !media.persisted_at ? await deps.buckets.bucketFor(job.account_id) : null;
     if (!media || !bucket) return;
-    const key = bucket.keyFor({ session: job.session_name, mediaId: media.id, mimeType: media.mime_type, createdAt: media.created_at });
+    const key = bucket.keyFor({ session: job.session_name, mediaId: media.id, mimeType: media.mime_type, createdAt: media.created_at, fileName: media.file_name });
     deps.logger.info({ mediaId: media.id, key }, 'an earlier run of this auto-persist died: aborting the multipart upload it left open');
     await bucket.abortLeftovers(key);
   }

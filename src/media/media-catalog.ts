@@ -4,7 +4,7 @@ import type { Db } from '../store/db.js';
 import { findThumbnail } from '../store/repositories/media.js';
 import { listMedia, PUBLIC_COLUMNS, type ListPosition, type MediaFilter, type PublicMediaRow } from '../store/repositories/media-list.js';
 import type { Buckets } from '../storage/buckets.js';
-import { toMediaObject, type MediaObject } from './media-object.js';
+import { mediaDisposition, toMediaObject, type MediaObject } from './media-object.js';
 
 export interface MediaPage {
   data: MediaObject[];
@@ -21,7 +21,7 @@ export function createMediaCatalog(deps: { db: Db; sessions: SessionService; buc
     const bucket = rows.some((r) => r.persisted_at) ? await deps.buckets.bucketFor(accountId) : null;
     return Promise.all(
       rows.map(async (r) => {
-        const url = bucket && r.persisted_at && r.s3_bucket && r.s3_key ? await bucket.url({ bucket: r.s3_bucket, key: r.s3_key }) : null;
+        const url = bucket && r.persisted_at && r.s3_bucket && r.s3_key ? await bucket.url({ bucket: r.s3_bucket, key: r.s3_key }, mediaDisposition(r)) : null;
         return toMediaObject(r, session, url);
       }),
     );

@@ -1,4 +1,5 @@
 import type { MediaTable } from '../store/schema.js';
+import { dispositionFor, type NamedMedia } from '../storage/object-naming.js';
 import type { MediaType } from './media-type.js';
 
 const CDN_LIFETIME_MS = 14 * 86_400_000;
@@ -68,3 +69,9 @@ export function toMediaObject(row: Omit<MediaTable, 'media_key' | 'wa_message'>,
     expired: row.key_wiped_at !== null && row.persisted_at === null,
   };
 }
+
+/** What names a media's object and downloads. */
+export const namedMedia = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): NamedMedia => ({ id: row.id, type: row.type, mimeType: row.mime_type, fileName: row.file_name });
+
+/** The `Content-Disposition` of a media's object, presigned URLs and downloads. */
+export const mediaDisposition = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): string => dispositionFor(namedMedia(row));

@@ -5,11 +5,15 @@ import { loadClientS3, loadPresigner } from './aws-sdk.js';
 import { describe } from './s3-upload.js';
 import type { S3Settings } from './s3-settings.js';
 
-/** The URL handed out for an object: public when a public base URL is set, else presigned. */
-export async function objectUrl(client: S3Client, s: S3Settings, bucket: string, key: string): Promise<string> {
+/**
+ * The URL handed out for an object: public when a public base URL is set, else presigned. A
+ * presigned URL carries `response-content-disposition`, so a browser saves the file by its name.
+ */
+export async function objectUrl(client: S3Client, s: S3Settings, bucket: string, key: string, disposition?: string): Promise<string> {
   if (s.publicBaseUrl) return `${s.publicBaseUrl.replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
   const [{ GetObjectCommand }, { getSignedUrl }] = await Promise.all([loadClientS3(), loadPresigner()]);
-  return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: s.presignExpiresSeconds });
+  const command = new GetObjectCommand({ Bucket: bucket, Key: key, ...(disposition ? { ResponseContentDisposition: disposition } : {}) });
+  return getSignedUrl(client, command, { expiresIn: s.presignExpiresSeconds });
 }
 
 export interface StoredObject {
