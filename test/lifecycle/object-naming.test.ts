@@ -112,3 +112,52 @@ describe.each(DIALECTS)('objects that stand on their own (%s)', (dialect) => {
     expect(t.logs.lines.filter((l) => l.msg === 'the store does not verify SHA-256 checksums: uploads go without them')).toHaveLength(1);
   });
 });
+
+describe('SHA-256 checksums where the store verifies them', () => {
+  let t: TestApp;
+  let cdn: FakeCdn;
+  let s3: S3Client;
+  let recorder: S3Recorder;
+
+  beforeAll(async () => {
+    cdn = await startFakeCdn();
+    s3 = testS3Client();
+    // The relay refuses mismatching checksums, as AWS S3 does: `auto` must find that out.
+    recorder = await startS3Recorder(s3Endpoint().endpoint, { verify: true });
+    t = await buildTestApp(DIALECTS[0]!, { SIMULATOR_ENABLED: 'true', MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', CDN_MAX_RETRIES: '0' });
+  });
+  afterAll(async () => {
+    await t.close();
+    await cdn.close();
+    await recorder.close();
+    s3.destroy();
+  });
+
+  it('auto: detects the verifying store, then every upload request carries the checksum of its bytes', async () => {
+    const bucket = await createBucket(s3, 'titan-sums');
+    const a = await t.newAccount();
+    await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } });
+    expect((await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: settingsBody(bucket, { endpoint: recorder.endpoint }) })).statusCode).toBe(200);
+    const persist = async (type: 'video' | 'image', size: number) => {
+      const p = await publishMedia(cdn, { type, plaintext: plaintextOf(size) });
+      const { mediaId } = await ingestMessage(t, a.auth, 'shop', p.message);
+      const res = await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${mediaId}/persist`, headers: a.auth });
+      expect(res.statusCode, res.body).toBe(200);
+      return { plaintext: p.plaintext, key: res.json<{ data: { key: string } }>().data.key };
+    };
+    const big = await persist('video', 11 * 1024 * 1024);
+    const small = await persist('image', 3000);
+    expect(t.logs.lines.some((l) => l.msg === 'the store verifies SHA-256 checksums: uploads carry them')).toBe(true);
+
+    const to = (key: string) => recorder.requests.filter((r) => r.url.split('?')[0]!.endsWith(`/${key}`));
+    const parts = to(big.key).filter((r) => r.method === 'PUT' && r.url.includes('partNumber='));
+    expect(parts).toHaveLength(3);
+    for (const p of parts) expect(p.headers['x-amz-checksum-sha256']).toBe(p.bodySha256);
+    expect(to(big.key).find((r) => r.method === 'POST' && r.url.includes('uploads'))?.headers['x-amz-checksum-algorithm']).toBe('SHA256');
+    // A single-request object's checksum is the SHA-256 of the whole file.
+    const [put] = to(small.key).filter((r) => r.method === 'PUT');
+    expect(put!.headers['x-amz-checksum-sha256']).toBe(Buffer.from(sha256(small.plaintext), 'hex').toString('base64'));
+    const obj = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: big.key }));
+    expect(obj.ContentLength).toBe(11 * 1024 * 1024);
+  });
+});
