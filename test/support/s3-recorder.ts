@@ -22,8 +22,9 @@ export interface S3Recorder {
  * A relay in front of the real S3 gateway that records every request. With `verify`, it also
  * does what a store with flexible checksums does and the test gateway does not: it refuses a
  * request whose `x-amz-checksum-sha256` does not match its body (400 BadDigest) before relaying.
+ * `delayMs` holds every request that long (a slow store).
  */
-export async function startS3Recorder(upstream: string, opts: { verify?: boolean } = {}): Promise<S3Recorder> {
+export async function startS3Recorder(upstream: string, opts: { verify?: boolean; delayMs?: number } = {}): Promise<S3Recorder> {
   const target = new URL(upstream);
   const requests: RecordedS3Request[] = [];
   const server: Server = createServer((req, res) => {
@@ -38,13 +39,17 @@ export async function startS3Recorder(upstream: string, opts: { verify?: boolean
         res.writeHead(400, { 'content-type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>BadDigest</Code><Message>checksum mismatch</Message></Error>');
         return;
       }
+      setTimeout(relay, opts.delayMs ?? 0);
+    });
+    function relay() {
+      const body = Buffer.concat(chunks);
       const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.pipe(res);
       });
       up.on('error', () => res.destroy());
       up.end(body);
-    });
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
