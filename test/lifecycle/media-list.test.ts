@@ -142,4 +142,23 @@ describe.each(DIALECTS)('finding media (%s)', (dialect) => {
     // And the first page now starts with the newest arrival.
     expect((await page('limit=1', a.auth)).data[0]!.id).toBe(arrived.at(-1));
   });
+
+  it('documents the new routes, their filters and fields in the OpenAPI document', async () => {
+    const doc = (await t.app.inject({ url: '/docs/openapi.json' })).json<{
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    }>();
+    const list = doc.paths['/api/sessions/{session}/media']!.get!;
+    expect(list.parameters!.filter((p) => p.in === 'query').map((p) => p.name).sort()).toEqual(
+      ['cursor', 'expiringBefore', 'from', 'limit', 'messageId', 'persisted', 'since', 'type', 'until'].sort(),
+    );
+    expect(doc.paths['/api/sessions/{session}/media/by-message/{messageId}']!.get).toBeDefined();
+    expect(doc.paths['/api/sessions/{session}/media/{mediaId}/thumbnail']!.get!.responses).toHaveProperty('404');
+    expect(doc.paths['/api/sessions/{session}/media/{mediaId}']!.delete!.parameters!.map((p) => p.name)).toContain('keepObject');
+    expect(doc.paths['/api/sessions/{session}']!.delete!.parameters!.map((p) => p.name)).toContain('deleteMedia');
+    expect(Object.keys(doc.components.schemas.Media!.properties)).toEqual(
+      expect.arrayContaining(['width', 'height', 'durationSeconds', 'isVoiceNote', 'isAnimated', 'pageCount', 'hasThumbnail', 'expired', 'from']),
+    );
+    expect(Object.keys(doc.components.schemas.Settings!.properties)).toEqual(expect.arrayContaining(['persistBeforeExpiry', 'retention']));
+  });
 });
