@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { S3NotConfiguredError } from '../errors.js';
+import { MediaDeletedError, S3NotConfiguredError } from '../errors.js';
 import type { Db, Trx } from '../store/db.js';
-import { updateMedia } from '../store/repositories/media.js';
+import { recordPersisted } from '../store/repositories/media.js';
+import { queueObjectDeletions } from '../store/repositories/media-deletions.js';
 import { encodedFileName } from '../storage/object-naming.js';
 import { mediaDisposition, namedMedia } from './media-object.js';
 import type { MediaTable, SessionTable } from '../store/schema.js';
@@ -91,11 +92,17 @@ export function createPersistService(deps: {
     const result = { url: await bucket.url(ref, mediaDisposition(row)), ...ref, size, mimeType: row.mime_type, sha256 };
     const patch = { persisted_at: now, s3_bucket: ref.bucket, s3_key: ref.key, s3_size: size, sha256, updated_at: now };
     // The media row and whatever listeners write (events, job state) commit together.
-    await deps.db.transaction().execute(async (trx) => {
-      await updateMedia(trx, row.id, patch);
+    const recorded = await deps.db.transaction().execute(async (trx) => {
+      // Deleted while uploading: the fresh object must not outlive the owner's delete.
+      if (!(await recordPersisted(trx, row.id, patch))) {
+        await queueObjectDeletions(trx, [{ accountId, mediaId: row.id, ...ref }], 'delete', now);
+        return false;
+      }
       const outcome = { ok: true as const, trigger, accountId, session: session.name, media: { ...row, ...patch }, result };
       for (const l of deps.listeners ?? []) await l(trx, outcome);
+      return true;
     });
+    if (!recorded) throw new MediaDeletedError(now);
     deps.logger.info({ mediaId: row.id, ...ref, size }, 'media persisted');
     return result;
   }

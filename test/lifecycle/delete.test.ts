@@ -93,6 +93,21 @@ describe.each(DIALECTS)('deleting media (%s)', (dialect) => {
     expect((await row(m.id))!.media_key).toBe('');
   });
 
+  it('a persist still streaming when the media is deleted leaves no object behind', async () => {
+    const p = await publishMedia(cdn, { type: 'document', plaintext: plaintextOf(600_000) });
+    cdn.misbehave(p.path, { slowBytesPerSec: 600_000, times: 1 });
+    const { mediaId } = await ingestMessage(t, a.auth, 'shop', p.message);
+    const persisting = t.app.inject({ method: 'POST', url: url(mediaId!, '/persist'), headers: a.auth });
+    await eventually(async () => (cdn.requests.some((x) => x.path === p.path) ? true : undefined), 10_000, 'the CDN transfer to start');
+    const del = await t.app.inject({ method: 'DELETE', url: url(mediaId!), headers: a.auth });
+    expect(del.json()).toMatchObject({ data: { object: 'none' } });
+    const res = await persisting;
+    expect(res.statusCode, res.body).toBe(410);
+    expect(res.json()).toMatchObject({ code: 'MEDIA_DELETED' });
+    await eventually(async () => ((await listKeys(s3, bucket)).some((k) => k.includes(mediaId!)) ? undefined : true), 10_000, 'the late object to go');
+    expect(await row(mediaId!)).toMatchObject({ persisted_at: null, s3_key: null });
+  });
+
   it('is scoped to the account, and needs media:write', async () => {
     const m = await persisted();
     const other = await t.newAccount();

@@ -53,3 +53,9 @@ export async function findThumbnail(db: DbOrTrx, mediaId: string): Promise<Buffe
 export function deleteThumbnail(db: DbOrTrx, mediaId: string) {
   return db.deleteFrom('media_thumbnails').where('media_id', '=', mediaId).execute();
 }
+
+/** Records a finished persist unless the media was deleted meanwhile; false when it was. */
+export async function recordPersisted(db: DbOrTrx, id: string, patch: Updateable<MediaTable>): Promise<boolean> {
+  const r = await db.updateTable('media').set(patch).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
