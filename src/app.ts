@@ -21,6 +21,8 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { createSecretBox, type SecretBox } from './crypto/secret-box.js';
 import { createCdnClient, type CdnClient } from './media/cdn-client.js';
 import { parseAllowlist } from './media/cdn-allowlist.js';
+import { createMediaCatalog } from './media/media-catalog.js';
+import { createMediaDeletion } from './media/media-deletion.js';
 import { createMediaLookup } from './media/media-lookup.js';
 import { createMediaService } from './media/media-service.js';
 import { createMediaSource } from './media/media-source.js';
@@ -121,7 +123,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Built in one direction, each from what came before: settings → bucket → events → sessions →
   // media source → media and persist services → background workers.
   const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(deps.s3ClientFactory) });
-  const buckets = createBuckets({ resolve: settings.storageOf, clientFactory: deps.s3ClientFactory, partSize: config.s3Upload.partSize, queueSize: config.s3Upload.queueSize });
+  const buckets = createBuckets({
+    resolve: settings.storageOf,
+    clientFactory: deps.s3ClientFactory,
+    partSize: config.s3Upload.partSize,
+    queueSize: config.s3Upload.queueSize,
+    checksums: config.s3Upload.checksums,
+    logger: deps.logger.child({ component: 'storage' }),
+  });
   const metrics = createMetrics();
   const events = createEventPipeline({ store, clock, config, secretBox, buckets, logger: deps.logger, metrics });
   const ingest = events.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [events.onIngest] }));
@@ -145,6 +154,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired });
   const media = createMediaService({ db: store.db, lookup, source, buckets, logger: deps.logger });
   const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, logger: deps.logger });
+  const catalog = createMediaCatalog({ db: store.db, sessions, buckets });
+  const deletion = createMediaDeletion({ db: store.db, clock, lookup, onDeleted: events.onMediaDeleted, wakeDeletions: () => events.deletionsDue.ring(), notify: events.notify, metrics });
   const background = createBackground({ store, clock, config, events, persist, buckets, metrics });
   const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: events.outbox, wake: () => events.dispatcher.wake() });
   const simulator = config.simulatorEnabled
@@ -167,7 +178,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(sessionRoutes, { sessions, manager: whatsapp });
       await api.register(pairingRoutes, { manager: whatsapp });
       await api.register(settingsRoutes, { settings });
-      await api.register(mediaRoutes, { media, persist, onPersisted: events.requestHook });
+      await api.register(mediaRoutes, { media, persist, catalog, deletion, onPersisted: events.requestHook });
       await api.register(webhookRoutes, { webhooks });
       await (simulator ? api.register(simulatorRoutes, { simulator }) : api.register(simulatorDisabledRoutes));
     },

@@ -82,6 +82,7 @@ const envSchema = z.object({
   S3_PRESIGN_EXPIRES_SECONDS: int(3600, 60, 604_800),
   S3_PART_SIZE_BYTES: int(5 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
   S3_QUEUE_SIZE: int(4, 1, 64),
+  S3_CHECKSUMS: z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' }).default('auto'),
   SECRET_KEY_PREVIOUS: z.string().default(''),
   MEDIA_REUPLOAD_TIMEOUT_MS: int(20_000, 100, 300_000),
   SESSION_LEASE_MS: int(30_000, 100, 3_600_000),
@@ -102,6 +103,10 @@ const envSchema = z.object({
   AUTO_PERSIST_CONCURRENCY: int(4, 1, 64),
   AUTO_PERSIST_ATTEMPTS: int(5, 1, 50),
   AUTO_PERSIST_RETRY_DELAY_MS: int(5_000, 0, 3_600_000),
+  LIFECYCLE_SWEEP_INTERVAL_MS: int(60_000, 50, 86_400_000),
+  LIFECYCLE_BATCH_SIZE: int(200, 1, 5_000),
+  MEDIA_KEY_WIPE_GRACE_HOURS: int(24, 0, 24 * 365),
+  MEDIA_DELETION_CONCURRENCY: int(4, 1, 64),
 });
 
 /** Every environment variable the server reads (the docs test keeps README and .env.example in step). */
@@ -136,7 +141,7 @@ export type Config = Readonly<{
   secretKeyPrevious: string[];
   /** The server-wide default bucket (S3_*), for accounts without their own; null when unset. */
   s3Default: S3Settings | null;
-  s3Upload: { partSize: number; queueSize: number };
+  s3Upload: { partSize: number; queueSize: number; checksums: 'auto' | 'on' | 'off' };
   /** WhatsApp sessions: leases, reconnects, pairing and media re-upload timings. */
   whatsapp: {
     leaseMs: number;
@@ -160,6 +165,8 @@ export type Config = Readonly<{
   /** The durable outbox's workers (webhook dispatcher, auto-persist jobs). */
   outbox: { pollIntervalMs: number; leaseMs: number };
   autoPersist: { concurrency: number; attempts: number; retryDelayMs: number };
+  /** The media lifecycle sweep (persist before expiry, key wipe, retention) and object deletions. */
+  lifecycle: { sweepIntervalMs: number; batchSize: number; keyWipeGraceMs: number; deletionConcurrency: number };
 }>;
 
 /** Raised when the environment is invalid; `problems` names each bad variable and why. */
@@ -240,7 +247,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           presignExpiresSeconds: e.S3_PRESIGN_EXPIRES_SECONDS,
         }
       : null,
-    s3Upload: { partSize: e.S3_PART_SIZE_BYTES, queueSize: e.S3_QUEUE_SIZE },
+    s3Upload: { partSize: e.S3_PART_SIZE_BYTES, queueSize: e.S3_QUEUE_SIZE, checksums: e.S3_CHECKSUMS },
     whatsapp: {
       leaseMs: e.SESSION_LEASE_MS,
       leaseRenewMs: e.SESSION_LEASE_RENEW_MS,
@@ -261,6 +268,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, leaseMs: e.OUTBOX_LEASE_MS },
     autoPersist: { concurrency: e.AUTO_PERSIST_CONCURRENCY, attempts: e.AUTO_PERSIST_ATTEMPTS, retryDelayMs: e.AUTO_PERSIST_RETRY_DELAY_MS },
+    lifecycle: {
+      sweepIntervalMs: e.LIFECYCLE_SWEEP_INTERVAL_MS,
+      batchSize: e.LIFECYCLE_BATCH_SIZE,
+      keyWipeGraceMs: e.MEDIA_KEY_WIPE_GRACE_HOURS * 3_600_000,
+      deletionConcurrency: e.MEDIA_DELETION_CONCURRENCY,
+    },
   });
 }
 

@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from './store/db.js';
+import { pendingDeletions } from './store/repositories/media-deletions.js';
 import { openDeliveriesByState, openPersistJobsByState, sessionsByStatus } from './store/repositories/metrics-counts.js';
 
 export type WebhookOutcome = 'delivered' | 'retry' | 'failed';
 export type AutoPersistOutcome = 'stored' | 'retry' | 'gave_up' | 'busy' | 'interrupted';
+export type LifecycleStep = 'expiry_persist_queued' | 'key_wiped' | 'object_expired' | 'record_removed' | 'media_deleted';
+const LIFECYCLE_STEPS: LifecycleStep[] = ['expiry_persist_queued', 'key_wiped', 'object_expired', 'record_removed', 'media_deleted'];
 
 /**
  * The Prometheus registry and what the services record into it. Counters count what this
@@ -33,6 +36,20 @@ export function createMetrics() {
     labelNames: ['outcome'] as const,
     registers,
   });
+  const lifecycle = new Counter({
+    name: 'titan_media_lifecycle_total',
+    help: 'Media lifecycle actions by step: expiry_persist_queued, key_wiped, object_expired (retention queued the object deletion), record_removed (retention), media_deleted (DELETE)',
+    labelNames: ['step'] as const,
+    registers,
+  });
+  const objectDeletions = new Counter({
+    name: 'titan_media_object_deletions_total',
+    help: 'Bucket object deletions by reason (delete, retention, session) and outcome (deleted, retry)',
+    labelNames: ['reason', 'outcome'] as const,
+    registers,
+  });
+  for (const step of LIFECYCLE_STEPS) lifecycle.inc({ step }, 0);
+  for (const reason of ['delete', 'retention', 'session']) for (const outcome of ['deleted', 'retry']) objectDeletions.inc({ reason, outcome }, 0);
   for (const o of ['delivered', 'retry', 'failed'] as const) webhookAttempts.inc({ outcome: o }, 0);
   for (const o of ['stored', 'retry', 'gave_up', 'busy', 'interrupted'] as const) autoPersistRuns.inc({ outcome: o }, 0);
 
@@ -44,6 +61,12 @@ export function createMetrics() {
     },
     autoPersistRun(outcome: AutoPersistOutcome) {
       autoPersistRuns.inc({ outcome });
+    },
+    lifecycle(step: LifecycleStep, n = 1) {
+      lifecycle.inc({ step }, n);
+    },
+    objectDeletion(reason: string, outcome: 'deleted' | 'retry') {
+      objectDeletions.inc({ reason, outcome });
     },
     /** The gauges read at scrape time: database counts and the transfers in flight. */
     watch(deps: { db: Db; transfers: { active: number }; maxTransfers: number; logger: Logger }) {
@@ -81,6 +104,18 @@ export function createMetrics() {
         () => openDeliveriesByState(deps.db),
         ['held', 'pending', 'failed'],
       );
+      new Gauge({
+        name: 'titan_media_object_deletions_pending',
+        help: 'Bucket objects queued for deletion and not deleted yet (all accounts)',
+        registers,
+        async collect() {
+          try {
+            this.set(await pendingDeletions(deps.db));
+          } catch (err) {
+            deps.logger.warn({ err, metric: 'titan_media_object_deletions_pending' }, 'could not read a metric from the database');
+          }
+        },
+      });
       fromDb('titan_auto_persist_jobs', 'Auto-persist jobs waiting to run (pending) or given up on and still kept (failed)', 'state', () => openPersistJobsByState(deps.db), ['pending', 'failed']);
     },
   };

@@ -12,10 +12,27 @@ export type { DownloadMode } from '../storage/buckets.js';
 /** S3 settings as given by a client: the secret may be omitted to keep the stored one. */
 export type S3SettingsInput = Omit<S3Settings, 'secretAccessKey'> & { secretAccessKey?: string | null | undefined };
 
+/** Persist unpersisted media this many hours before their CDN copy expires. */
+export interface PersistBeforeExpiry {
+  enabled: boolean;
+  hoursBefore: number;
+}
+
+/** Days after which stored objects, and media records (with their keys), are removed; null keeps. */
+export interface Retention {
+  persistedDays: number | null;
+  recordsDays: number | null;
+}
+
+export const PERSIST_BEFORE_EXPIRY_OFF: PersistBeforeExpiry = { enabled: false, hoursBefore: 48 };
+export const KEEP_EVERYTHING: Retention = { persistedDays: null, recordsDays: null };
+
 export interface SettingsInput {
   s3: S3SettingsInput | null;
   autoPersist: boolean;
   downloadMode: DownloadMode;
+  persistBeforeExpiry: PersistBeforeExpiry;
+  retention: Retention;
 }
 
 /** What GET shows: the secret is write-only, so only whether one is set. */
@@ -23,6 +40,8 @@ export interface SettingsView {
   s3: (Omit<S3Settings, 'secretAccessKey'> & { secretAccessKeySet: boolean }) | null;
   autoPersist: boolean;
   downloadMode: DownloadMode;
+  persistBeforeExpiry: PersistBeforeExpiry;
+  retention: Retention;
   /** Which bucket persist uses: the account's, the server default, or none. */
   storage: 'account' | 'server' | 'none';
   updatedAt: string | null;
@@ -51,6 +70,8 @@ export function createSettingsService(deps: {
       s3: publicS3,
       autoPersist: row?.auto_persist === 1,
       downloadMode: row?.download_mode ?? 'stream',
+      persistBeforeExpiry: row?.persist_before_expiry ? (JSON.parse(row.persist_before_expiry) as PersistBeforeExpiry) : PERSIST_BEFORE_EXPIRY_OFF,
+      retention: row?.retention ? (JSON.parse(row.retention) as Retention) : KEEP_EVERYTHING,
       storage: s3 ? 'account' : deps.serverDefault ? 'server' : 'none',
       updatedAt: row?.updated_at ?? null,
     };
@@ -82,6 +103,8 @@ export function createSettingsService(deps: {
         s3: stored,
         auto_persist: input.autoPersist ? 1 : 0,
         download_mode: input.downloadMode,
+        persist_before_expiry: JSON.stringify(input.persistBeforeExpiry),
+        retention: JSON.stringify(input.retention),
         version: (current?.version ?? 0) + 1,
         updated_at: deps.clock.now().toISOString(),
       };

@@ -5,12 +5,15 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { chainHooks, type PersistHook } from '../media/persist-service.js';
+import type { DeletionHook } from '../media/media-deletion.js';
+import { mediaDisposition } from '../media/media-object.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
 import { findAccountMedia } from '../store/repositories/media.js';
 import type { Buckets } from '../storage/buckets.js';
 import { createDispatcher } from '../webhooks/dispatcher.js';
 import { createWebhookSender } from '../webhooks/http-sender.js';
+import { mediaDeletedPayload } from '../webhooks/events.js';
 import { createEventListeners } from '../webhooks/listeners.js';
 import { createOutbox } from '../webhooks/outbox.js';
 import type { Ingest } from '../whatsapp/ingest.js';
@@ -50,12 +53,14 @@ export function createEventPipeline(deps: { store: Store; clock: Clock; config: 
       const row = await findAccountMedia(store.db, accountId, mediaId);
       if (!row?.persisted_at || !row.s3_bucket || !row.s3_key) return null;
       const bucket = await deps.buckets.bucketFor(accountId);
-      return bucket ? bucket.url({ bucket: row.s3_bucket, key: row.s3_key }) : null;
+      return bucket ? bucket.url({ bucket: row.s3_bucket, key: row.s3_key }, mediaDisposition(row)) : null;
     },
   });
   const jobs = createPersistJobs({ clock, outbox });
   // Rung once an ingest that queued work committed; the auto-persist runner listens.
   const jobsDue = createWakeSignal();
+  // Rung once a transaction that queued object deletions committed; the deletion worker listens.
+  const deletionsDue = createWakeSignal();
   // A wake from inside a transaction may come before the commit; the poll catches up then.
   const notify = () => void setTimeout(() => dispatcher.wake(), 20).unref();
   const listeners = createEventListeners({ outbox, clock, enqueuePersist: jobs.enqueue, notify });
@@ -66,9 +71,15 @@ export function createEventPipeline(deps: { store: Store; clock: Clock; config: 
     dispatcher,
     jobs,
     jobsDue,
+    deletionsDue,
+    notify,
     logger,
     onIngest: listeners.onIngest,
     onSessionStatus: listeners.onSessionStatus,
+    /** The `media.deleted` event of an owner's delete, in the tombstone's transaction. */
+    onMediaDeleted: (async (trx, d) => {
+      await outbox.write(trx, { accountId: d.accountId, session: d.session, event: 'media.deleted', payload: mediaDeletedPayload(d.media, d.deletedAt, d.object), mediaId: d.media.id });
+    }) satisfies DeletionHook,
     /** `media.persisted` / `media.persist_failed` events of a persist. */
     onPersistOutcome: listeners.onPersistOutcome,
     /** The hook of an API persist: its event, and the end of an auto-persist job it made moot. */

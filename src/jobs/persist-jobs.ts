@@ -63,13 +63,14 @@ export function createPersistJobs(deps: { clock: Clock; outbox: Outbox }) {
         state: 'pending',
         attempts: 0,
         claims: 0,
-        next_run_at: at,
+        next_run_at: j.runAt ?? at,
         lease_owner: null,
         lease_expires_at: null,
         last_error_code: null,
         last_error: null,
         created_at: at,
         updated_at: at,
+        trigger: j.trigger ?? 'auto',
       });
     },
   };

@@ -63,7 +63,7 @@ export function createPersistRunner(deps: {
     const media = await findAccountMedia(db, job.account_id, job.media_id);
     const bucket = media && !media.persisted_at ? await deps.buckets.bucketFor(job.account_id) : null;
     if (!media || !bucket) return;
-    const key = bucket.keyFor({ session: job.session_name, mediaId: media.id, mimeType: media.mime_type, createdAt: media.created_at });
+    const key = bucket.keyFor({ session: job.session_name, mediaId: media.id, mimeType: media.mime_type, createdAt: media.created_at, fileName: media.file_name });
     deps.logger.info({ mediaId: media.id, key }, 'an earlier run of this auto-persist died: aborting the multipart upload it left open');
     await bucket.abortLeftovers(key);
   }
@@ -87,7 +87,8 @@ export function createPersistRunner(deps: {
     try {
       // claims was incremented by this claim: any surplus over recorded runs is a run that died.
       if (job.claims - 1 > job.attempts) await cleanUp(job);
-      const result = await deps.persist.persist(job.account_id, job.session_name, job.media_id, { trigger: 'auto', isFinalFailure: isFinal, hook: chainHooks(deps.events, endJob) });
+      const trigger = job.trigger === 'expiry' ? 'expiry' : 'auto';
+      const result = await deps.persist.persist(job.account_id, job.session_name, job.media_id, { trigger, isFinalFailure: isFinal, hook: chainHooks(deps.events, endJob) });
       if (!ended) await db.transaction().execute((trx) => deps.jobs.end(trx, job.media_id, { ok: true, result }));
       deps.metrics.autoPersistRun('stored');
       deps.onEnded();

@@ -5,7 +5,7 @@ import { updateMedia } from '../store/repositories/media.js';
 import type { MediaTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
 import type { MediaLookup } from './media-lookup.js';
-import { toMediaObject, type MediaObject } from './media-object.js';
+import { mediaDisposition, toMediaObject, type MediaObject } from './media-object.js';
 import type { MediaRead, MediaSource } from './media-source.js';
 
 /** Files up to this size are verified completely before their first byte is sent. */
@@ -30,7 +30,7 @@ export function createMediaService(deps: MediaServiceDeps) {
   async function s3UrlOf(accountId: string, row: MediaTable): Promise<string | null> {
     if (!row.persisted_at || !row.s3_bucket || !row.s3_key) return null;
     const bucket = await deps.buckets.bucketFor(accountId);
-    return bucket ? bucket.url({ bucket: row.s3_bucket, key: row.s3_key }) : null;
+    return bucket ? bucket.url({ bucket: row.s3_bucket, key: row.s3_key }, mediaDisposition(row)) : null;
   }
 
   /** Persisted media of an account that downloads by redirect: where to send the client. */
@@ -38,14 +38,14 @@ export function createMediaService(deps: MediaServiceDeps) {
     if (!row.persisted_at || !row.s3_bucket || !row.s3_key) return null;
     const bucket = await deps.buckets.bucketFor(accountId);
     if (bucket?.downloadMode !== 'redirect') return null;
-    return bucket.url({ bucket: row.s3_bucket, key: row.s3_key });
+    return bucket.url({ bucket: row.s3_bucket, key: row.s3_key }, mediaDisposition(row));
   }
 
   function headersFor(row: MediaTable, read: Pick<MediaRead, 'contentLength' | 'contentRange'>): Record<string, string> {
     const h: Record<string, string> = { 'content-type': row.mime_type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-store' };
     if (read.contentLength !== null) h['content-length'] = String(read.contentLength);
     if (read.contentRange) h['content-range'] = read.contentRange;
-    if (row.file_name) h['content-disposition'] = contentDisposition(row.file_name);
+    if (row.file_name) h['content-disposition'] = mediaDisposition(row);
     return h;
   }
 
@@ -73,10 +73,4 @@ export function createMediaService(deps: MediaServiceDeps) {
       return { status: read.status, headers: headersFor(row, read), body: read.body };
     },
   };
-}
-
-/** `attachment` with an ASCII fallback and the exact name in RFC 5987 form. */
-function contentDisposition(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }

@@ -1,5 +1,5 @@
 import type { SecretBox } from '../crypto/secret-box.js';
-import { MediaTooLargeError } from '../errors.js';
+import { MediaKeyWipedError, MediaTooLargeError } from '../errors.js';
 import type { MediaTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
 import type { CdnClient } from './cdn-client.js';
@@ -49,6 +49,8 @@ export function createMediaSource(deps: {
 }) {
   /** What fetching the file needs; it goes through the session's proxy, as its WebSocket does. */
   function mediaFile(row: MediaTable, proxy: string | null): MediaFile {
+    // Expired unpersisted media lose their key: nothing can be decrypted any more.
+    if (row.key_wiped_at) throw new MediaKeyWipedError();
     return {
       ref: { directPath: row.direct_path, url: row.url, proxy },
       type: row.type,

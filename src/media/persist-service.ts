@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { S3NotConfiguredError } from '../errors.js';
+import { MediaDeletedError, S3NotConfiguredError } from '../errors.js';
 import type { Db, Trx } from '../store/db.js';
-import { updateMedia } from '../store/repositories/media.js';
+import { recordPersisted } from '../store/repositories/media.js';
+import { queueObjectDeletions } from '../store/repositories/media-deletions.js';
+import { encodedFileName } from '../storage/object-naming.js';
+import { mediaDisposition, namedMedia } from './media-object.js';
 import type { MediaTable, SessionTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
 import type { MediaLookup } from './media-lookup.js';
@@ -17,7 +20,7 @@ export interface PersistResult {
   sha256: string | null;
 }
 
-export type PersistTrigger = 'request' | 'auto';
+export type PersistTrigger = 'request' | 'auto' | 'expiry';
 
 /** How a persist ended, as its hook sees it inside the transaction that records it. */
 export type PersistOutcome = { trigger: PersistTrigger; accountId: string; session: string; media: MediaTable } & (
@@ -75,9 +78,9 @@ export function createPersistService(deps: {
     if (!bucket) throw new S3NotConfiguredError();
     if (row.persisted_at && row.s3_key && row.s3_bucket) {
       const ref = { bucket: row.s3_bucket, key: row.s3_key };
-      return { url: await bucket.url(ref), ...ref, size: row.s3_size ?? 0, mimeType: row.mime_type, sha256: row.sha256 };
+      return { url: await bucket.url(ref, mediaDisposition(row)), ...ref, size: row.s3_size ?? 0, mimeType: row.mime_type, sha256: row.sha256 };
     }
-    const key = bucket.keyFor({ session: session.name, mediaId: row.id, mimeType: row.mime_type, createdAt: row.created_at });
+    const key = bucket.keyFor({ session: session.name, mediaId: row.id, mimeType: row.mime_type, createdAt: row.created_at, fileName: row.file_name });
     const plain = await deps.source.open(accountId, session, row, { signal: lifetime.signal });
     // The claimed hash is checked while streaming (a mismatch aborts), so it may label the object.
     const knownSha = row.sha256 ?? row.file_sha256;
@@ -85,20 +88,35 @@ export function createPersistService(deps: {
       key,
       body: plain.body,
       contentType: row.mime_type,
-      metadata: { 'media-id': row.id, session: session.name, 'message-id': row.message_id, ...(knownSha ? { sha256: knownSha } : {}) },
+      // Only documents carry it on the object: a photo opened from the bucket shows inline.
+      contentDisposition: row.type === 'document' ? mediaDisposition(row) : undefined,
+      metadata: {
+        'media-id': row.id,
+        session: session.name,
+        'message-id': row.message_id,
+        type: row.type,
+        'file-name': encodedFileName(namedMedia(row)),
+        ...(knownSha ? { sha256: knownSha } : {}),
+      },
       signal: lifetime.signal,
     });
     const verified = await plain.verified;
     const sha256 = verified?.sha256 ?? knownSha;
     const size = verified?.length ?? row.file_length ?? 0;
     const now = deps.clock.now().toISOString();
-    const result = { url: await bucket.url(ref), ...ref, size, mimeType: row.mime_type, sha256 };
+    const result = { url: await bucket.url(ref, mediaDisposition(row)), ...ref, size, mimeType: row.mime_type, sha256 };
     const patch = { persisted_at: now, s3_bucket: ref.bucket, s3_key: ref.key, s3_size: size, sha256, updated_at: now };
     // The media row and whatever the hook writes (events, job state) commit together.
-    await deps.db.transaction().execute(async (trx) => {
-      await updateMedia(trx, row.id, patch);
+    const recorded = await deps.db.transaction().execute(async (trx) => {
+      // Deleted while uploading: the fresh object must not outlive the owner's delete.
+      if (!(await recordPersisted(trx, row.id, patch))) {
+        await queueObjectDeletions(trx, [{ accountId, mediaId: row.id, ...ref }], 'delete', now);
+        return false;
+      }
       await opts.hook?.(trx, { ok: true, trigger, accountId, session: session.name, media: { ...row, ...patch }, result });
+      return true;
     });
+    if (!recorded) throw new MediaDeletedError(now);
     deps.logger.info({ mediaId: row.id, ...ref, size }, 'media persisted');
     return result;
   }

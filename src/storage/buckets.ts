@@ -1,8 +1,11 @@
 import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
 import type { DownloadMode } from '../store/enums.js';
+import { storeVerifiesChecksums, type ChecksumMode } from './checksum-probe.js';
 import { objectKey } from './object-key.js';
 import { buildS3Client, createS3ClientCache, type S3ClientFactory } from './s3-clients.js';
-import { objectUrl, probeBucket, readObject, type StoredObject } from './s3-objects.js';
+import { deleteObject, objectUrl, probeBucket, readObject, type StoredObject } from './s3-objects.js';
 import type { S3Settings, StorageTarget } from './s3-settings.js';
 import { abortLeftovers, uploadStream } from './s3-upload.js';
 
@@ -16,6 +19,7 @@ export interface UploadRequest {
   key: string;
   body: Readable;
   contentType: string;
+  contentDisposition?: string | undefined;
   metadata: Record<string, string>;
   signal: AbortSignal;
 }
@@ -28,15 +32,22 @@ export interface Bucket {
   readonly name: string;
   readonly downloadMode: DownloadMode;
   /** The object key of a media: `{keyPrefix}{session}/{yyyy}/{mm}/{dd}/{mediaId}.{ext}`. */
-  keyFor(media: { session: string; mediaId: string; mimeType: string; createdAt: string }): string;
-  /** The URL handed out for an object, minted now: public when a public base URL is set, else presigned. */
-  url(ref: ObjectRef): Promise<string>;
+  keyFor(media: { session: string; mediaId: string; mimeType: string; createdAt: string; fileName?: string | null }): string;
+  /**
+   * The URL handed out for an object, minted now: public when a public base URL is set, else
+   * presigned (with `disposition` as the response's `Content-Disposition`).
+   */
+  url(ref: ObjectRef, disposition?: string): Promise<string>;
+  /** Whether uploads to this bucket carry SHA-256 checksums the store verifies (S3_CHECKSUMS). */
+  checksums(): Promise<boolean>;
   /** Reads an object (or a `Range` of it) as a stream. */
   read(ref: ObjectRef, range: string | undefined, signal: AbortSignal): Promise<StoredObject>;
   /** Streams a body into the configured bucket; on any failure nothing partial stays. */
   upload(req: UploadRequest): Promise<ObjectRef>;
   /** Aborts what a dead run may have left open for `key` (best effort). */
   abortLeftovers(key: string): Promise<void>;
+  /** Deletes an object; one already gone counts as deleted. */
+  delete(ref: ObjectRef): Promise<void>;
 }
 
 /** The account's bucket settings (its own, or the server default) and its download mode. */
@@ -48,8 +59,31 @@ export type Buckets = ReturnType<typeof createBuckets>;
  * Per-account buckets over one S3 client per settings version. The only way the rest of the
  * server reaches S3: nothing outside `storage/` holds an S3 client.
  */
-export function createBuckets(deps: { resolve: StorageResolver; clientFactory?: S3ClientFactory | undefined; partSize: number; queueSize: number }) {
+export function createBuckets(deps: {
+  resolve: StorageResolver;
+  clientFactory?: S3ClientFactory | undefined;
+  partSize: number;
+  queueSize: number;
+  checksums?: ChecksumMode;
+  logger?: Logger;
+}) {
   const clients = createS3ClientCache(deps.clientFactory);
+  // Detected once per bucket configuration (a failed probe is not remembered).
+  const verifying = new Map<string, Promise<boolean>>();
+  function checksumsFor(cacheKey: string, client: S3Client, s: S3Settings): Promise<boolean> {
+    const mode = deps.checksums ?? 'auto';
+    if (mode !== 'auto') return Promise.resolve(mode === 'on');
+    const id = `${cacheKey}|${s.bucket}`;
+    let p = verifying.get(id);
+    if (!p) {
+      p = storeVerifiesChecksums(client, s.bucket, `${s.keyPrefix}.titan-checksum-probe`).then((yes) => {
+        deps.logger?.info({ bucket: s.bucket, checksums: yes }, yes ? 'the store verifies SHA-256 checksums: uploads carry them' : 'the store does not verify SHA-256 checksums: uploads go without them');
+        return yes;
+      });
+      verifying.set(id, p);
+    }
+    return p;
+  }
 
   return {
     /** The account's bucket, or null when neither it nor the server configured one. */
@@ -62,13 +96,16 @@ export function createBuckets(deps: { resolve: StorageResolver; clientFactory?: 
         name: s.bucket,
         downloadMode: resolved.downloadMode,
         keyFor: (m) => objectKey({ keyPrefix: s.keyPrefix, ...m }),
-        url: (ref) => objectUrl(client, s, ref.bucket, ref.key),
+        url: (ref, disposition) => objectUrl(client, s, ref.bucket, ref.key, disposition),
+        checksums: () => checksumsFor(resolved.target.cacheKey, client, s),
         read: (ref, range, signal) => readObject(client, ref.bucket, ref.key, range, signal),
         async upload(req) {
-          await uploadStream({ client, bucket: s.bucket, ...req, partSize: deps.partSize, queueSize: deps.queueSize });
+          const checksums = await checksumsFor(resolved.target.cacheKey, client, s);
+          await uploadStream({ client, bucket: s.bucket, ...req, checksums, partSize: deps.partSize, queueSize: deps.queueSize });
           return { bucket: s.bucket, key: req.key };
         },
         abortLeftovers: (key) => abortLeftovers(client, s.bucket, key),
+        delete: (ref) => deleteObject(client, ref.bucket, ref.key),
       };
     },
     close: () => clients.close(),

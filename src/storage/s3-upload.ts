@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -11,7 +12,11 @@ export interface UploadInput {
   key: string;
   body: Readable;
   contentType: string;
+  /** `Content-Disposition` stored with the object (served on every GET). */
+  contentDisposition?: string | undefined;
   metadata: Record<string, string>;
+  /** Send `x-amz-checksum-sha256` per request so the store verifies every byte it keeps. */
+  checksums?: boolean | undefined;
   partSize: number;
   queueSize: number;
   signal: AbortSignal;
@@ -28,28 +33,35 @@ export interface UploadInput {
 export async function uploadStream(input: UploadInput): Promise<void> {
   const s3 = await loadClientS3();
   const { client, bucket: Bucket, key: Key } = input;
-  const object = { Bucket, Key, ContentType: input.contentType, Metadata: input.metadata };
+  const object = { Bucket, Key, ContentType: input.contentType, Metadata: input.metadata, ...(input.contentDisposition ? { ContentDisposition: input.contentDisposition } : {}) };
+  // Hashed before the send: the part buffer is reused once the request is done with it.
+  const sum = (b: Buffer) => (input.checksums ? { ChecksumSHA256: createHash('sha256').update(b).digest('base64') } : {});
+  const partSums = new Map<number, string>();
   const sink = new MultipartSink({
     partSize: input.partSize,
     queueSize: input.queueSize,
     store: {
       async put(body) {
         // An explicit length: some gateways refuse a PUT without one (411).
-        await client.send(new s3.PutObjectCommand({ ...object, Body: body, ContentLength: body.length }));
+        await client.send(new s3.PutObjectCommand({ ...object, Body: body, ContentLength: body.length, ...sum(body) }));
       },
       async create() {
-        const r = await client.send(new s3.CreateMultipartUploadCommand(object));
+        const r = await client.send(new s3.CreateMultipartUploadCommand({ ...object, ...(input.checksums ? { ChecksumAlgorithm: 'SHA256' as const } : {}) }));
         if (!r.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId.');
         return r.UploadId;
       },
       async uploadPart(UploadId, PartNumber, body) {
-        const r = await client.send(new s3.UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: body, ContentLength: body.length }));
+        const checksum = sum(body);
+        const r = await client.send(new s3.UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: body, ContentLength: body.length, ...checksum }));
         if (!r.ETag) throw new Error(`UploadPart ${PartNumber} answered without an ETag.`);
+        if (checksum.ChecksumSHA256) partSums.set(PartNumber, checksum.ChecksumSHA256);
         return r.ETag;
       },
       async complete(UploadId, Parts) {
         // Some gateways answer without an ETag here; the object is complete all the same.
-        await client.send(new s3.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }));
+        // With checksums, the store checks each part's again and stores the composite of them all.
+        const parts = Parts.map((p) => ({ ...p, ...(partSums.has(p.PartNumber) ? { ChecksumSHA256: partSums.get(p.PartNumber) } : {}) }));
+        await client.send(new s3.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
       },
     },
   });

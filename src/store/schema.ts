@@ -79,6 +79,58 @@ export interface MediaTable {
   wa_message: string | null;
   created_at: string;
   updated_at: string;
+  /** Who sent it: the participant in groups, else the chat's JID. */
+  sender: string | null;
+  width: number | null;
+  height: number | null;
+  duration_seconds: number | null;
+  /** 0/1, or null when the message does not say. */
+  is_voice_note: number | null;
+  is_animated: number | null;
+  page_count: number | null;
+  /** 1 when media_thumbnails holds the message's JPEG preview. */
+  has_thumbnail: number | null;
+  /** Estimated end of the CDN copy: media key timestamp (else arrival) + 14 days. */
+  cdn_expires_at: string | null;
+  /** When the media key was wiped (expired, never persisted): nothing can be decrypted any more. */
+  key_wiped_at: string | null;
+  /** Tombstone: the owner deleted the media; the id answers 410 from then on. */
+  deleted_at: string | null;
+  /** When retention (or a delete) removed the stored object. */
+  object_deleted_at: string | null;
+  /** When the persist-before-expiry sweep queued this media (it is queued once, never again). */
+  expiry_queued_at: string | null;
+}
+
+export interface MediaThumbnailTable {
+  media_id: string;
+  /** Base64 of the JPEG. */
+  jpeg: string;
+}
+
+/** An object to remove from a bucket, removed in batches by the deletion worker. */
+export interface MediaDeletionTable {
+  id: string;
+  account_id: string;
+  media_id: string | null;
+  bucket: string;
+  key: string;
+  /** delete | retention | session */
+  reason: string;
+  attempts: number;
+  next_run_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  created_at: string;
+}
+
+/** Who runs a background sweep right now (one process at a time), and when it last ran. */
+export interface SweepClaimTable {
+  name: string;
+  owner: string | null;
+  expires_at: string | null;
+  last_run_at: string | null;
 }
 
 export interface AccountSettingsTable {
@@ -87,6 +139,10 @@ export interface AccountSettingsTable {
   s3: string | null;
   auto_persist: number;
   download_mode: DownloadMode;
+  /** JSON `{enabled, hoursBefore}`, or null (off). */
+  persist_before_expiry: string | null;
+  /** JSON `{persistedDays, recordsDays}`, or null (keep everything). */
+  retention: string | null;
   version: number;
   updated_at: string;
 }
@@ -187,6 +243,8 @@ export interface PersistJobTable {
   last_error: string | null;
   created_at: string;
   updated_at: string;
+  /** auto (on arrival) or expiry (persist-before-expiry); null on jobs older than the column. */
+  trigger: string | null;
 }
 
 /** Baileys credentials of a session: BufferJSON of AuthenticationCreds, sealed with SECRET_KEY. */
@@ -244,4 +302,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;
   persist_jobs: PersistJobTable;
+  media_thumbnails: MediaThumbnailTable;
+  media_deletions: MediaDeletionTable;
+  sweep_claims: SweepClaimTable;
 }

@@ -14,6 +14,10 @@ export interface NewPersistJob {
   sessionName: string;
   /** The held `message.received` to release when the job ends (null: no webhook wanted it). */
   eventId: string | null;
+  /** Why it was queued: on arrival (auto-persist, default) or ahead of the CDN expiry. */
+  trigger?: 'auto' | 'expiry';
+  /** When it may run (default now): the expiry sweep staggers accounts so they take turns. */
+  runAt?: string;
 }
 
 /**

@@ -186,9 +186,9 @@ export function createSessionManager(deps: SessionManagerDeps) {
     },
 
     /** Stops, logs out and deletes the session. */
-    async remove(accountId: string, name: string): Promise<void> {
+    async remove(accountId: string, name: string, opts: { deleteMedia?: boolean } = {}): Promise<void> {
       await dispatch(await rowOf(accountId, name), { kind: 'logout' });
-      await deps.sessions.remove(accountId, name);
+      await deps.sessions.remove(accountId, name, opts);
     },
 
     qr: pairing.qr,

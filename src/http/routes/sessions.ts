@@ -61,13 +61,17 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; ma
       schema: {
         tags,
         summary: 'Delete a session',
-        description: 'Stops the session, logs it out (unlinking the device) and deletes it with its credentials.',
+        description:
+          'Stops the session, logs it out (unlinking the device) and deletes it with its credentials and media records (keys, thumbnails). `?deleteMedia=true` also deletes its stored objects from the bucket (in the background).',
         params: SessionParams,
+        querystring: z.object({
+          deleteMedia: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('Also delete the stored objects of its media.'),
+        }),
         response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404, 503) },
       },
     },
     async (req, reply) => {
-      await manager.remove(principalOf(req).accountId, req.params.session);
+      await manager.remove(principalOf(req).accountId, req.params.session, { deleteMedia: req.query.deleteMedia });
       return reply.code(204).send(null);
     },
   );

@@ -21,6 +21,8 @@ export function upsertSettings(db: DbOrTrx, record: SettingsRecord) {
         s3: row.s3,
         auto_persist: row.auto_persist,
         download_mode: row.download_mode,
+        persist_before_expiry: row.persist_before_expiry,
+        retention: row.retention,
         version: row.version,
         updated_at: row.updated_at,
       }),
