@@ -23,6 +23,10 @@ import { createCdnClient, type CdnClient } from './media/cdn-client.js';
 import { parseAllowlist } from './media/cdn-allowlist.js';
 import { createMediaService } from './media/media-service.js';
 import { createPersistService } from './media/persist-service.js';
+import { createMediaRepair } from './media/media-repair.js';
+import { createUploadClaims } from './media/upload-claims.js';
+import { createUploadSweeper } from './jobs/upload-sweeper.js';
+import { processOwner } from './process-owner.js';
 import { createSettingsService } from './accounts/settings-service.js';
 import { settingsRoutes } from './http/routes/settings.js';
 import { createS3ClientCache } from './storage/s3-clients.js';
@@ -131,11 +135,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Expired media are re-uploaded by the sender's phone through its session (download and persist).
   const recoverExpired = whatsapp.recoverExpired;
-  const s3Clients = createS3ClientCache();
+  const s3Clients = createS3ClientCache(config.s3Deadlines);
   const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
-  const limiter = createTransferLimiter(m.maxConcurrentTransfers);
+  const limiter = createTransferLimiter(m.maxConcurrentTransfers, m.maxConcurrentTransfersPerAccount);
   metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
-  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });
+  const repair = createMediaRepair({ db: store.db, clock, logger: deps.logger, metrics });
+  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired, repair });
+  // Uploads are recorded (and claimed across processes) in the database before they start.
+  const owner = processOwner();
+  const claims = createUploadClaims({ db: store.db, clock, owner, leaseMs: config.uploads.leaseMs, pollMs: 200, logger: deps.logger });
+  const sweeper = createUploadSweeper({
+    db: store.db,
+    clock,
+    owner,
+    settings: () => settings,
+    options: { leaseMs: config.uploads.leaseMs, intervalMs: config.uploads.sweepIntervalMs, strayAgeMs: config.uploads.strayAgeMs, dryRun: config.uploads.dryRun },
+    logger: deps.logger,
+    metrics,
+  });
   const persist = createPersistService({
     db: store.db,
     clock,
@@ -143,6 +160,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     settings,
     cdn,
     limiter,
+    claims,
+    repair,
+    cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs,
     maxBytes: m.maxBytes,
     partSize: config.s3Upload.partSize,
     queueSize: config.s3Upload.queueSize,
@@ -181,11 +201,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (simulator) await app.register(simulatorCdnRoutes, { simulator });
 
   // Workers start with the app (inject()-based tests included) and stop before the store closes.
-  app.addHook('onReady', async () => background.start());
-  // In-flight requests have finished when onClose runs; abort whatever upload is still going.
+  app.addHook('onReady', async () => {
+    background.start();
+    sweeper.start();
+  });
+  // Shutdown aborts, then waits: before in-flight requests are waited for, new transfers are
+  // refused (SHUTTING_DOWN), persists and auto-persist runs are aborted (uploads aborted, jobs
+  // given back for another process); downloads keep the grace to finish.
+  app.addHook('preClose', async () => {
+    limiter.close();
+    // The runner first marks itself stopping, so its aborted jobs are given back, not failed.
+    const runnerStopped = background.stopPersisting();
+    persist.abortAll();
+    await runnerStopped;
+  });
   app.addHook('onClose', async () => {
     await background.stop();
-    persist.abortAll(new Error('The server is shutting down.'));
+    await sweeper.stop();
     s3Clients.close();
     if (!deps.cdn) await cdn.close();
     await store.close();

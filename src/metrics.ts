@@ -33,6 +33,18 @@ export function createMetrics() {
     labelNames: ['outcome'] as const,
     registers,
   });
+  const objectsVanished = new Counter({
+    name: 'titan_media_objects_vanished_total',
+    help: 'Persisted objects found gone from their bucket (the media was marked unpersisted again)',
+    registers,
+  });
+  const uploadsSwept = new Counter({
+    name: 'titan_uploads_swept_total',
+    help: 'Multipart uploads aborted by the sweeper: lapsed (their owner died or lost the storage) or stray (old, under our key prefix, unknown to the database)',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  for (const k of ['lapsed', 'stray'] as const) uploadsSwept.inc({ kind: k }, 0);
   for (const o of ['delivered', 'retry', 'failed'] as const) webhookAttempts.inc({ outcome: o }, 0);
   for (const o of ['stored', 'retry', 'gave_up', 'busy', 'interrupted'] as const) autoPersistRuns.inc({ outcome: o }, 0);
 
@@ -44,6 +56,12 @@ export function createMetrics() {
     },
     autoPersistRun(outcome: AutoPersistOutcome) {
       autoPersistRuns.inc({ outcome });
+    },
+    objectVanished() {
+      objectsVanished.inc();
+    },
+    uploadsSwept(kind: 'lapsed' | 'stray', n: number) {
+      if (n > 0) uploadsSwept.inc({ kind }, n);
     },
     /** The gauges read at scrape time: database counts and the transfers in flight. */
     watch(deps: { db: Db; transfers: { active: number }; maxTransfers: number; logger: Logger }) {

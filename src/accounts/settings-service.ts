@@ -92,6 +92,18 @@ export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: S
       return view(row);
     },
 
+    /** Every bucket in use (the server default, then each account's own), each with its client. */
+    async allStorages(): Promise<{ client: S3Client; settings: S3Settings }[]> {
+      const out: { client: S3Client; settings: S3Settings }[] = [];
+      if (deps.serverDefault) out.push({ client: await deps.s3Clients.get({ cacheKey: 'server@default', settings: deps.serverDefault }), settings: deps.serverDefault });
+      const rows = await deps.db.selectFrom('account_settings').select('account_id').where('s3', 'is not', null).execute();
+      for (const r of rows) {
+        const st = await this.storageFor(r.account_id);
+        if (st) out.push({ client: st.client, settings: st.target.settings });
+      }
+      return out;
+    },
+
     /** The bucket persist and reads use for this account, or null when none applies. */
     async storageFor(accountId: string): Promise<{ target: StorageTarget; client: S3Client; downloadMode: DownloadMode } | null> {
       const row = await findSettings(deps.db, accountId);

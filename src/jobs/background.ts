@@ -107,6 +107,8 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
       dispatcher.start();
       runner.start();
     },
+    /** Stops the auto-persist runner: running uploads aborted at once, their jobs given back. */
+    stopPersisting: () => runner.stop(),
     /** Stops both workers (uploads aborted and given back, attempts finished or given back). */
     async stop() {
       await Promise.all([runner.stop(), dispatcher.stop()]);

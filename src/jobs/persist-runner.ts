@@ -141,7 +141,7 @@ export function createPersistRunner(deps: {
     async stop() {
       stopping = true;
       const done = worker.stop();
-      deps.persist().abortAll(new Error('The server is shutting down.'));
+      deps.persist().abortAll();
       await done;
     },
   };

@@ -14,6 +14,7 @@ import { openPlaintextFromCdn, type MediaFile, type PlainStream } from './cdn-do
 import { openRecovering, type RecoverExpired } from './expired-recovery.js';
 import { toMediaObject, type MediaObject } from './media-object.js';
 import type { MediaType } from './media-type.js';
+import type { MediaRepair } from './media-repair.js';
 import type { TransferLimiter } from './transfer-limiter.js';
 import { withVerifiedHead } from './verified-head.js';
 
@@ -38,6 +39,7 @@ export interface MediaServiceDeps {
   logger: Logger;
   /** Re-upload of media the CDN dropped (the WhatsApp sessions); without it, gone is 410. */
   recoverExpired?: RecoverExpired | undefined;
+  repair: MediaRepair;
 }
 
 export type MediaService = ReturnType<typeof createMediaService>;
@@ -83,7 +85,15 @@ export function createMediaService(deps: MediaServiceDeps) {
     }
     // Only a single well-formed range is passed on, as on the CDN path.
     const r = parseRangeHeader(range);
-    const obj = await readObject(storage.client, row.s3_bucket, row.s3_key, r.kind === 'none' ? undefined : range, signal);
+    let obj;
+    try {
+      obj = await readObject(storage.client, row.s3_bucket, row.s3_key, r.kind === 'none' ? undefined : range, signal);
+    } catch (err) {
+      if (!(err instanceof MediaNotFoundError)) throw err;
+      // Gone behind our back: serve from the CDN while it still has the file.
+      await deps.repair.objectVanished(accountId, row);
+      return null;
+    }
     return { status: obj.status, headers: headersFor(row, obj), body: obj.body };
   }
 
@@ -114,7 +124,7 @@ export function createMediaService(deps: MediaServiceDeps) {
       const stored = await fromBucket(accountId, row, opts.range, opts.signal);
       if (stored) return stored;
       if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
-      const release = deps.limiter.acquire();
+      const release = deps.limiter.acquire(accountId);
       try {
         const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), opts.range, opts.signal), accountId, row, deps.recoverExpired);
         void plain.verified.then(async (sha256) => {

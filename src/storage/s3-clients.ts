@@ -8,7 +8,7 @@ import type { StorageTarget } from './s3-settings.js';
  * call imports the SDK (aws-sdk.ts); after that await, it runs to the end without yielding, so
  * concurrent callers still share one client.
  */
-export function createS3ClientCache() {
+export function createS3ClientCache(deadlines: S3Deadlines = DEFAULT_S3_DEADLINES) {
   const clients = new Map<string, S3Client>();
   return {
     async get(target: StorageTarget): Promise<S3Client> {
@@ -23,7 +23,7 @@ export function createS3ClientCache() {
             clients.delete(k);
           }
         }
-        client = newS3Client(sdk, target.settings);
+        client = newS3Client(sdk, target.settings, deadlines);
         clients.set(target.cacheKey, client);
       }
       return client;
@@ -37,12 +37,26 @@ export function createS3ClientCache() {
 
 export type S3ClientCache = ReturnType<typeof createS3ClientCache>;
 
-/** An S3 client for AWS or any S3-compatible endpoint. */
-export async function buildS3Client(s: StorageTarget['settings']): Promise<S3Client> {
-  return newS3Client(await loadClientS3(), s);
+/** How long any S3 call may take (S3_* deadlines, see docs/operations.md). */
+export interface S3Deadlines {
+  /** TCP (and TLS) connect. */
+  connectTimeoutMs: number;
+  /** No byte moving either way for this long fails the request: a stalled part upload included. */
+  stallTimeoutMs: number;
+  /** One request, start to end. */
+  requestTimeoutMs: number;
+  /** Tries per request (the SDK's retries with backoff), the first included. */
+  maxAttempts: number;
 }
 
-function newS3Client(sdk: { S3Client: typeof S3Client }, s: StorageTarget['settings']): S3Client {
+export const DEFAULT_S3_DEADLINES: S3Deadlines = { connectTimeoutMs: 5_000, stallTimeoutMs: 30_000, requestTimeoutMs: 600_000, maxAttempts: 3 };
+
+/** An S3 client for AWS or any S3-compatible endpoint. */
+export async function buildS3Client(s: StorageTarget['settings'], deadlines: S3Deadlines = DEFAULT_S3_DEADLINES): Promise<S3Client> {
+  return newS3Client(await loadClientS3(), s, deadlines);
+}
+
+function newS3Client(sdk: { S3Client: typeof S3Client }, s: StorageTarget['settings'], d: S3Deadlines): S3Client {
   const client = new sdk.S3Client({
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
@@ -51,7 +65,10 @@ function newS3Client(sdk: { S3Client: typeof S3Client }, s: StorageTarget['setti
     // Non-AWS endpoints often lack the newer default checksums; ask only when required.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 3,
+    maxAttempts: d.maxAttempts,
+    // Without these a gateway that accepts and never answers holds a request (and its transfer
+    // slot) for as long as the kernel keeps the connection: minutes, or for good.
+    requestHandler: { connectionTimeout: d.connectTimeoutMs, socketTimeout: d.stallTimeoutMs, requestTimeout: d.requestTimeoutMs, throwOnRequestTimeout: true },
   });
   // Uploaded bytes were verified (MAC, SHA-256) on their way in; hashing every part again for
   // SigV4 cost ~14% of a persist's CPU. UNSIGNED-PAYLOAD signs the request without the body
