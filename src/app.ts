@@ -208,7 +208,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Shutdown aborts, then waits: before in-flight requests are waited for, new transfers are
   // refused (SHUTTING_DOWN), persists and auto-persist runs are aborted (uploads aborted, jobs
   // given back for another process); downloads keep the grace to finish.
+  let closing = false;
+  // A response finished while closing ends its connection: the server then has nothing idle
+  // to wait for (keep-alive sockets from clients, and our own to the simulated CDN).
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
   app.addHook('preClose', async () => {
+    closing = true;
     limiter.close();
     // The runner first marks itself stopping, so its aborted jobs are given back, not failed.
     const runnerStopped = background.stopPersisting();
