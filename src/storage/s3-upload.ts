@@ -35,8 +35,10 @@ export async function uploadStream(input: UploadInput): Promise<void> {
   const s3 = await loadClientS3();
   const { client, bucket: Bucket, key: Key } = input;
   const object = { Bucket, Key, ContentType: input.contentType, Metadata: input.metadata };
-  // Shutdown (or a cancelled session) cuts running requests at once, not after their deadlines.
-  const sendOpts = { abortSignal: input.signal };
+  // Shutdown (or a cancelled session) cuts running requests at once, not after their deadlines;
+  // so does the first failed part (the others would only wait out their own deadlines).
+  const parts = new AbortController();
+  const sendOpts = { abortSignal: AbortSignal.any([input.signal, parts.signal]) };
   const sink = new MultipartSink({
     partSize: input.partSize,
     queueSize: input.queueSize,
@@ -70,6 +72,7 @@ export async function uploadStream(input: UploadInput): Promise<void> {
     await pipeline(input.body, sink);
   } catch (err) {
     // No part may still be on its way when the upload is aborted.
+    parts.abort(err);
     await sink.settled();
     const cleanup = AbortSignal.timeout(input.cleanupTimeoutMs ?? 30_000);
     const uploadId = sink.uploadId;

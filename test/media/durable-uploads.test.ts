@@ -4,6 +4,7 @@ import { createTestDb, DIALECTS, type TestDb } from '../support/databases.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { plaintextOf, publishMedia, sha256 } from '../support/media.js';
 import { createBucket, getObject, pendingUploads, serverS3Env, testS3Client } from '../support/s3.js';
+import { waitForOutput } from '../support/server-process.js';
 import { newTenant, startTitan, until, type TitanProcess } from '../support/titan-process.js';
 
 const PART = 5 * 1024 * 1024;
@@ -73,7 +74,8 @@ describe.each(DIALECTS)('durable uploads (%s)', (dialect) => {
       const cleanMs = Date.now() - killedAt;
       // Within the lease plus a sweep, plus the restart itself.
       expect(cleanMs).toBeLessThan(LEASE_MS + SWEEP_MS + 15_000);
-      expect(second.stdout()).toContain('aborted an upload left open by its owner');
+      // The log line may reach stdout a little after the abort itself.
+      await waitForOutput(second, (out) => out.includes('aborted an upload left open by its owner'), 5_000);
       const meta = await second.call('GET', `/api/sessions/shop/media/${m.mediaId}`, { auth: key });
       expect(meta.body.data).toMatchObject({ persisted: false, s3Url: null });
       const again = await second.call('POST', `/api/sessions/shop/media/${m.mediaId}/persist`, { auth: key });

@@ -16,6 +16,8 @@ export function databaseUrl(db: TestDb): string {
 
 export interface TitanProcess extends ServerProcess {
   /** JSON request with the given key (or the master key for /admin). */
+  // The body is whatever JSON the server sent; tests read fields off it as they do with inject().
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   call(method: string, path: string, opts?: { auth?: string; body?: unknown; raw?: Buffer; contentType?: string }): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
