@@ -21,7 +21,9 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { createSecretBox, type SecretBox } from './crypto/secret-box.js';
 import { createCdnClient, type CdnClient } from './media/cdn-client.js';
 import { parseAllowlist } from './media/cdn-allowlist.js';
+import { createMediaLookup } from './media/media-lookup.js';
 import { createMediaService } from './media/media-service.js';
+import { createMediaSource } from './media/media-source.js';
 import { createPersistService } from './media/persist-service.js';
 import { createMediaRepair } from './media/media-repair.js';
 import { createUploadClaims } from './media/upload-claims.js';
@@ -29,7 +31,9 @@ import { createUploadSweeper } from './jobs/upload-sweeper.js';
 import { processOwner } from './process-owner.js';
 import { createSettingsService } from './accounts/settings-service.js';
 import { settingsRoutes } from './http/routes/settings.js';
-import { createS3ClientCache } from './storage/s3-clients.js';
+import { createBucketProbe, createBuckets } from './storage/buckets.js';
+import { s3ClientFactory } from './storage/s3-clients.js';
+import type { S3ClientFactory } from './storage/s3-clients.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
@@ -41,6 +45,7 @@ import { pairingRoutes } from './http/routes/pairing.js';
 import { createSessionManager } from './whatsapp/session-manager.js';
 import { createBaileysSocketFactory, type SocketFactory } from './whatsapp/socket-factory.js';
 import { createBackground } from './jobs/background.js';
+import { createEventPipeline } from './jobs/event-pipeline.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import type { SessionStatusListener } from './sessions/session-events.js';
 import { createWebhookService } from './webhooks/webhook-service.js';
@@ -59,6 +64,8 @@ export interface AppDeps {
   cdn?: CdnClient;
   /** More listeners of session status changes, besides the webhook outbox's. */
   statusListeners?: SessionStatusListener[];
+  /** Makes the S3 client of a bucket's settings; defaults to the AWS SDK's, tuned for S3-compatible stores. */
+  s3ClientFactory?: S3ClientFactory;
   /** Makes WhatsApp sockets; defaults to real Baileys sockets (tests pass a fake). */
   socketFactory?: SocketFactory;
 }
@@ -116,12 +123,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxBytes: m.maxBytes + 26,
       logger: deps.logger,
     });
-  // The outbox and its workers (webhook dispatcher, auto-persist jobs); settings come later.
+  // Built in one direction, each from what came before: settings → bucket → events → sessions →
+  // media source → media and persist services → background workers.
+  // Every S3 client gets the configured deadlines, unless a test or embedder brings its own.
+  const s3Factory = deps.s3ClientFactory ?? s3ClientFactory(config.s3Deadlines);
+  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(s3Factory) });
+  const buckets = createBuckets({ resolve: settings.storageOf, clientFactory: s3Factory, partSize: config.s3Upload.partSize, queueSize: config.s3Upload.queueSize });
   const metrics = createMetrics();
-  const background = createBackground({ store, clock, config, secretBox, settings: () => settings, logger: deps.logger, metrics });
-  const ingest = background.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [background.onIngest] }));
+  const events = createEventPipeline({ store, clock, config, secretBox, buckets, logger: deps.logger, metrics });
+  const ingest = events.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [events.onIngest] }));
   // Every status change goes through these, inside its transaction (the session manager takes them).
-  const statusListeners: SessionStatusListener[] = [background.onSessionStatus, ...(deps.statusListeners ?? [])];
+  const statusListeners: SessionStatusListener[] = [events.onSessionStatus, ...(deps.statusListeners ?? [])];
   const whatsapp = createSessionManager({
     db: store.db,
     clock,
@@ -133,45 +145,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     statusListeners,
     settings: { ...config.whatsapp, cdnBaseUrl: m.cdnBaseUrl },
   });
-  // Expired media are re-uploaded by the sender's phone through its session (download and persist).
-  const recoverExpired = whatsapp.recoverExpired;
-  const s3Clients = createS3ClientCache(config.s3Deadlines);
-  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers, m.maxConcurrentTransfersPerAccount);
   metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
+  const lookup = createMediaLookup({ db: store.db, sessions });
+  // Expired media are re-uploaded by the sender's phone through its session (download and persist).
   const repair = createMediaRepair({ db: store.db, clock, logger: deps.logger, metrics });
-  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired, repair });
+  const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired, repair });
+  const media = createMediaService({ db: store.db, lookup, source, buckets, logger: deps.logger });
   // Uploads are recorded (and claimed across processes) in the database before they start.
   const owner = processOwner();
   const claims = createUploadClaims({ db: store.db, clock, owner, leaseMs: config.uploads.leaseMs, pollMs: 200, logger: deps.logger });
+  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, claims, repair, cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs, logger: deps.logger });
   const sweeper = createUploadSweeper({
     db: store.db,
     clock,
     owner,
-    settings: () => settings,
+    buckets,
     options: { leaseMs: config.uploads.leaseMs, intervalMs: config.uploads.sweepIntervalMs, strayAgeMs: config.uploads.strayAgeMs, dryRun: config.uploads.dryRun },
     logger: deps.logger,
     metrics,
   });
-  const persist = createPersistService({
-    db: store.db,
-    clock,
-    media,
-    settings,
-    cdn,
-    limiter,
-    claims,
-    repair,
-    cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs,
-    maxBytes: m.maxBytes,
-    partSize: config.s3Upload.partSize,
-    queueSize: config.s3Upload.queueSize,
-    logger: deps.logger,
-    listeners: background.persistListeners,
-    recoverExpired,
-  });
-  background.usePersist(persist);
-  const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: background.outbox, wake: () => background.dispatcher.wake() });
+  const background = createBackground({ store, clock, config, events, persist, buckets, metrics });
+  const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: events.outbox, wake: () => events.dispatcher.wake() });
   const simulator = config.simulatorEnabled
     ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
     : null;
@@ -192,7 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(sessionRoutes, { sessions, manager: whatsapp });
       await api.register(pairingRoutes, { manager: whatsapp });
       await api.register(settingsRoutes, { settings });
-      await api.register(mediaRoutes, { media, persist });
+      await api.register(mediaRoutes, { media, persist, onPersisted: events.requestHook });
       await api.register(webhookRoutes, { webhooks });
       if (simulator) await api.register(simulatorRoutes, { simulator });
     },
@@ -205,15 +200,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     background.start();
     sweeper.start();
   });
-  // Shutdown aborts, then waits: before in-flight requests are waited for, new transfers are
-  // refused (SHUTTING_DOWN), persists and auto-persist runs are aborted (uploads aborted, jobs
-  // given back for another process); downloads keep the grace to finish.
   let closing = false;
   // A response finished while closing ends its connection: the server then has nothing idle
   // to wait for (keep-alive sockets from clients, and our own to the simulated CDN).
   app.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
+  // Shutdown aborts, then waits: before in-flight requests are waited for, new transfers are
+  // refused (SHUTTING_DOWN), persists and auto-persist runs are aborted (uploads aborted, jobs
+  // given back for another process); downloads keep the grace to finish.
   app.addHook('preClose', async () => {
     closing = true;
     limiter.close();
@@ -225,7 +220,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     await background.stop();
     await sweeper.stop();
-    s3Clients.close();
+    buckets.close();
     if (!deps.cdn) await cdn.close();
     await store.close();
   });

@@ -1,18 +1,11 @@
 import type { Clock } from '../clock.js';
 import { newId } from '../ids.js';
-import type { PersistListener } from '../media/persist-service.js';
+import type { PersistHook } from '../media/persist-service.js';
 import type { DbOrTrx } from '../store/db.js';
 import { finishPendingJob, insertPersistJobIfAbsent } from '../store/repositories/persist-jobs.js';
 import { errorInfo } from '../webhooks/events.js';
+import type { NewPersistJob } from '../webhooks/listeners.js';
 import type { Outbox } from '../webhooks/outbox.js';
-
-export interface NewPersistJob {
-  accountId: string;
-  mediaId: string;
-  sessionName: string;
-  /** The held `message.received` to release when the job ends (null: no webhook wanted it). */
-  eventId: string | null;
-}
 
 export type PersistJobs = ReturnType<typeof createPersistJobs>;
 
@@ -45,19 +38,18 @@ export function createPersistJobs(deps: { clock: Clock; outbox: Outbox }) {
     return job !== null;
   }
 
-  /**
-   * Every stored persist ends the media's pending job, whoever ran it (a job, or an API call
-   * that came first); a failure ends it only when the job itself gave up.
-   */
-  const onPersistOutcome: PersistListener = async (trx, o) => {
+  /** An API call that stored the media first ends its pending job (its failures do not). */
+  const afterRequest: PersistHook = async (trx, o) => {
     if (o.ok) await succeeded(trx, o.media.id, o.result.url);
-    else if (o.trigger === 'auto') await gaveUp(trx, o.media.id, o.error);
   };
 
   return {
     succeeded,
     gaveUp,
-    onPersistOutcome,
+    afterRequest,
+    /** Ends the job of a run by its outcome: stored, or given up. */
+    end: (trx: DbOrTrx, mediaId: string, o: { ok: true; result: { url: string } } | { ok: false; error: unknown }) =>
+      o.ok ? succeeded(trx, mediaId, o.result.url) : gaveUp(trx, mediaId, o.error),
 
     /** Queues the auto-persist of a media inside the caller's (ingest) transaction. */
     enqueue: async (trx: DbOrTrx, j: NewPersistJob): Promise<void> => {

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { SettingsService } from '../accounts/settings-service.js';
 import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/db.js';
-import { deleteClaim, pruneFailedUploads, updateClaim, uploadsToSweep } from '../store/repositories/uploads.js';
+import { bucketOwners, deleteClaim, liveUploadKeys, pruneFailedUploads, updateClaim, uploadsToSweep } from '../store/repositories/uploads.js';
 import type { UploadTable } from '../store/schema.js';
-import { abortUpload } from '../storage/upload-abort.js';
-import { abortStrays } from '../storage/stray-uploads.js';
+import type { Buckets } from '../storage/buckets.js';
 
 export interface UploadSweeperOptions {
   leaseMs: number;
@@ -26,7 +24,7 @@ const FAILED_RETENTION_MS = 3_600_000;
  * (the owner died, or could not confirm its abort), and lists and aborts stray multipart uploads
  * under our key prefix that no record explains (a crash before the record, a restored database).
  */
-export function createUploadSweeper(deps: { db: Db; clock: Clock; owner: string; settings: () => SettingsService; options: UploadSweeperOptions; logger: Logger; metrics: Metrics }) {
+export function createUploadSweeper(deps: { db: Db; clock: Clock; owner: string; buckets: Buckets; options: UploadSweeperOptions; logger: Logger; metrics: Metrics }) {
   const { db, options: o } = deps;
   const logger = deps.logger.child({ component: 'upload-sweeper' });
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -43,8 +41,9 @@ export function createUploadSweeper(deps: { db: Db; clock: Clock; owner: string;
     const claimId = randomBytes(9).toString('base64url');
     const took = await updateClaim(db, u.media_id, u.claim_id, { claim_id: claimId, owner: deps.owner, lease_expires_at: iso(now + o.leaseMs), updated_at: iso(now) });
     if (!took) return false;
-    const storage = await deps.settings().storageFor(u.account_id);
-    const ok = storage ? await abortUpload(storage.client, u, AbortSignal.timeout(o.leaseMs)) : true;
+    const bucket = await deps.buckets.bucketFor(u.account_id);
+    // No bucket configured any more: nothing this server could still reach.
+    const ok = bucket ? await bucket.abortUpload(u, AbortSignal.timeout(o.leaseMs)) : true;
     if (ok && u.state === 'running') await deleteClaim(db, u.media_id, claimId);
     else if (ok) await updateClaim(db, u.media_id, claimId, { needs_abort: 0, updated_at: iso(now) });
     // Not confirmed (the storage is down): lapsed again, so the next sweep (anywhere) retries.
@@ -65,12 +64,18 @@ export function createUploadSweeper(deps: { db: Db; clock: Clock; owner: string;
     await pruneFailedUploads(db, iso(now - FAILED_RETENTION_MS));
     if (now - lastStrays >= strayEveryMs) {
       lastStrays = now;
-      for (const st of await deps.settings().allStorages()) {
+      const seen = new Set<string>();
+      const live = await liveUploadKeys(db, iso(now));
+      for (const accountId of await bucketOwners(db)) {
         if (stopped) return;
-        const r = await abortStrays({ db, client: st.client, bucket: st.settings.bucket, prefix: st.settings.keyPrefix, olderThan: new Date(now - o.strayAgeMs), now: iso(now), dryRun: o.dryRun });
-        if (r.error) logger.warn({ bucket: st.settings.bucket, err: r.error }, 'could not list stray multipart uploads');
-        if (r.found > 0) {
-          logger[o.dryRun ? 'info' : 'warn']({ bucket: st.settings.bucket, prefix: st.settings.keyPrefix, found: r.found, aborted: r.aborted, dryRun: o.dryRun }, o.dryRun ? 'stray multipart uploads found (dry run: none aborted)' : 'aborted stray multipart uploads');
+        const bucket = await deps.buckets.bucketFor(accountId);
+        if (!bucket || seen.has(bucket.identity)) continue;
+        seen.add(bucket.identity);
+        const r = await bucket.abortStrays({ olderThan: new Date(now - o.strayAgeMs), live, dryRun: o.dryRun });
+        const where = { bucket: bucket.name, prefix: bucket.keyPrefix };
+        if (r.error) logger.warn({ ...where, err: r.error }, 'could not list stray multipart uploads');
+        if (r.found > 0 || o.dryRun) {
+          logger[o.dryRun ? 'info' : 'warn']({ ...where, found: r.found, aborted: r.aborted, dryRun: o.dryRun }, o.dryRun ? 'stray multipart uploads found (dry run: none aborted)' : 'aborted stray multipart uploads');
         }
         deps.metrics.uploadsSwept('stray', r.aborted);
       }

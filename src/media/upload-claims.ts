@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { AppError, MediaNotFoundError, StorageFailedError } from '../errors.js';
@@ -7,14 +6,14 @@ import type { Db, DbOrTrx } from '../store/db.js';
 import { findAccountMedia } from '../store/repositories/media.js';
 import { claimUpload, deleteClaim, findUpload, updateClaim } from '../store/repositories/uploads.js';
 import type { MediaTable, UploadTable } from '../store/schema.js';
-import { abortUpload } from '../storage/upload-abort.js';
+import type { Bucket } from '../storage/buckets.js';
 
 export interface ClaimInput {
   mediaId: string;
   accountId: string;
   bucket: string;
   key: string;
-  client: S3Client;
+  target: Bucket;
 }
 
 /** This process's claim on a media's upload, held with a renewed lease. */
@@ -117,7 +116,7 @@ export function createUploadClaims(deps: { db: Db; clock: Clock; owner: string; 
       const prev = r.previous;
       if (prev && (prev.state === 'running' || prev.needs_abort === 1)) {
         deps.logger.info({ mediaId: input.mediaId, key: prev.object_key, owner: prev.owner }, 'taking over an upload whose owner is gone: aborting what it left open');
-        if (!(await abortUpload(input.client, prev, AbortSignal.timeout(deps.leaseMs)))) {
+        if (!(await input.target.abortUpload(prev, AbortSignal.timeout(deps.leaseMs)))) {
           const err = new StorageFailedError('The upload left open by a process that died could not be aborted; retry shortly.');
           await claim.failed(err, true);
           throw err;

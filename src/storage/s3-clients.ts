@@ -1,35 +1,42 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadClientS3 } from './aws-sdk.js';
-import type { StorageTarget } from './s3-settings.js';
+import type { S3Settings, StorageTarget } from './s3-settings.js';
+
+/** Makes the S3 client for a bucket's settings (tests and embedders may pass their own). */
+export type S3ClientFactory = (settings: S3Settings) => Promise<S3Client>;
 
 /**
  * S3 clients cached per settings version: one client (and connection pool) per bucket
- * configuration, rebuilt only when the settings change. `get` is async only because the first
- * call imports the SDK (aws-sdk.ts); after that await, it runs to the end without yielding, so
- * concurrent callers still share one client.
+ * configuration, rebuilt only when the settings change. The promise is cached, so concurrent
+ * callers share one client even while the first call still imports the SDK.
  */
-export function createS3ClientCache(deadlines: S3Deadlines = DEFAULT_S3_DEADLINES) {
-  const clients = new Map<string, S3Client>();
+export function createS3ClientCache(factory: S3ClientFactory = buildS3Client) {
+  const clients = new Map<string, Promise<S3Client>>();
+  const destroy = (p: Promise<S3Client>) => void p.then((c) => c.destroy()).catch(() => undefined);
   return {
-    async get(target: StorageTarget): Promise<S3Client> {
-      const sdk = await loadClientS3();
+    get(target: StorageTarget): Promise<S3Client> {
       let client = clients.get(target.cacheKey);
       if (!client) {
         // A newer version of the same owner replaces the old client.
         const owner = target.cacheKey.split('@')[0];
         for (const [k, c] of clients) {
           if (k.split('@')[0] === owner) {
-            c.destroy();
+            destroy(c);
             clients.delete(k);
           }
         }
-        client = newS3Client(sdk, target.settings, deadlines);
+        client = factory(target.settings);
+        // A failed build is not cached: the next call tries again.
+        const built = client;
+        built.catch(() => {
+          if (clients.get(target.cacheKey) === built) clients.delete(target.cacheKey);
+        });
         clients.set(target.cacheKey, client);
       }
       return client;
     },
     close() {
-      for (const c of clients.values()) c.destroy();
+      for (const c of clients.values()) destroy(c);
       clients.clear();
     },
   };
@@ -52,11 +59,17 @@ export interface S3Deadlines {
 export const DEFAULT_S3_DEADLINES: S3Deadlines = { connectTimeoutMs: 5_000, stallTimeoutMs: 30_000, requestTimeoutMs: 600_000, maxAttempts: 3 };
 
 /** An S3 client for AWS or any S3-compatible endpoint. */
-export async function buildS3Client(s: StorageTarget['settings'], deadlines: S3Deadlines = DEFAULT_S3_DEADLINES): Promise<S3Client> {
+export async function buildS3Client(s: S3Settings, deadlines: S3Deadlines = DEFAULT_S3_DEADLINES): Promise<S3Client> {
   return newS3Client(await loadClientS3(), s, deadlines);
 }
 
-function newS3Client(sdk: { S3Client: typeof S3Client }, s: StorageTarget['settings'], d: S3Deadlines): S3Client {
+/** The default client factory, with the configured deadlines. */
+export const s3ClientFactory =
+  (deadlines: S3Deadlines): S3ClientFactory =>
+  (s) =>
+    buildS3Client(s, deadlines);
+
+function newS3Client(sdk: { S3Client: typeof S3Client }, s: S3Settings, d: S3Deadlines): S3Client {
   const client = new sdk.S3Client({
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),

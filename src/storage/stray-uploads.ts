@@ -1,19 +1,25 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { DbOrTrx } from '../store/db.js';
-import { liveUploadKeys } from '../store/repositories/uploads.js';
 import { loadClientS3 } from './aws-sdk.js';
+
+export interface StrayQuery {
+  /** Uploads started before this are candidates. */
+  olderThan: Date;
+  /** `bucket/key` of uploads a live record claims: never touched. */
+  live: Set<string>;
+  dryRun: boolean;
+}
 
 /**
  * Lists the multipart uploads under `prefix` started before `olderThan` that no live upload
  * record claims, and aborts them (unless `dryRun`). Every call is bounded by the client's
  * deadlines; a listing failure is returned, never thrown (the next sweep tries again).
  */
-export async function abortStrays(o: { db: DbOrTrx; client: S3Client; bucket: string; prefix: string; olderThan: Date; now: string; dryRun: boolean }) {
+export async function abortStrays(o: StrayQuery & { client: S3Client; bucket: string; prefix: string }) {
   const { AbortMultipartUploadCommand, ListMultipartUploadsCommand } = await loadClientS3();
   let found = 0;
   let aborted = 0;
   try {
-    const live = await liveUploadKeys(o.db, o.now);
+    const live = o.live;
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {

@@ -7,7 +7,13 @@ import { abortLeftovers } from './s3-upload.js';
  * any other still open for its key (one whose id never got recorded). Resolves with whether
  * the storage confirmed it all.
  */
-export async function abortUpload(client: S3Client, u: { bucket: string; object_key: string; upload_id: string | null }, signal: AbortSignal): Promise<boolean> {
+export interface RecordedUpload {
+  bucket: string;
+  object_key: string;
+  upload_id: string | null;
+}
+
+export async function abortUpload(client: S3Client, u: RecordedUpload, signal: AbortSignal): Promise<boolean> {
   if (u.upload_id) {
     const { AbortMultipartUploadCommand } = await loadClientS3();
     try {

@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { MediaService } from '../../media/media-service.js';
-import type { PersistService } from '../../media/persist-service.js';
+import type { PersistHook, PersistService } from '../../media/persist-service.js';
 import { principalOf } from '../auth.js';
 import { API_ERRORS, envelope, errorResponses } from '../schemas/common.js';
 import { BinaryBody, MediaObjectSchema, MediaParams, PersistResultSchema } from '../schemas/media.js';
 
 /** Media metadata and streamed, verified download. */
-export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: PersistService }> = async (app, { media, persist }) => {
+/** `onPersisted` runs in the transaction that records a persist's outcome (its webhook event). */
+export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: PersistService; onPersisted: PersistHook }> = async (app, { media, persist, onPersisted }) => {
   const tags = ['media'];
 
   app.get(
@@ -69,7 +70,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: 
     },
     async (req) => {
       const { session, mediaId } = req.params;
-      return { data: await persist.persist(principalOf(req).accountId, session, mediaId) };
+      return { data: await persist.persist(principalOf(req).accountId, session, mediaId, { hook: onPersisted }) };
     },
   );
 };

@@ -10,6 +10,15 @@ export interface WorkerOptions<T> {
   claim(limit: number): Promise<T[]>;
   /** Runs one claimed item; must record its outcome or release its lease itself. */
   run(item: T): Promise<void>;
+  /** Housekeeping run before a claim at most this often (e.g. deleting what outlived its retention). */
+  prune?: { everyMs: number; run: () => Promise<unknown>; what: string };
+  /**
+   * Running items get this long to finish after `stop()`; then `signal` aborts them. Zero (the
+   * default) aborts them at once.
+   */
+  stopGraceMs?: number;
+  /** The clock of the prune schedule. */
+  now: () => number;
   logger: Logger;
 }
 
@@ -17,20 +26,27 @@ export interface Worker {
   start: () => void;
   /** Look for work now (e.g. right after a transaction that queued some committed). */
   wake: () => void;
-  /** Stops claiming and resolves once every running item has settled. */
+  /** Stops claiming, aborts `signal` after the grace, and resolves once every running item has settled. */
   stop: () => Promise<void>;
   /** Items running now. */
   readonly running: number;
+  /** Whether `stop()` was called: an item cut short then gives its work back. */
+  readonly stopping: boolean;
+  /** Aborted when running items must stop (the grace after `stop()` ran out). */
+  readonly signal: AbortSignal;
 }
 
 /**
- * A polling claim loop with bounded concurrency: the shape shared by the webhook dispatcher and
- * the auto-persist job runner. Claims happen only when a slot is free, so a process never
- * holds leases on work it is not doing.
+ * A polling claim loop with bounded concurrency, pruning and a graceful stop: the shape of the
+ * webhook dispatcher and the auto-persist job runner. Claims happen only when a slot is free,
+ * so a process never holds leases on work it is not doing.
  */
 export function createWorker<T>(o: WorkerOptions<T>): Worker {
   const inflight = new Set<Promise<void>>();
+  const abort = new AbortController();
   let active = false;
+  let stopping = false;
+  let lastPrune = 0;
   let loopDone: Promise<void> = Promise.resolve();
   // A wake that arrives while the loop is busy is remembered, never lost.
   let woken = false;
@@ -56,6 +72,14 @@ export function createWorker<T>(o: WorkerOptions<T>): Worker {
     });
   }
 
+  async function prune() {
+    if (!o.prune) return;
+    const now = o.now();
+    if (now - lastPrune <= o.prune.everyMs) return;
+    lastPrune = now;
+    await o.prune.run().catch((err: unknown) => o.logger.warn({ err, worker: o.name }, `could not prune ${o.prune?.what ?? ''}`));
+  }
+
   async function loop() {
     while (active) {
       woken = false;
@@ -63,6 +87,7 @@ export function createWorker<T>(o: WorkerOptions<T>): Worker {
       let claimed = 0;
       if (free > 0 && (free >= minBatch || inflight.size === 0)) {
         try {
+          await prune();
           const items = await o.claim(free);
           claimed = items.length;
           for (const item of items) {
@@ -94,12 +119,22 @@ export function createWorker<T>(o: WorkerOptions<T>): Worker {
     wake,
     async stop() {
       active = false;
+      stopping = true;
       interrupt?.();
+      const reason = new Error('The server is shutting down.');
+      const grace = o.stopGraceMs ?? 0;
+      const timer = grace > 0 ? setTimeout(() => abort.abort(reason), grace) : null;
+      if (!timer) abort.abort(reason);
       await loopDone;
       await Promise.allSettled([...inflight]);
+      if (timer) clearTimeout(timer);
     },
     get running() {
       return inflight.size;
     },
+    get stopping() {
+      return stopping;
+    },
+    signal: abort.signal,
   };
 }
