@@ -71,6 +71,8 @@ export async function uploadStream(input: UploadInput): Promise<void> {
   try {
     await pipeline(input.body, sink);
   } catch (err) {
+    // Whether the storage failed is decided before the cut parts fail too.
+    const storageError = sink.storageError;
     // No part may still be on its way when the upload is aborted.
     parts.abort(err);
     await sink.settled();
@@ -84,8 +86,8 @@ export async function uploadStream(input: UploadInput): Promise<void> {
     }
     if (!(await abortLeftovers(client, Bucket, Key, cleanup)) || !aborted) input.onAbortUnconfirmed?.();
     // The source's own error (integrity, CDN, size, shutdown) explains more than what it caused.
-    if (sink.storageError === undefined) throw err;
-    throw new StorageFailedError(`The bucket refused or failed the upload: ${describe(sink.storageError)}`, { cause: sink.storageError });
+    if (storageError === undefined) throw err;
+    throw new StorageFailedError(`The bucket refused or failed the upload: ${describe(storageError)}`, { cause: storageError });
   } finally {
     input.signal.removeEventListener('abort', onAbort);
   }
