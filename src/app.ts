@@ -116,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       baseUrl: m.cdnBaseUrl,
       allowlist: parseAllowlist(m.cdnAllowlist),
       connectTimeoutMs: m.cdnConnectTimeoutMs,
+      proxyTimeoutMs: m.proxyConnectTimeoutMs,
       headersTimeoutMs: m.cdnHeadersTimeoutMs,
       bodyTimeoutMs: m.cdnBodyTimeoutMs,
       maxRetries: m.cdnMaxRetries,
