@@ -5,6 +5,8 @@ import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/media.js';
+import { createBucket, settingsBody, testS3Client } from '../support/s3.js';
+import { until } from '../support/titan-process.js';
 
 const TUNNEL_MS = 3000;
 const HUNG = 50;
@@ -45,6 +47,7 @@ describe.each(DIALECTS)('fair shares (%s)', (dialect) => {
       MAX_CONCURRENT_TRANSFERS: '16',
       MAX_CONCURRENT_TRANSFERS_PER_ACCOUNT: '4',
       RATE_LIMIT_MAX: '100000',
+      AUTO_PERSIST_CONCURRENCY: '2',
     });
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     stuck = await t.newAccount();
@@ -97,5 +100,30 @@ describe.each(DIALECTS)('fair shares (%s)', (dialect) => {
     const metrics = (await t.app.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(/^titan_media_transfers_active 0$/m);
     process.stdout.write(`[fair-shares ${dialect}] black-hole proxy: ${timedOut.length} × 502 after ≤ ${slowest} ms, ${shed.length} × 503 BUSY; other account served after ${servedAt} ms\n`);
+  });
+
+  it("auto-persist shares its workers: one account's stuck backlog does not hold back another's job", async () => {
+    const s3 = testS3Client();
+    const bucket = await createBucket(s3, 'titan-fair');
+    for (const a of [stuck, other]) {
+      const put = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: { ...settingsBody(bucket), autoPersist: true } });
+      expect(put.statusCode, put.body).toBe(200);
+    }
+    // A backlog that can only hang (through the black-hole proxy), queued first…
+    for (let i = 0; i < 4; i++) await ingestMessage(t, stuck.auth, 'stuck', (await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(5_000) })).message);
+    // …then one job of another account.
+    const good = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(5_000) });
+    const goodId = (await ingestMessage(t, other.auth, 'fine', good.message)).mediaId!;
+    const queuedAt = Date.now();
+    await until(
+      async () => ((await t.app.inject({ url: `/api/sessions/fine/media/${goodId}`, headers: other.auth })).json().data.persisted === true ? true : undefined),
+      TUNNEL_MS * 3,
+      'the other account\'s auto-persist',
+    );
+    const storedMs = Date.now() - queuedAt;
+    // Stored while the stuck backlog still holds its share: before any of its tunnels timed out.
+    expect(storedMs).toBeLessThan(TUNNEL_MS);
+    s3.destroy();
+    process.stdout.write(`[fair-shares ${dialect}] auto-persist: the other account's job stored ${storedMs} ms after it was queued behind a stuck backlog\n`);
   });
 });
