@@ -27,6 +27,7 @@ import { createMediaSource } from './media/media-source.js';
 import { createPersistService } from './media/persist-service.js';
 import { createMediaRepair } from './media/media-repair.js';
 import { createUploadClaims } from './media/upload-claims.js';
+import { createSessionTransfers } from './media/session-transfers.js';
 import { createUploadSweeper } from './jobs/upload-sweeper.js';
 import { processOwner } from './process-owner.js';
 import { createSettingsService } from './accounts/settings-service.js';
@@ -152,11 +153,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Expired media are re-uploaded by the sender's phone through its session (download and persist).
   const repair = createMediaRepair({ db: store.db, clock, logger: deps.logger, metrics });
   const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired, repair });
-  const media = createMediaService({ db: store.db, lookup, source, buckets, logger: deps.logger });
+  const transfers = createSessionTransfers();
+  const media = createMediaService({ db: store.db, lookup, source, buckets, transfers, logger: deps.logger });
   // Uploads are recorded (and claimed across processes) in the database before they start.
   const owner = processOwner();
   const claims = createUploadClaims({ db: store.db, clock, owner, leaseMs: config.uploads.leaseMs, pollMs: 200, logger: deps.logger });
-  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, claims, repair, cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs, logger: deps.logger });
+  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, claims, transfers, repair, cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs, logger: deps.logger });
   const sweeper = createUploadSweeper({
     db: store.db,
     clock,
@@ -185,7 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerApiKeyAuth(api, apiKeys);
       await registerRateLimit(api, config.rateLimit);
       await api.register(accountRoutes, { accounts, apiKeys });
-      await api.register(sessionRoutes, { sessions, manager: whatsapp });
+      await api.register(sessionRoutes, { sessions, manager: whatsapp, cancelTransfers: (accountId, session) => void transfers.cancel(accountId, session) });
       await api.register(pairingRoutes, { manager: whatsapp });
       await api.register(settingsRoutes, { settings });
       await api.register(mediaRoutes, { media, persist, onPersisted: events.requestHook });

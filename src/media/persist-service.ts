@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { BusyError, S3NotConfiguredError, ShuttingDownError, StorageFailedError, TransferCancelledError } from '../errors.js';
+import { BusyError, S3NotConfiguredError, ShuttingDownError, StorageFailedError } from '../errors.js';
 import type { Db, Trx } from '../store/db.js';
 import { updateMedia } from '../store/repositories/media.js';
 import type { MediaTable, SessionTable } from '../store/schema.js';
@@ -8,6 +8,7 @@ import type { Bucket, Buckets } from '../storage/buckets.js';
 import type { MediaLookup } from './media-lookup.js';
 import type { MediaRepair } from './media-repair.js';
 import type { MediaSource } from './media-source.js';
+import type { SessionTransfers } from './session-transfers.js';
 import type { Claim, UploadClaims } from './upload-claims.js';
 
 export interface PersistResult {
@@ -69,6 +70,7 @@ export function createPersistService(deps: {
   source: MediaSource;
   buckets: Buckets;
   claims: UploadClaims;
+  transfers: SessionTransfers;
   repair: MediaRepair;
   /** The abort after a failure gets this long (the storage may be the thing that hangs). */
   cleanupTimeoutMs: number;
@@ -77,8 +79,7 @@ export function createPersistService(deps: {
   const inflight = new Map<string, Promise<PersistResult>>();
   // Aborted on shutdown so running uploads are aborted at once, not left half-done.
   const lifetime = new AbortController();
-  // Running uploads by media, so stopping or deleting a session can cancel its own.
-  const running = new Map<string, { accountId: string; session: string; controller: AbortController }>();
+  let running = 0;
 
   const answer = async (bucket: Bucket, row: MediaTable): Promise<PersistResult> => {
     const ref = { bucket: row.s3_bucket!, key: row.s3_key! };
@@ -109,11 +110,13 @@ export function createPersistService(deps: {
 
   async function run(accountId: string, session: Session, row: MediaTable, opts: PersistOptions, bucket: Bucket, key: string, claim: Claim): Promise<PersistResult> {
     const trigger = opts.trigger ?? 'request';
-    const controller = new AbortController();
+    // Stopping or deleting the session cancels the upload (TRANSFER_CANCELLED).
+    const t = deps.transfers.track(accountId, session.name);
+    const controller = t.controller;
     const onShutdown = () => controller.abort(new ShuttingDownError());
     lifetime.signal.addEventListener('abort', onShutdown, { once: true });
     const stopRenewing = claim.keepAlive(() => controller.abort(new StorageFailedError('Another process took this upload over: its lease here had lapsed.')));
-    running.set(row.id, { accountId, session: session.name, controller });
+    running++;
     let abortUnconfirmed = false;
     try {
       // Takes the transfer slot (held until the body closes); BUSY leaves the claim free.
@@ -155,7 +158,8 @@ export function createPersistService(deps: {
       else await claim.failed(err, abortUnconfirmed);
       throw err;
     } finally {
-      running.delete(row.id);
+      running--;
+      t.done();
       stopRenewing();
       lifetime.signal.removeEventListener('abort', onShutdown);
     }
@@ -191,19 +195,13 @@ export function createPersistService(deps: {
       }
       return p;
     },
-    /** Cancels the uploads of one session (it was stopped or deleted). */
-    cancelSession(accountId: string, sessionName: string) {
-      for (const r of running.values()) {
-        if (r.accountId === accountId && r.session === sessionName) r.controller.abort(new TransferCancelledError());
-      }
-    },
     /** Aborts uploads still running, and refuses new ones (shutdown). */
     abortAll(_reason?: unknown) {
       lifetime.abort(new ShuttingDownError());
     },
     /** Uploads running in this process. */
     get running() {
-      return running.size;
+      return running;
     },
   };
 }

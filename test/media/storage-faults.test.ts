@@ -121,4 +121,20 @@ describe.each(DIALECTS)('storage faults (%s)', (dialect) => {
     expect(sha256((await getObject(s3, bucket, key)).bytes)).toBe(sha256(m.plaintext));
     expect(await metric(t, 'titan_media_objects_vanished_total')).toBe(before + 2);
   });
+
+  it('deleting a session cancels its running persist: 409 TRANSFER_CANCELLED, nothing left in the bucket', async () => {
+    const made = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'gone' } });
+    expect(made.statusCode, made.body).toBe(201);
+    const p = await publishMedia(cdn, { type: 'video', plaintext: plaintextOf(6 * PART) });
+    cdn.misbehave(p.path, { times: 1, slowBytesPerSec: 6 * 1024 * 1024 });
+    const { mediaId } = await ingestMessage(t, a.auth, 'gone', p.message);
+    const res = t.app.inject({ method: 'POST', url: `/api/sessions/gone/media/${mediaId}/persist`, headers: a.auth });
+    await until(async () => ((await pendingUploads(s3, bucket)).length > 0 ? true : undefined), 20_000, 'a multipart upload to start');
+    const del = await t.app.inject({ method: 'DELETE', url: '/api/sessions/gone', headers: a.auth });
+    expect(del.statusCode, del.body).toBe(204);
+    const r = await res;
+    expect(r.statusCode, r.body).toBe(409);
+    expect(r.json().code).toBe('TRANSFER_CANCELLED');
+    expect(await pendingUploads(s3, bucket)).toEqual([]);
+  });
 });
