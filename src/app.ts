@@ -41,6 +41,7 @@ import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
 import { simulatorRoutes } from './http/routes/simulator.js';
 import { createSessionService } from './sessions/session-service.js';
 import { createSimulator } from './simulator/simulator.js';
+import { createSimulatorJanitor } from './simulator/simulator-janitor.js';
 import { createIngest } from './whatsapp/ingest.js';
 import { pairingRoutes } from './http/routes/pairing.js';
 import { createSessionManager } from './whatsapp/session-manager.js';
@@ -176,6 +177,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (simulator) {
     // The simulated CDN is this server: allow its origin only while the simulator is on.
     app.addHook('onListen', async () => cdn.allowOrigin(selfOrigin(app, config.publicUrl)));
+    const janitor = createSimulatorJanitor({
+      db: store.db,
+      clock,
+      cdnDir: simulator.cdnDir,
+      retentionMs: config.simulatorRetentionHours * 3_600_000,
+      intervalMs: 10 * 60_000,
+      logger: deps.logger.child({ component: 'simulator' }),
+    });
+    app.addHook('onReady', async () => janitor.start());
+    app.addHook('preClose', async () => janitor.stop());
   }
 
   await registerOpenApi(app, VERSION);
