@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/db.js';
-import { bucketOwners, deleteClaim, liveUploadKeys, pruneFailedUploads, updateClaim, uploadsToSweep } from '../store/repositories/uploads.js';
+import { accountsWithOwnBucket, deleteClaim, liveUploadKeys, pruneFailedUploads, updateClaim, uploadsToSweep } from '../store/repositories/uploads.js';
 import type { UploadTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
 
@@ -66,7 +66,8 @@ export function createUploadSweeper(deps: { db: Db; clock: Clock; owner: string;
       lastStrays = now;
       const seen = new Set<string>();
       const live = await liveUploadKeys(db, iso(now));
-      for (const accountId of await bucketOwners(db)) {
+      // No account has the id '': it resolves to the server default bucket, when there is one.
+      for (const accountId of ['', ...(await accountsWithOwnBucket(db))]) {
         if (stopped) return;
         const bucket = await deps.buckets.bucketFor(accountId);
         if (!bucket || seen.has(bucket.identity)) continue;

@@ -63,17 +63,8 @@ export function pruneFailedUploads(db: DbOrTrx, before: string) {
   return db.deleteFrom('uploads').where('state', '=', 'failed').where('needs_abort', '=', 0).where('updated_at', '<', before).execute();
 }
 
-/**
- * One account per bucket configuration in use: every account with its own bucket settings,
- * plus one without (it stands for the server default), so listing their buckets covers all.
- */
-export async function bucketOwners(db: DbOrTrx): Promise<string[]> {
-  const own = await db.selectFrom('account_settings').select('account_id').where('s3', 'is not', null).execute();
-  const other = await db
-    .selectFrom('accounts')
-    .select('id')
-    .where('id', 'not in', db.selectFrom('account_settings').select('account_id').where('s3', 'is not', null))
-    .limit(1)
-    .executeTakeFirst();
-  return [...own.map((r) => r.account_id), ...(other ? [other.id] : [])];
+/** Accounts with bucket settings of their own (the others use the server default). */
+export async function accountsWithOwnBucket(db: DbOrTrx): Promise<string[]> {
+  const rows = await db.selectFrom('account_settings').select('account_id').where('s3', 'is not', null).execute();
+  return rows.map((r) => r.account_id);
 }
