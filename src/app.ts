@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { registerApiKeyAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { registerShutdownOrder } from './http/shutdown-order.js';
 import { registerMetrics } from './http/metrics.js';
 import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -214,29 +215,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     background.start();
     sweeper.start();
   });
-  let closing = false;
-  // A response finished while closing ends its connection: the server then has nothing idle
-  // to wait for (keep-alive sockets from clients, and our own to the simulated CDN).
-  app.addHook('onSend', async (_request, reply) => {
-    if (closing) void reply.header('connection', 'close');
-  });
-  // Shutdown aborts, then waits: before in-flight requests are waited for, new transfers are
-  // refused (SHUTTING_DOWN), persists and auto-persist runs are aborted (uploads aborted, jobs
-  // given back for another process); downloads keep the grace to finish.
-  app.addHook('preClose', async () => {
-    closing = true;
-    limiter.close();
-    // The runner first marks itself stopping, so its aborted jobs are given back, not failed.
-    const runnerStopped = background.stopPersisting();
-    persist.abortAll();
-    await runnerStopped;
-  });
-  app.addHook('onClose', async () => {
-    await background.stop();
-    await sweeper.stop();
-    buckets.close();
-    if (!deps.cdn) await cdn.close();
-    await store.close();
+  registerShutdownOrder(app, {
+    refuseTransfers: () => limiter.close(),
+    async abortPersists() {
+      // The runner first marks itself stopping, so its aborted jobs are given back, not failed.
+      const runnerStopped = background.stopPersisting();
+      persist.abortAll();
+      await runnerStopped;
+    },
+    async release() {
+      await background.stop();
+      await sweeper.stop();
+      buckets.close();
+      if (!deps.cdn) await cdn.close();
+      await store.close();
+    },
   });
   // Sessions resume once the app is ready; on close (onClose hooks run last-added first) their
   // sockets close without logging out, before the store does.
