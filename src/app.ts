@@ -39,7 +39,7 @@ import type { S3ClientFactory } from './storage/s3-clients.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
-import { simulatorRoutes } from './http/routes/simulator.js';
+import { simulatorDisabledRoutes, simulatorRoutes } from './http/routes/simulator.js';
 import { createSessionService } from './sessions/session-service.js';
 import { createSimulator } from './simulator/simulator.js';
 import { createSimulatorJanitor } from './simulator/simulator-janitor.js';
@@ -110,8 +110,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const accounts = createAccountService(store.db, clock);
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });
   const sessions = createSessionService(store.db, clock);
-  if (!deps.secretBox && !config.secretKey) throw new Error('SECRET_KEY (or a secretBox) is required.');
-  const secretBox = deps.secretBox ?? createSecretBox(config.secretKey!, config.secretKeyPrevious);
+  const secretBox = deps.secretBox ?? (config.secretKey ? createSecretBox(config.secretKey, config.secretKeyPrevious) : null);
+  if (!secretBox) throw new Error('SECRET_KEY (or a secretBox) is required.');
   const m = config.media;
   const cdn =
     deps.cdn ??
@@ -204,7 +204,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(settingsRoutes, { settings });
       await api.register(mediaRoutes, { media, persist, onPersisted: events.requestHook });
       await api.register(webhookRoutes, { webhooks });
-      if (simulator) await api.register(simulatorRoutes, { simulator });
+      await (simulator ? api.register(simulatorRoutes, { simulator }) : api.register(simulatorDisabledRoutes));
     },
     { prefix: '/api' },
   );

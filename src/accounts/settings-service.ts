@@ -53,7 +53,7 @@ export function createSettingsService(deps: {
     return {
       s3: publicS3,
       autoPersist: row?.auto_persist === 1,
-      downloadMode: (row?.download_mode as DownloadMode | undefined) ?? 'stream',
+      downloadMode: row?.download_mode ?? 'stream',
       storage: s3 ? 'account' : deps.serverDefault ? 'server' : 'none',
       updatedAt: row?.updated_at ?? null,
     };
@@ -96,12 +96,12 @@ export function createSettingsService(deps: {
     storageOf: (async (accountId) => {
       const row = await findSettings(deps.db, accountId);
       const s3 = parse(row);
-      const downloadMode = (row?.download_mode as DownloadMode | undefined) ?? 'stream';
+      const downloadMode = row?.download_mode ?? 'stream';
       let target: StorageTarget | null = null;
-      if (s3) {
+      if (row && s3) {
         const { secretAccessKeySealed, ...rest } = s3;
         const secretAccessKey = secretAccessKeySealed ? deps.secretBox.open(secretAccessKeySealed).toString('utf8') : null;
-        target = { cacheKey: `${accountId}@${row!.version}`, settings: { ...rest, secretAccessKey } };
+        target = { cacheKey: `${accountId}@${row.version}`, settings: { ...rest, secretAccessKey } };
       } else if (deps.serverDefault) {
         target = { cacheKey: 'server@default', settings: deps.serverDefault };
       }

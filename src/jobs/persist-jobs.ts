@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { newId } from '../ids.js';
 import type { PersistHook } from '../media/persist-service.js';
-import type { DbOrTrx } from '../store/db.js';
+import type { Trx } from '../store/db.js';
 import { finishPendingJob, insertPersistJobIfAbsent } from '../store/repositories/persist-jobs.js';
 import { errorInfo } from '../webhooks/events.js';
 import type { NewPersistJob } from '../webhooks/listeners.js';
@@ -18,14 +18,14 @@ export function createPersistJobs(deps: { clock: Clock; outbox: Outbox }) {
   const now = () => deps.clock.now().toISOString();
 
   /** Ends the media's pending job as stored, releasing its event with the object's URL. */
-  async function succeeded(trx: DbOrTrx, mediaId: string, mediaUrl: string): Promise<boolean> {
+  async function succeeded(trx: Trx, mediaId: string, mediaUrl: string): Promise<boolean> {
     const job = await finishPendingJob(trx, mediaId, () => ({ state: 'done', last_error_code: null, last_error: null, updated_at: now() }));
     if (job?.event_id) await deps.outbox.release(trx, job.event_id, { mediaUrl });
     return job !== null;
   }
 
   /** Ends the media's pending job as given up, releasing its event with the reason. */
-  async function gaveUp(trx: DbOrTrx, mediaId: string, error: unknown): Promise<boolean> {
+  async function gaveUp(trx: Trx, mediaId: string, error: unknown): Promise<boolean> {
     const info = errorInfo(error);
     const job = await finishPendingJob(trx, mediaId, (j) => ({
       state: 'failed',
@@ -48,11 +48,11 @@ export function createPersistJobs(deps: { clock: Clock; outbox: Outbox }) {
     gaveUp,
     afterRequest,
     /** Ends the job of a run by its outcome: stored, or given up. */
-    end: (trx: DbOrTrx, mediaId: string, o: { ok: true; result: { url: string } } | { ok: false; error: unknown }) =>
+    end: (trx: Trx, mediaId: string, o: { ok: true; result: { url: string } } | { ok: false; error: unknown }) =>
       o.ok ? succeeded(trx, mediaId, o.result.url) : gaveUp(trx, mediaId, o.error),
 
     /** Queues the auto-persist of a media inside the caller's (ingest) transaction. */
-    enqueue: async (trx: DbOrTrx, j: NewPersistJob): Promise<void> => {
+    enqueue: async (trx: Trx, j: NewPersistJob): Promise<void> => {
       const at = now();
       await insertPersistJobIfAbsent(trx, {
         id: newId('job_'),

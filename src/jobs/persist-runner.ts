@@ -29,7 +29,6 @@ const RETRYABLE = new Set(['CDN_UNAVAILABLE', 'STORAGE_FAILED', 'SERVICE_UNAVAIL
 const retryable = (err: unknown) => !(err instanceof AppError) || RETRYABLE.has(err.code);
 const MAX_DELAY_MS = 3_600_000;
 const BUSY_DELAY_MS = 1_000;
-const PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
  * Runs auto-persist jobs with the persist service: claimed with a renewed lease, retried with
@@ -155,16 +154,8 @@ export function createPersistRunner(deps: {
     }
   }
 
-  const worker: Worker = createWorker<PersistJobTable>({
-    name: 'auto-persist',
-    concurrency: o.concurrency,
-    pollIntervalMs: o.pollIntervalMs,
-    claim,
-    run,
-    prune: { everyMs: PRUNE_EVERY_MS, what: 'ended auto-persist jobs', run: () => pruneJobs(db, iso(clock.now().getTime() - o.retentionMs)) },
-    now: () => clock.now().getTime(),
-    logger: deps.logger,
-  });
+  const prune = { what: 'ended auto-persist jobs', run: (before: string) => pruneJobs(db, before) };
+  const worker: Worker = createWorker<PersistJobTable>({ name: 'auto-persist', options: o, clock, logger: deps.logger, claim, run, prune });
   // Running uploads are aborted at once on stop (nothing partial stays) and their jobs given back.
   worker.signal.addEventListener('abort', () => deps.persist.abortAll(worker.signal.reason), { once: true });
   return worker;

@@ -12,12 +12,8 @@ import type { SessionTransfers } from './session-transfers.js';
 /** Files up to this size are verified completely before their first byte is sent. */
 export const VERIFIED_HEAD_BYTES = 256 * 1024;
 
-export interface Download {
-  status: 200 | 206 | 302;
-  headers: Record<string, string>;
-  /** Null for a redirect. */
-  body: Readable | null;
-}
+/** The bytes to stream, or (persisted media, `downloadMode` redirect) where to send the client. */
+export type Download = { status: 200 | 206; headers: Record<string, string>; body: Readable } | { status: 302; location: string };
 
 export interface MediaServiceDeps {
   db: Db;
@@ -69,7 +65,7 @@ export function createMediaService(deps: MediaServiceDeps) {
     async download(accountId: string, sessionName: string, mediaId: string, opts: { range?: string | undefined; signal: AbortSignal }): Promise<Download> {
       const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
       const location = await redirectTo(accountId, row);
-      if (location) return { status: 302, headers: { location }, body: null };
+      if (location) return { status: 302, location };
       // Stopping or deleting the session cancels the transfer too.
       const t = deps.transfers.track(accountId, session.name, opts.signal);
       let read: MediaRead;

@@ -1,32 +1,22 @@
-import type { Readable } from 'node:stream';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { MediaNotFoundError, MediaTooLargeError } from '../errors.js';
 import type { MediaTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
 import type { CdnClient } from './cdn-client.js';
-import { openPlaintextFromCdn, type MediaFile, type PlainStream, type Verified } from './cdn-download.js';
+import { openPlaintextFromCdn, type MediaFile, type PlainStream } from './cdn-download.js';
 import { openRecovering, type RecoverExpired } from './expired-recovery.js';
 import { parseRangeHeader } from './http-range.js';
 import type { MediaRepair } from './media-repair.js';
-import type { MediaType } from './media-type.js';
 import type { TransferLimiter } from './transfer-limiter.js';
 import { withVerifiedHead } from './verified-head.js';
 
 export type { Verified } from './cdn-download.js';
 
-export interface MediaRead {
-  status: 200 | 206;
-  /** Plaintext bytes the body will carry, when known. */
-  contentLength: number | null;
-  /** `bytes a-b/size` for a 206. */
-  contentRange: string | null;
-  body: Readable;
-  /**
-   * Resolves once a whole CDN file ended verified; null for slices (which cannot be verified),
-   * bucket reads (verified when they were stored) and bodies that did not end.
-   */
-  verified: Promise<Verified | null>;
-}
+/**
+ * An opened media, in the shape of a CDN read; a bucket read's `verified` resolves null (it was
+ * verified when stored).
+ */
+export type MediaRead = PlainStream;
 
 export interface OpenOptions {
   /** A `Range` header; only a single well-formed range is honoured (else the whole file). */
@@ -63,7 +53,7 @@ export function createMediaSource(deps: {
   function mediaFile(row: MediaTable, proxy: string | null): MediaFile {
     return {
       ref: { directPath: row.direct_path, url: row.url, proxy },
-      type: row.type as MediaType,
+      type: row.type,
       mediaKey: deps.secretBox.open(row.media_key),
       fileLength: row.file_length,
       fileSha256: row.file_sha256 ? Buffer.from(row.file_sha256, 'hex') : null,
@@ -92,9 +82,9 @@ export function createMediaSource(deps: {
   }
 
   async function fromCdn(accountId: string, session: MediaSession, row: MediaTable, opts: OpenOptions): Promise<MediaRead> {
-    const plain: PlainStream = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), opts.range, opts.signal), accountId, row, deps.recoverExpired);
+    const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), opts.range, opts.signal), accountId, row, deps.recoverExpired);
     const body = opts.verifiedHead ? await withVerifiedHead(plain.body, opts.verifiedHead) : plain.body;
-    return { status: plain.status, contentLength: plain.contentLength, contentRange: plain.contentRange, body, verified: plain.verified };
+    return { ...plain, body };
   }
 
   return {

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { DownloadMode } from '../store/enums.js';
 import { objectKey } from './object-key.js';
 import { buildS3Client, createS3ClientCache, type S3ClientFactory } from './s3-clients.js';
 import { objectExists, objectUrl, probeBucket, readObject, type StoredObject } from './s3-objects.js';
@@ -27,8 +28,7 @@ export interface UploadRequest {
   cleanupTimeoutMs?: number;
 }
 
-/** How persisted media reach a downloader: streamed through us, or by redirect to the object URL. */
-export type DownloadMode = 'stream' | 'redirect';
+export type { DownloadMode } from '../store/enums.js';
 
 /** The bucket an account stores media in, and everything done with its objects. */
 export interface Bucket {

@@ -9,7 +9,7 @@ import { claimDueDeliveries, loadDeliveryContexts, pruneOutbox, recordAttempt, r
 import { VERSION } from '../version.js';
 import { envelopeBody, type Payload } from './events.js';
 import type { SendResult, WebhookSender } from './http-sender.js';
-import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { retryDelayMs } from './retry-policy.js';
 import { signBody } from './signer.js';
 
 export interface DispatcherOptions {
@@ -22,7 +22,6 @@ export interface DispatcherOptions {
   retentionMs: number;
 }
 
-const PRUNE_EVERY_MS = 10 * 60_000;
 const STOP_GRACE_MS = 2_000;
 
 /**
@@ -105,7 +104,7 @@ export function createDispatcher(deps: {
     const n = d.attempts + 1;
     const now = clock.now();
     const ok = r.error === null;
-    const retryAt = !ok && n < d.retry_attempts ? iso(now.getTime() + retryDelayMs(d.retry_policy as RetryPolicy, d.retry_delay_ms, n, o.minRetryDelayMs)) : null;
+    const retryAt = !ok && n < d.retry_attempts ? iso(now.getTime() + retryDelayMs(d.retry_policy, d.retry_delay_ms, n, o.minRetryDelayMs)) : null;
     const state = ok ? 'delivered' : retryAt ? 'pending' : 'failed';
     const recorded = await db.transaction().execute((trx) =>
       recordAttempt(
@@ -123,17 +122,8 @@ export function createDispatcher(deps: {
     else deps.logger.debug(log, 'webhook delivered');
   }
 
-  const worker: Worker = createWorker<DeliveryContext>({
-    name: 'webhooks',
-    concurrency: o.concurrency,
-    pollIntervalMs: o.pollIntervalMs,
-    claim,
-    run: attempt,
-    // Nothing new starts on stop; in-flight attempts get a short grace, then are cut and given back.
-    stopGraceMs: STOP_GRACE_MS,
-    prune: { everyMs: PRUNE_EVERY_MS, what: 'the webhook log', run: () => pruneOutbox(db, iso(clock.now().getTime() - o.retentionMs)) },
-    now: () => clock.now().getTime(),
-    logger: deps.logger,
-  });
+  const prune = { what: 'the webhook log', run: (before: string) => pruneOutbox(db, before) };
+  // Nothing new starts on stop; in-flight attempts get a short grace, then are cut and given back.
+  const worker: Worker = createWorker<DeliveryContext>({ name: 'webhooks', options: o, clock, logger: deps.logger, claim, run: attempt, prune, stopGraceMs: STOP_GRACE_MS });
   return worker;
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { PersistHook } from '../media/persist-service.js';
 import type { SessionStatusListener } from '../sessions/session-events.js';
-import type { DbOrTrx } from '../store/db.js';
+import type { Trx } from '../store/db.js';
 import { findSettings } from '../store/repositories/settings.js';
 import type { IngestListener } from '../whatsapp/ingest.js';
 import { mediaPersistedPayload, mediaPersistFailedPayload, messageReceivedPayload } from './events.js';
@@ -23,7 +23,7 @@ export interface NewPersistJob {
 export function createEventListeners(deps: {
   outbox: Outbox;
   clock: Clock;
-  enqueuePersist: (trx: DbOrTrx, job: NewPersistJob) => Promise<void>;
+  enqueuePersist: (trx: Trx, job: NewPersistJob) => Promise<void>;
   /** Asks the dispatcher to look soon (best effort: the poll interval is the guarantee). */
   notify: () => void;
 }) {

@@ -1,24 +1,31 @@
 import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+
+// Housekeeping is cheap but not free: often enough that retention holds to within minutes.
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 export interface WorkerOptions<T> {
   name: string;
-  /** Items running at once, at most. */
-  concurrency: number;
-  /** How often to look for due work when nobody called `wake()`. */
-  pollIntervalMs: number;
+  options: {
+    /** Items running at once, at most. */
+    concurrency: number;
+    /** How often to look for due work when nobody called `wake()`. */
+    pollIntervalMs: number;
+    /** What outlived this (ms) is pruned. */
+    retentionMs: number;
+  };
   /** Claims up to `limit` due items (with a lease, so other processes skip them). */
   claim(limit: number): Promise<T[]>;
   /** Runs one claimed item; must record its outcome or release its lease itself. */
   run(item: T): Promise<void>;
-  /** Housekeeping run before a claim at most this often (e.g. deleting what outlived its retention). */
-  prune?: { everyMs: number; run: () => Promise<unknown>; what: string };
+  /** Deletes what was last touched before `before` (ISO), run before a claim every ten minutes. */
+  prune?: { what: string; run: (before: string) => Promise<unknown> };
   /**
    * Running items get this long to finish after `stop()`; then `signal` aborts them. Zero (the
    * default) aborts them at once.
    */
   stopGraceMs?: number;
-  /** The clock of the prune schedule. */
-  now: () => number;
+  clock: Clock;
   logger: Logger;
 }
 
@@ -52,7 +59,8 @@ export function createWorker<T>(o: WorkerOptions<T>): Worker {
   let woken = false;
   let interrupt: (() => void) | null = null;
   // Under load, claim in batches (a claim per finished item would double the queries).
-  const minBatch = Math.max(1, Math.ceil(o.concurrency / 4));
+  const { concurrency, pollIntervalMs, retentionMs } = o.options;
+  const minBatch = Math.max(1, Math.ceil(concurrency / 4));
 
   function wake() {
     woken = true;
@@ -74,16 +82,16 @@ export function createWorker<T>(o: WorkerOptions<T>): Worker {
 
   async function prune() {
     if (!o.prune) return;
-    const now = o.now();
-    if (now - lastPrune <= o.prune.everyMs) return;
+    const now = o.clock.now().getTime();
+    if (now - lastPrune <= PRUNE_EVERY_MS) return;
     lastPrune = now;
-    await o.prune.run().catch((err: unknown) => o.logger.warn({ err, worker: o.name }, `could not prune ${o.prune?.what ?? ''}`));
+    await o.prune.run(new Date(now - retentionMs).toISOString()).catch((err: unknown) => o.logger.warn({ err, worker: o.name }, `could not prune ${o.prune?.what ?? ''}`));
   }
 
   async function loop() {
     while (active) {
       woken = false;
-      const free = o.concurrency - inflight.size;
+      const free = concurrency - inflight.size;
       let claimed = 0;
       if (free > 0 && (free >= minBatch || inflight.size === 0)) {
         try {
@@ -105,8 +113,8 @@ export function createWorker<T>(o: WorkerOptions<T>): Worker {
         }
       }
       // A full batch suggests more is due: look again as soon as a slot is free.
-      if (claimed > 0 && claimed === free && inflight.size < o.concurrency) continue;
-      if (active) await pause(o.pollIntervalMs);
+      if (claimed > 0 && claimed === free && inflight.size < concurrency) continue;
+      if (active) await pause(pollIntervalMs);
     }
   }
 

@@ -49,7 +49,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: 
       });
       const { session, mediaId } = req.params;
       const d = await media.download(principalOf(req).accountId, session, mediaId, { range: req.headers.range, signal: transfer.signal });
-      if (d.status === 302) return reply.redirect(d.headers.location!, 302);
+      if (d.status === 302) return reply.redirect(d.location, 302);
       // The schema documents the bytes; the type provider only knows JSON bodies.
       return reply.code(d.status).headers(d.headers).send(d.body as unknown as string);
     },
