@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { registerApiKeyAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { registerShutdownOrder } from './http/shutdown-order.js';
 import { registerMetrics } from './http/metrics.js';
 import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -27,9 +28,15 @@ import { createMediaLookup } from './media/media-lookup.js';
 import { createMediaService } from './media/media-service.js';
 import { createMediaSource } from './media/media-source.js';
 import { createPersistService } from './media/persist-service.js';
+import { createMediaRepair } from './media/media-repair.js';
+import { createUploadClaims } from './media/upload-claims.js';
+import { createSessionTransfers } from './media/session-transfers.js';
+import { createUploadSweeper } from './jobs/upload-sweeper.js';
+import { processOwner } from './process-owner.js';
 import { createSettingsService } from './accounts/settings-service.js';
 import { settingsRoutes } from './http/routes/settings.js';
 import { createBucketProbe, createBuckets } from './storage/buckets.js';
+import { s3ClientFactory } from './storage/s3-clients.js';
 import type { S3ClientFactory } from './storage/s3-clients.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
@@ -37,6 +44,7 @@ import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
 import { simulatorDisabledRoutes, simulatorRoutes } from './http/routes/simulator.js';
 import { createSessionService } from './sessions/session-service.js';
 import { createSimulator } from './simulator/simulator.js';
+import { createSimulatorJanitor } from './simulator/simulator-janitor.js';
 import { createIngest } from './whatsapp/ingest.js';
 import { pairingRoutes } from './http/routes/pairing.js';
 import { createSessionManager } from './whatsapp/session-manager.js';
@@ -113,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       baseUrl: m.cdnBaseUrl,
       allowlist: parseAllowlist(m.cdnAllowlist),
       connectTimeoutMs: m.cdnConnectTimeoutMs,
+      proxyTimeoutMs: m.proxyConnectTimeoutMs,
       headersTimeoutMs: m.cdnHeadersTimeoutMs,
       bodyTimeoutMs: m.cdnBodyTimeoutMs,
       maxRetries: m.cdnMaxRetries,
@@ -122,10 +131,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   // Built in one direction, each from what came before: settings → bucket → events → sessions →
   // media source → media and persist services → background workers.
-  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(deps.s3ClientFactory) });
+  // Every S3 client gets the configured deadlines, unless a test or embedder brings its own.
+  const s3Factory = deps.s3ClientFactory ?? s3ClientFactory(config.s3Deadlines);
+  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(s3Factory) });
   const buckets = createBuckets({
     resolve: settings.storageOf,
-    clientFactory: deps.s3ClientFactory,
+    clientFactory: s3Factory,
     partSize: config.s3Upload.partSize,
     queueSize: config.s3Upload.queueSize,
     checksums: config.s3Upload.checksums,
@@ -147,13 +158,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     statusListeners,
     settings: { ...config.whatsapp, cdnBaseUrl: m.cdnBaseUrl },
   });
-  const limiter = createTransferLimiter(m.maxConcurrentTransfers);
+  const limiter = createTransferLimiter(m.maxConcurrentTransfers, m.maxConcurrentTransfersPerAccount);
   metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
   const lookup = createMediaLookup({ db: store.db, sessions });
   // Expired media are re-uploaded by the sender's phone through its session (download and persist).
-  const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired });
-  const media = createMediaService({ db: store.db, lookup, source, buckets, logger: deps.logger });
-  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, logger: deps.logger });
+  const repair = createMediaRepair({ db: store.db, clock, logger: deps.logger, metrics });
+  const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired, repair });
+  const transfers = createSessionTransfers();
+  const media = createMediaService({ db: store.db, lookup, source, buckets, transfers, logger: deps.logger });
+  // Uploads are recorded (and claimed across processes) in the database before they start.
+  const owner = processOwner();
+  const claims = createUploadClaims({ db: store.db, clock, owner, leaseMs: config.uploads.leaseMs, pollMs: 200, logger: deps.logger });
+  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, claims, transfers, repair, cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs, logger: deps.logger });
+  const sweeper = createUploadSweeper({
+    db: store.db,
+    clock,
+    owner,
+    buckets,
+    options: { leaseMs: config.uploads.leaseMs, intervalMs: config.uploads.sweepIntervalMs, strayAgeMs: config.uploads.strayAgeMs, dryRun: config.uploads.dryRun },
+    logger: deps.logger,
+    metrics,
+  });
   const catalog = createMediaCatalog({ db: store.db, sessions, buckets });
   const deletion = createMediaDeletion({ db: store.db, clock, lookup, onDeleted: events.onMediaDeleted, wakeDeletions: () => events.deletionsDue.ring(), notify: events.notify, metrics });
   const background = createBackground({ store, clock, config, events, persist, buckets, metrics });
@@ -164,6 +189,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (simulator) {
     // The simulated CDN is this server: allow its origin only while the simulator is on.
     app.addHook('onListen', async () => cdn.allowOrigin(selfOrigin(app, config.publicUrl)));
+    const janitor = createSimulatorJanitor({
+      db: store.db,
+      clock,
+      cdnDir: simulator.cdnDir,
+      retentionMs: config.simulatorRetentionHours * 3_600_000,
+      intervalMs: 10 * 60_000,
+      logger: deps.logger.child({ component: 'simulator' }),
+    });
+    app.addHook('onReady', async () => janitor.start());
+    app.addHook('preClose', async () => janitor.stop());
   }
 
   await registerOpenApi(app, VERSION);
@@ -175,7 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerApiKeyAuth(api, apiKeys);
       await registerRateLimit(api, config.rateLimit);
       await api.register(accountRoutes, { accounts, apiKeys });
-      await api.register(sessionRoutes, { sessions, manager: whatsapp });
+      await api.register(sessionRoutes, { sessions, manager: whatsapp, cancelTransfers: (accountId, session) => void transfers.cancel(accountId, session) });
       await api.register(pairingRoutes, { manager: whatsapp });
       await api.register(settingsRoutes, { settings });
       await api.register(mediaRoutes, { media, persist, catalog, deletion, onPersisted: events.requestHook });
@@ -187,14 +222,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (simulator) await app.register(simulatorCdnRoutes, { simulator });
 
   // Workers start with the app (inject()-based tests included) and stop before the store closes.
-  app.addHook('onReady', async () => background.start());
-  // In-flight requests have finished when onClose runs; abort whatever upload is still going.
-  app.addHook('onClose', async () => {
-    await background.stop();
-    persist.abortAll(new Error('The server is shutting down.'));
-    buckets.close();
-    if (!deps.cdn) await cdn.close();
-    await store.close();
+  app.addHook('onReady', async () => {
+    background.start();
+    sweeper.start();
+  });
+  registerShutdownOrder(app, {
+    refuseTransfers: () => limiter.close(),
+    async abortPersists() {
+      // The runner first marks itself stopping, so its aborted jobs are given back, not failed.
+      const runnerStopped = background.stopPersisting();
+      persist.abortAll();
+      await runnerStopped;
+    },
+    async release() {
+      await background.stop();
+      await sweeper.stop();
+      buckets.close();
+      if (!deps.cdn) await cdn.close();
+      await store.close();
+    },
   });
   // Sessions resume once the app is ready; on close (onClose hooks run last-added first) their
   // sockets close without logging out, before the store does.

@@ -172,6 +172,18 @@ export class BusyError extends AppError {
     });
   }
 }
+export class ShuttingDownError extends AppError {
+  constructor(retryAfterSeconds = 5) {
+    super('SHUTTING_DOWN', 503, 'The server is shutting down; retry shortly (another instance may take the request).', {
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    });
+  }
+}
+export class TransferCancelledError extends AppError {
+  constructor(message = 'The transfer was cancelled: its session was stopped or deleted.') {
+    super('TRANSFER_CANCELLED', 409, message);
+  }
+}
 export class SimulatorDisabledError extends AppError {
   constructor() {
     super('SIMULATOR_DISABLED', 404, 'The sandbox simulator is not enabled on this server.');

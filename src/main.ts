@@ -52,7 +52,8 @@ async function main() {
   if (banner) process.stdout.write(`${banner}\n`);
   logger.info({ address, docs: `${config.publicUrl ?? localUrl}/docs` }, 'titan-media listening');
 
-  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish within the timeout, close the db.
+  // SIGTERM/SIGINT: refuse new transfers and abort persists, then let in-flight requests finish
+  // within the timeout, then close the db (the order is in http/shutdown-order.ts).
   closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');

@@ -50,6 +50,18 @@ export function createMetrics() {
   });
   for (const step of LIFECYCLE_STEPS) lifecycle.inc({ step }, 0);
   for (const reason of ['delete', 'retention', 'session']) for (const outcome of ['deleted', 'retry']) objectDeletions.inc({ reason, outcome }, 0);
+  const objectsVanished = new Counter({
+    name: 'titan_media_objects_vanished_total',
+    help: 'Persisted objects found gone from their bucket (the media was marked unpersisted again)',
+    registers,
+  });
+  const uploadsSwept = new Counter({
+    name: 'titan_uploads_swept_total',
+    help: 'Multipart uploads aborted by the sweeper: lapsed (their owner died or lost the storage) or stray (old, under our key prefix, unknown to the database)',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  for (const k of ['lapsed', 'stray'] as const) uploadsSwept.inc({ kind: k }, 0);
   for (const o of ['delivered', 'retry', 'failed'] as const) webhookAttempts.inc({ outcome: o }, 0);
   for (const o of ['stored', 'retry', 'gave_up', 'busy', 'interrupted'] as const) autoPersistRuns.inc({ outcome: o }, 0);
 
@@ -67,6 +79,12 @@ export function createMetrics() {
     },
     objectDeletion(reason: string, outcome: 'deleted' | 'retry') {
       objectDeletions.inc({ reason, outcome });
+    },
+    objectVanished() {
+      objectsVanished.inc();
+    },
+    uploadsSwept(kind: 'lapsed' | 'stray', n: number) {
+      if (n > 0) uploadsSwept.inc({ kind }, n);
     },
     /** The gauges read at scrape time: database counts and the transfers in flight. */
     watch(deps: { db: Db; transfers: { active: number }; maxTransfers: number; logger: Logger }) {

@@ -64,7 +64,10 @@ export function sendError(reply: FastifyReply, err: AppError) {
 export function registerErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(error);
-    if (appErr.statusCode >= 500) {
+    if (appErr.statusCode === 503) {
+      // BUSY, SHUTTING_DOWN and the like: load shedding, not a fault.
+      request.log.warn({ code: appErr.code, err: error }, appErr.message);
+    } else if (appErr.statusCode >= 500) {
       request.log.error({ err: error, method: request.method, url: request.url, params: request.params }, 'request failed');
     } else {
       request.log.info({ code: appErr.code }, appErr.message);

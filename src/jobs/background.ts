@@ -68,6 +68,8 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
       deletions.start();
       lifecycle.start();
     },
+    /** Stops the auto-persist runner: running uploads aborted at once, their jobs given back. */
+    stopPersisting: () => runner.stop(),
     /** Stops every worker (uploads aborted and given back, attempts finished or given back). */
     async stop() {
       await lifecycle.stop();

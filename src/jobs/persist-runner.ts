@@ -5,7 +5,7 @@ import { chainHooks, type PersistHook, type PersistService } from '../media/pers
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
 import { findAccountMedia } from '../store/repositories/media.js';
-import { claimDueJobs, pruneJobs, renewJobLease, updateLeasedJob } from '../store/repositories/persist-jobs.js';
+import { claimDueJobs, dueJobAccounts, pruneJobs, renewJobLease, updateLeasedJob } from '../store/repositories/persist-jobs.js';
 import type { PersistJobTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
 import type { PersistJobs } from './persist-jobs.js';
@@ -54,9 +54,35 @@ export function createPersistRunner(deps: {
   const db = store.db;
   const iso = (ms: number) => new Date(ms).toISOString();
 
+  // Fair shares: no account runs more than half the workers, and free workers go round the
+  // accounts with due jobs (fewest running first), so one account's backlog or stuck proxy
+  // cannot hold back another's jobs.
+  const perAccount = Math.max(1, Math.ceil(o.concurrency / 2));
+  const running = new Map<string, number>();
+  const count = (accountId: string, d: number) => {
+    const n = (running.get(accountId) ?? 0) + d;
+    if (n > 0) running.set(accountId, n);
+    else running.delete(accountId);
+  };
+
   async function claim(limit: number) {
     const now = clock.now().getTime();
-    return claimDueJobs(store, { owner, now: iso(now), leaseUntil: iso(now + o.leaseMs), limit });
+    const lease = { owner, now: iso(now), leaseUntil: iso(now + o.leaseMs) };
+    const accounts = (await dueJobAccounts(db, lease.now, 100)).filter((a) => (running.get(a) ?? 0) < perAccount);
+    accounts.sort((a, b) => (running.get(a) ?? 0) - (running.get(b) ?? 0));
+    const claimed: PersistJobTable[] = [];
+    for (let progressed = true; progressed && claimed.length < limit; ) {
+      progressed = false;
+      for (const accountId of accounts) {
+        if (claimed.length >= limit || (running.get(accountId) ?? 0) >= perAccount) continue;
+        const [job] = await claimDueJobs(store, { ...lease, limit: 1, accountId });
+        if (!job) continue;
+        count(accountId, 1);
+        claimed.push(job);
+        progressed = true;
+      }
+    }
+    return claimed;
   }
 
   async function cleanUp(job: PersistJobTable) {
@@ -96,6 +122,7 @@ export function createPersistRunner(deps: {
       await settle(job, err, isFinal(err), ended);
     } finally {
       clearInterval(heartbeat);
+      count(job.account_id, -1);
     }
   }
 

@@ -19,6 +19,8 @@ export interface CdnClientOptions {
   /** Origins that may be fetched (default: {@link DEFAULT_CDN_ALLOWLIST}). */
   allowlist?: AllowRule[];
   connectTimeoutMs?: number;
+  /** Reaching a session's proxy and its CONNECT/SOCKS handshake (default: connectTimeoutMs). */
+  proxyTimeoutMs?: number;
   /** Time to wait for response headers. */
   headersTimeoutMs?: number;
   /** Longest idle gap between two body chunks. */
@@ -97,7 +99,7 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
   function proxyDispatcher(proxy: string): Dispatcher {
     let d = proxies.get(proxy);
     if (!d) {
-      d = createProxyDispatcher(proxy, connectTimeoutMs);
+      d = createProxyDispatcher(proxy, opts.proxyTimeoutMs ?? connectTimeoutMs);
       proxies.set(proxy, d);
       if (proxies.size > MAX_PROXIES) {
         const [oldest, old] = proxies.entries().next().value!;

@@ -7,6 +7,7 @@ import type { Buckets } from '../storage/buckets.js';
 import type { MediaLookup } from './media-lookup.js';
 import { mediaDisposition, toMediaObject, type MediaObject } from './media-object.js';
 import type { MediaRead, MediaSource } from './media-source.js';
+import type { SessionTransfers } from './session-transfers.js';
 
 /** Files up to this size are verified completely before their first byte is sent. */
 export const VERIFIED_HEAD_BYTES = 256 * 1024;
@@ -18,6 +19,7 @@ export interface MediaServiceDeps {
   db: Db;
   lookup: MediaLookup;
   source: MediaSource;
+  transfers: SessionTransfers;
   buckets: Buckets;
   logger: Logger;
 }
@@ -64,7 +66,18 @@ export function createMediaService(deps: MediaServiceDeps) {
       const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
       const location = await redirectTo(accountId, row);
       if (location) return { status: 302, location };
-      const read = await deps.source.open(accountId, session, row, { ...opts, verifiedHead: VERIFIED_HEAD_BYTES });
+      // Stopping or deleting the session cancels the transfer too.
+      const t = deps.transfers.track(accountId, session.name, opts.signal);
+      let read: MediaRead;
+      try {
+        read = await deps.source.open(accountId, session, row, { ...opts, signal: t.signal, verifiedHead: VERIFIED_HEAD_BYTES });
+      } catch (err) {
+        t.done();
+        throw err;
+      }
+      if (read.body.destroyed) t.done();
+      else read.body.once('close', t.done);
+      t.signal.addEventListener('abort', () => read.body.destroy(t.signal.reason instanceof Error ? t.signal.reason : undefined), { once: true });
       void read.verified
         .then(async (v) => {
           if (v && v.sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256: v.sha256 });

@@ -1,11 +1,12 @@
 import type { SecretBox } from '../crypto/secret-box.js';
-import { MediaKeyWipedError, MediaTooLargeError } from '../errors.js';
+import { MediaKeyWipedError, MediaNotFoundError, MediaTooLargeError } from '../errors.js';
 import type { MediaTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
 import type { CdnClient } from './cdn-client.js';
 import { openPlaintextFromCdn, type MediaFile, type PlainStream } from './cdn-download.js';
 import { openRecovering, type RecoverExpired } from './expired-recovery.js';
 import { parseRangeHeader } from './http-range.js';
+import type { MediaRepair } from './media-repair.js';
 import type { TransferLimiter } from './transfer-limiter.js';
 import { withVerifiedHead } from './verified-head.js';
 
@@ -46,6 +47,7 @@ export function createMediaSource(deps: {
   maxBytes: number;
   /** Re-upload of media the CDN dropped (the WhatsApp sessions); without it, gone is 410. */
   recoverExpired?: RecoverExpired | undefined;
+  repair: MediaRepair;
 }) {
   /** What fetching the file needs; it goes through the session's proxy, as its WebSocket does. */
   function mediaFile(row: MediaTable, proxy: string | null): MediaFile {
@@ -70,8 +72,15 @@ export function createMediaSource(deps: {
     if (!bucket) return null;
     // Only a single well-formed range is passed on, as on the CDN path.
     const range = parseRangeHeader(opts.range).kind === 'none' ? undefined : opts.range;
-    const obj = await bucket.read({ bucket: row.s3_bucket, key: row.s3_key }, range, opts.signal);
-    return { ...obj, verified: Promise.resolve(null) };
+    try {
+      const obj = await bucket.read({ bucket: row.s3_bucket, key: row.s3_key }, range, opts.signal);
+      return { ...obj, verified: Promise.resolve(null) };
+    } catch (err) {
+      if (!(err instanceof MediaNotFoundError)) throw err;
+      // Gone behind our back: serve from the CDN while it still has the file.
+      await deps.repair.objectVanished(accountId, row);
+      return null;
+    }
   }
 
   async function fromCdn(accountId: string, session: MediaSession, row: MediaTable, opts: OpenOptions): Promise<MediaRead> {
@@ -88,7 +97,7 @@ export function createMediaSource(deps: {
      */
     async open(accountId: string, session: MediaSession, row: MediaTable, opts: OpenOptions): Promise<MediaRead> {
       if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
-      const release = deps.limiter.acquire();
+      const release = deps.limiter.acquire(accountId);
       try {
         const read = (await fromBucket(accountId, row, opts)) ?? (await fromCdn(accountId, session, row, opts));
         if (read.body.destroyed) release();

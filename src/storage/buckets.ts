@@ -5,9 +5,11 @@ import type { DownloadMode } from '../store/enums.js';
 import { storeVerifiesChecksums, type ChecksumMode } from './checksum-probe.js';
 import { objectKey } from './object-key.js';
 import { buildS3Client, createS3ClientCache, type S3ClientFactory } from './s3-clients.js';
-import { deleteObject, objectUrl, probeBucket, readObject, type StoredObject } from './s3-objects.js';
+import { deleteObject, objectExists, objectUrl, probeBucket, readObject, type StoredObject } from './s3-objects.js';
 import type { S3Settings, StorageTarget } from './s3-settings.js';
 import { abortLeftovers, uploadStream } from './s3-upload.js';
+import { abortStrays, type StrayQuery } from './stray-uploads.js';
+import { abortUpload, type RecordedUpload } from './upload-abort.js';
 
 /** Where a stored object is: the bucket it was written to (settings may have moved on since). */
 export interface ObjectRef {
@@ -22,6 +24,12 @@ export interface UploadRequest {
   contentDisposition?: string | undefined;
   metadata: Record<string, string>;
   signal: AbortSignal;
+  /** Awaited once CreateMultipartUpload answered, before any part is sent (the durable record). */
+  onUploadId?: (uploadId: string) => Promise<void>;
+  /** Called when, after a failure, the abort could not be confirmed (the storage may be down). */
+  onAbortUnconfirmed?: () => void;
+  /** The abort after a failure gets this long (the storage may be the thing that hangs). */
+  cleanupTimeoutMs?: number;
 }
 
 export type { DownloadMode } from '../store/enums.js';
@@ -30,6 +38,9 @@ export type { DownloadMode } from '../store/enums.js';
 export interface Bucket {
   /** The configured bucket, where uploads go. */
   readonly name: string;
+  /** Endpoint, bucket and key prefix: two accounts with the same identity share their uploads' namespace. */
+  readonly identity: string;
+  readonly keyPrefix: string;
   readonly downloadMode: DownloadMode;
   /** The object key of a media: `{keyPrefix}{session}/{yyyy}/{mm}/{dd}/{mediaId}.{ext}`. */
   keyFor(media: { session: string; mediaId: string; mimeType: string; createdAt: string; fileName?: string | null }): string;
@@ -48,6 +59,12 @@ export interface Bucket {
   abortLeftovers(key: string): Promise<void>;
   /** Deletes an object; one already gone counts as deleted. */
   delete(ref: ObjectRef): Promise<void>;
+  /** Whether the object is still there (STORAGE_FAILED when the bucket cannot tell). */
+  exists(ref: ObjectRef): Promise<boolean>;
+  /** Aborts a recorded upload (by id, then anything open for its key); whether it was confirmed. */
+  abortUpload(u: RecordedUpload, signal: AbortSignal): Promise<boolean>;
+  /** Counts, and unless dry-run aborts, old multipart uploads under the key prefix that no live record claims. */
+  abortStrays(q: StrayQuery): Promise<{ found: number; aborted: number; error: unknown }>;
 }
 
 /** The account's bucket settings (its own, or the server default) and its download mode. */
@@ -94,6 +111,8 @@ export function createBuckets(deps: {
       const client = await clients.get(resolved.target);
       return {
         name: s.bucket,
+        identity: `${s.endpoint ?? 'aws'}|${s.region}|${s.bucket}|${s.keyPrefix}`,
+        keyPrefix: s.keyPrefix,
         downloadMode: resolved.downloadMode,
         keyFor: (m) => objectKey({ keyPrefix: s.keyPrefix, ...m }),
         url: (ref, disposition) => objectUrl(client, s, ref.bucket, ref.key, disposition),
@@ -104,8 +123,11 @@ export function createBuckets(deps: {
           await uploadStream({ client, bucket: s.bucket, ...req, checksums, partSize: deps.partSize, queueSize: deps.queueSize });
           return { bucket: s.bucket, key: req.key };
         },
-        abortLeftovers: (key) => abortLeftovers(client, s.bucket, key),
+        abortLeftovers: async (key) => void (await abortLeftovers(client, s.bucket, key)),
         delete: (ref) => deleteObject(client, ref.bucket, ref.key),
+        exists: (ref) => objectExists(client, ref.bucket, ref.key),
+        abortUpload: (u, signal) => abortUpload(client, u, signal),
+        abortStrays: (q) => abortStrays({ ...q, client, bucket: s.bucket, prefix: s.keyPrefix }),
       };
     },
     close: () => clients.close(),

@@ -44,12 +44,32 @@ export function createS3ClientCache(factory: S3ClientFactory = buildS3Client) {
 
 export type S3ClientCache = ReturnType<typeof createS3ClientCache>;
 
-/** An S3 client for AWS or any S3-compatible endpoint. */
-export async function buildS3Client(s: S3Settings): Promise<S3Client> {
-  return newS3Client(await loadClientS3(), s);
+/** How long any S3 call may take (S3_* deadlines, see docs/operations.md). */
+export interface S3Deadlines {
+  /** TCP (and TLS) connect. */
+  connectTimeoutMs: number;
+  /** No byte moving either way for this long fails the request: a stalled part upload included. */
+  stallTimeoutMs: number;
+  /** One request, start to end. */
+  requestTimeoutMs: number;
+  /** Tries per request (the SDK's retries with backoff), the first included. */
+  maxAttempts: number;
 }
 
-function newS3Client(sdk: { S3Client: typeof S3Client }, s: S3Settings): S3Client {
+export const DEFAULT_S3_DEADLINES: S3Deadlines = { connectTimeoutMs: 5_000, stallTimeoutMs: 30_000, requestTimeoutMs: 600_000, maxAttempts: 3 };
+
+/** An S3 client for AWS or any S3-compatible endpoint. */
+export async function buildS3Client(s: S3Settings, deadlines: S3Deadlines = DEFAULT_S3_DEADLINES): Promise<S3Client> {
+  return newS3Client(await loadClientS3(), s, deadlines);
+}
+
+/** The default client factory, with the configured deadlines. */
+export const s3ClientFactory =
+  (deadlines: S3Deadlines): S3ClientFactory =>
+  (s) =>
+    buildS3Client(s, deadlines);
+
+function newS3Client(sdk: { S3Client: typeof S3Client }, s: S3Settings, d: S3Deadlines): S3Client {
   const client = new sdk.S3Client({
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
@@ -58,7 +78,10 @@ function newS3Client(sdk: { S3Client: typeof S3Client }, s: S3Settings): S3Clien
     // Non-AWS endpoints often lack the newer default checksums; ask only when required.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 3,
+    maxAttempts: d.maxAttempts,
+    // Without these a gateway that accepts and never answers holds a request (and its transfer
+    // slot) for as long as the kernel keeps the connection: minutes, or for good.
+    requestHandler: { connectionTimeout: d.connectTimeoutMs, socketTimeout: d.stallTimeoutMs, requestTimeout: d.requestTimeoutMs, throwOnRequestTimeout: true },
   });
   // Uploaded bytes were verified (MAC, SHA-256) on their way in; hashing every part again for
   // SigV4 cost ~14% of a persist's CPU. UNSIGNED-PAYLOAD signs the request without the body
@@ -74,6 +97,8 @@ function newS3Client(sdk: { S3Client: typeof S3Client }, s: S3Settings): S3Clien
   return client;
 }
 
+const SIGN_ONLY: S3Deadlines = { connectTimeoutMs: 1_000, stallTimeoutMs: 1_000, requestTimeoutMs: 1_000, maxAttempts: 1 };
+
 // Keyed by the settings object: the server default's is one frozen object for the process's life.
 const presigners = new WeakMap<StorageTarget['settings'], S3Client>();
 
@@ -86,7 +111,8 @@ export async function presigningClient(client: S3Client, s: StorageTarget['setti
   if (!s.presignEndpoint) return client;
   let signer = presigners.get(s);
   if (!signer) {
-    signer = newS3Client(await loadClientS3(), { ...s, endpoint: s.presignEndpoint });
+    // It never connects, so its deadlines are never used.
+    signer = newS3Client(await loadClientS3(), { ...s, endpoint: s.presignEndpoint }, SIGN_ONLY);
     presigners.set(s, signer);
   }
   return signer;

@@ -47,6 +47,18 @@ export async function readObject(client: S3Client, bucket: string, key: string, 
   }
 }
 
+/** Whether the object is (still) in the bucket; throws STORAGE_FAILED when the bucket cannot tell. */
+export async function objectExists(client: S3Client, bucket: string, key: string): Promise<boolean> {
+  const { HeadObjectCommand } = await loadClientS3();
+  try {
+    await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw new StorageFailedError(`Checking the stored object failed: ${describe(err)}`, { cause: err });
+  }
+}
+
 /** Checks that the bucket exists and the credentials may use it; returns the storage's reason when not. */
 export async function probeBucket(client: S3Client, bucket: string): Promise<string | null> {
   const { HeadBucketCommand } = await loadClientS3();

@@ -286,6 +286,32 @@ export interface SessionCommandTable {
   updated_at: string;
 }
 
+/**
+ * An upload into a bucket, recorded before it starts: the cross-process claim on its media and
+ * what any process needs to abort it once its owner's lease lapsed.
+ */
+export interface UploadTable {
+  media_id: string;
+  /** New for every claim, so a waiter can tell the run it waits on from a later one. */
+  claim_id: string;
+  account_id: string;
+  bucket: string;
+  object_key: string;
+  /** The multipart upload's id once CreateMultipartUpload answered; null before (or for a single PUT). */
+  upload_id: string | null;
+  owner: string;
+  /** running | failed */
+  state: string;
+  lease_expires_at: string;
+  /** 1 when a failed run could not confirm its abort: the sweeper aborts it again. */
+  needs_abort: number;
+  error_code: string | null;
+  error_status: number | null;
+  error_message: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   accounts: AccountTable;
   api_keys: ApiKeyTable;
@@ -305,4 +331,5 @@ export interface Database {
   media_thumbnails: MediaThumbnailTable;
   media_deletions: MediaDeletionTable;
   sweep_claims: SweepClaimTable;
+  uploads: UploadTable;
 }

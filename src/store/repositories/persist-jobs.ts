@@ -9,7 +9,7 @@ export async function insertPersistJobIfAbsent(db: DbOrTrx, row: PersistJobTable
 }
 
 /** Claims due jobs with a lease (see claimDueDeliveries for why this is safe on both dialects). */
-export function claimDueJobs(store: Store, o: { owner: string; now: string; leaseUntil: string; limit: number }) {
+export function claimDueJobs(store: Store, o: { owner: string; now: string; leaseUntil: string; limit: number; accountId?: string }) {
   const db = store.db;
   let due = db
     .selectFrom('persist_jobs')
@@ -19,6 +19,7 @@ export function claimDueJobs(store: Store, o: { owner: string; now: string; leas
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', o.now)]))
     .orderBy('next_run_at')
     .limit(o.limit);
+  if (o.accountId !== undefined) due = due.where('account_id', '=', o.accountId);
   if (store.dialect === 'postgres') due = due.forUpdate().skipLocked();
   return db
     .updateTable('persist_jobs')
@@ -28,6 +29,21 @@ export function claimDueJobs(store: Store, o: { owner: string; now: string; leas
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', o.now)]))
     .returningAll()
     .execute();
+}
+
+/** Accounts with due, unclaimed jobs, the longest-waiting first (the runner shares its workers among them). */
+export async function dueJobAccounts(db: DbOrTrx, now: string, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('persist_jobs')
+    .select(['account_id', (eb) => eb.fn.min('next_run_at').as('due')])
+    .where('state', '=', 'pending')
+    .where('next_run_at', '<=', now)
+    .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]))
+    .groupBy('account_id')
+    .orderBy('due')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.account_id);
 }
 
 /** Extends a running job's lease; false when another process holds it now. */
