@@ -21,10 +21,13 @@ export function claimDueJobs(store: Store, o: { owner: string; now: string; leas
     .limit(o.limit);
   if (o.accountId !== undefined) due = due.where('account_id', '=', o.accountId);
   if (store.dialect === 'postgres') due = due.forUpdate().skipLocked();
+  // A materialized CTE: inlined into `IN (…)`, PostgreSQL may evaluate a LIMIT … SKIP LOCKED
+  // subquery more than once and claim (and then strand) more rows than asked for.
   return db
+    .with((cte) => cte('due').materialized(), () => due)
     .updateTable('persist_jobs')
     .set((eb) => ({ lease_owner: o.owner, lease_expires_at: o.leaseUntil, claims: eb('claims', '+', 1) }))
-    .where('id', 'in', due)
+    .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
     .where('state', '=', 'pending')
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', o.now)]))
     .returningAll()

@@ -46,10 +46,13 @@ export function claimDueDeliveries(store: Store, o: { owner: string; now: string
     .orderBy('d.next_attempt_at')
     .limit(o.limit);
   if (store.dialect === 'postgres') due = due.forUpdate(['d']).skipLocked();
+  // A materialized CTE: inlined into `IN (…)`, PostgreSQL may evaluate a LIMIT … SKIP LOCKED
+  // subquery more than once and claim (and then strand) more rows than asked for.
   return db
+    .with((cte) => cte('due').materialized(), () => due)
     .updateTable('webhook_deliveries')
     .set({ lease_owner: o.owner, lease_expires_at: o.leaseUntil })
-    .where('id', 'in', due)
+    .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
     .where('state', '=', 'pending')
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', o.now)]))
     .returning(['id'])
