@@ -10,7 +10,8 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { registerApiKeyAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
-import { registerMetrics } from './http/metrics.js';
+import { httpSeries, registerMetrics } from './http/metrics.js';
+import { registerRequestLog } from './http/request-log.js';
 import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRateLimit } from './http/rate-limit.js';
@@ -81,18 +82,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  const metrics = createMetrics();
+  registerRequestLog(app, httpSeries(metrics.registry, metrics.httpError));
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
-  // One line per request, with the account when known.
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), accountId: request.principal?.accountId },
-      'request',
-    );
-  });
-
   const accounts = createAccountService(store.db, clock);
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });
   const sessions = createSessionService(store.db, clock);
@@ -111,9 +106,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // The CDN file is the plaintext plus at most one block of padding and the MAC.
       maxBytes: m.maxBytes + 26,
       logger: deps.logger,
+      onRetry: (kind) => metrics.media.cdnRetry(kind),
+      onBytes: (n) => metrics.media.bytes('cdn_in', n),
     });
   // The outbox and its workers (webhook dispatcher, auto-persist jobs); settings come later.
-  const metrics = createMetrics();
   const background = createBackground({ store, clock, config, secretBox, settings: () => settings, logger: deps.logger, metrics });
   const ingest = background.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [background.onIngest] }));
   // Every status change goes through these, inside its transaction (the session manager takes them).
@@ -131,10 +127,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Expired media are re-uploaded by the sender's phone through its session (download and persist).
   const recoverExpired = whatsapp.recoverExpired;
-  const s3Clients = createS3ClientCache();
+  const s3Clients = createS3ClientCache(metrics.media);
   const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers);
-  metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
+  metrics.watch({ db: store.db, clock, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
   const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });
   const persist = createPersistService({
     db: store.db,

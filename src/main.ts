@@ -8,10 +8,11 @@ import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, readEnvironment } from './config.js';
 import { createSecretBox } from './crypto/secret-box.js';
 import { loadOrCreateSecretKey } from './crypto/secret-key-file.js';
-import { createLogger } from './logger.js';
+import { createLogger, routeProcessWarnings } from './logger.js';
 import { enableScavengePacing } from './media/scavenge-pacer.js';
 import { openStore } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
+import { VERSION } from './version.js';
 
 // undici compiles its llhttp WebAssembly parser on the first connection; V8's optimising
 // recompilation of it (tier-up) costs a ~35 MB RSS spike for no measurable parsing gain.
@@ -33,6 +34,7 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  routeProcessWarnings(logger);
   const store = openStore(config.database);
   const applied = await migrateToLatest(store.db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
@@ -46,16 +48,25 @@ async function main() {
   const secretBox = createSecretBox(secretKey, config.secretKeyPrevious);
 
   const app = await buildApp({ config, store, logger, secretBox });
-  const address = await app.listen({ port: config.port, host: config.host });
+  // Fastify logs one "Server listening" line per interface; the start line below replaces them.
+  const level = app.log.level;
+  app.log.level = 'warn';
+  let address: string;
+  try {
+    address = await app.listen({ port: config.port, host: config.host });
+  } finally {
+    app.log.level = level;
+  }
 
-  const localUrl = `http://127.0.0.1:${config.port}`;
+  // The address Fastify reports (the real port, also when PORT=0).
+  const localUrl = address;
   const banner = await bootstrapFirstKey(
     createAccountService(store.db, systemClock),
     createApiKeyService(store.db, systemClock, { cacheTtlMs: 0 }),
     { masterKey: config.masterKey, production: config.nodeEnv === 'production', baseUrl: config.publicUrl ?? localUrl },
   );
   if (banner) process.stdout.write(`${banner}\n`);
-  logger.info({ address, docs: `${config.publicUrl ?? localUrl}/docs` }, 'titan-media listening');
+  logger.info({ address, docs: `${config.publicUrl ?? localUrl}/docs`, version: VERSION, node: process.versions.node }, 'titan-media listening');
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish within the timeout, close the db.
   closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadClientS3 } from './aws-sdk.js';
+import { observeS3Requests, type S3Observer } from './s3-request-metrics.js';
 import type { StorageTarget } from './s3-settings.js';
 
 /**
@@ -8,7 +9,7 @@ import type { StorageTarget } from './s3-settings.js';
  * call imports the SDK (aws-sdk.ts); after that await, it runs to the end without yielding, so
  * concurrent callers still share one client.
  */
-export function createS3ClientCache() {
+export function createS3ClientCache(observer?: S3Observer) {
   const clients = new Map<string, S3Client>();
   return {
     async get(target: StorageTarget): Promise<S3Client> {
@@ -24,6 +25,7 @@ export function createS3ClientCache() {
           }
         }
         client = newS3Client(sdk, target.settings);
+        if (observer) observeS3Requests(client, observer);
         clients.set(target.cacheKey, client);
       }
       return client;
