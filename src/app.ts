@@ -27,6 +27,7 @@ import { createPersistService } from './media/persist-service.js';
 import { createSettingsService } from './accounts/settings-service.js';
 import { settingsRoutes } from './http/routes/settings.js';
 import { createS3ClientCache } from './storage/s3-clients.js';
+import { createTransferAccounts } from './media/transfer-account.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
@@ -83,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
   const metrics = createMetrics();
-  registerRequestLog(app, httpSeries(metrics.registry, metrics.httpError));
+  registerRequestLog(app, httpSeries(metrics.registry, (code) => metrics.httpError(code)));
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -131,7 +132,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers);
   metrics.watch({ db: store.db, clock, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
-  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });
+  // Set once closing starts, so transfers cut by the shutdown say so.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  const transfers = createTransferAccounts({ metrics: metrics.media, logger: deps.logger, shuttingDown: () => closing });
+  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, transfers, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });
   const persist = createPersistService({
     db: store.db,
     clock,
@@ -139,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     settings,
     cdn,
     limiter,
+    transfers,
     maxBytes: m.maxBytes,
     partSize: config.s3Upload.partSize,
     queueSize: config.s3Upload.queueSize,

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
@@ -58,6 +59,16 @@ export function sendError(reply: FastifyReply, err: AppError) {
     code: err.code,
     docs: `${DOCS_BASE}#${err.code.toLowerCase()}`,
     ...(err.details === undefined ? {} : { details: err.details }),
+  });
+}
+
+/**
+ * A streamed body that fails after the headers went out only cuts the connection; its code
+ * still belongs on the request's line (unless the client leaving is what stopped it).
+ */
+export function noteLateFailure(request: FastifyRequest, body: Readable, clientGone: AbortSignal): void {
+  body.once('error', (err) => {
+    if (!clientGone.aborted) noteFailure(request, { code: toAppError(err).code, err });
   });
 }
 

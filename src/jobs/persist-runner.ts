@@ -87,7 +87,7 @@ export function createPersistRunner(deps: {
     try {
       // claims was incremented by this claim: any surplus over recorded runs is a run that died.
       if (job.claims - 1 > job.attempts) await cleanUp(job);
-      const result = await deps.persist().persist(job.account_id, job.session_name, job.media_id, { trigger: 'auto', isFinalFailure: isFinal });
+      const result = await deps.persist().persist(job.account_id, job.session_name, job.media_id, { trigger: 'auto', isFinalFailure: isFinal, jobId: job.id });
       // Stored before this run (e.g. by an API call): the listener had nothing to end, so end it here.
       await db.transaction().execute((trx) => deps.jobs.succeeded(trx, job.media_id, result.url));
       deps.metrics.autoPersistRun('stored');

@@ -14,6 +14,7 @@ import { openPlaintextFromCdn, type MediaFile, type PlainStream } from './cdn-do
 import { openRecovering, type RecoverExpired } from './expired-recovery.js';
 import { toMediaObject, type MediaObject } from './media-object.js';
 import type { MediaType } from './media-type.js';
+import type { TransferAccount, TransferAccounts } from './transfer-account.js';
 import type { TransferLimiter } from './transfer-limiter.js';
 import { withVerifiedHead } from './verified-head.js';
 
@@ -33,6 +34,7 @@ export interface MediaServiceDeps {
   secretBox: SecretBox;
   cdn: CdnClient;
   limiter: TransferLimiter;
+  transfers: TransferAccounts;
   settings: SettingsService;
   maxBytes: number;
   logger: Logger;
@@ -74,7 +76,7 @@ export function createMediaService(deps: MediaServiceDeps) {
   }
 
   /** Persisted media come from the bucket (so they outlive the CDN copy), or by redirect. */
-  async function fromBucket(accountId: string, row: MediaTable, range: string | undefined, signal: AbortSignal): Promise<Download | null> {
+  async function fromBucket(accountId: string, row: MediaTable, range: string | undefined, signal: AbortSignal, begin: () => TransferAccount): Promise<Download | null> {
     if (!row.persisted_at || !row.s3_bucket || !row.s3_key) return null;
     const storage = await deps.settings.storageFor(accountId);
     if (!storage) return null;
@@ -83,8 +85,9 @@ export function createMediaService(deps: MediaServiceDeps) {
     }
     // Only a single well-formed range is passed on, as on the CDN path.
     const r = parseRangeHeader(range);
+    const account = begin();
     const obj = await readObject(storage.client, row.s3_bucket, row.s3_key, r.kind === 'none' ? undefined : range, signal);
-    return { status: obj.status, headers: headersFor(row, obj), body: obj.body };
+    return { status: obj.status, headers: headersFor(row, obj), body: account.deliver(obj.body, { directions: ['s3_in', 'client_out'], fromSource: true, clientGone: signal }) };
   }
 
   function headersFor(row: MediaTable, plain: Pick<PlainStream, 'contentLength' | 'contentRange'>): Record<string, string> {
@@ -109,22 +112,37 @@ export function createMediaService(deps: MediaServiceDeps) {
      * VERIFIED_HEAD_BYTES) once the whole file verified, so those failures are still errors;
      * later failures destroy the returned body. `signal` aborts the CDN transfer.
      */
-    async download(accountId: string, sessionName: string, mediaId: string, opts: { range?: string | undefined; signal: AbortSignal }): Promise<Download> {
+    async download(
+      accountId: string,
+      sessionName: string,
+      mediaId: string,
+      opts: { range?: string | undefined; signal: AbortSignal; requestId?: string },
+    ): Promise<Download> {
       const { session, row } = await lookup(accountId, sessionName, mediaId);
-      const stored = await fromBucket(accountId, row, opts.range, opts.signal);
-      if (stored) return stored;
-      if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
-      const release = deps.limiter.acquire();
+      let account: TransferAccount | undefined;
+      const begin = (kind: 'download' | 'range' | 'bucket-read') =>
+        (account = deps.transfers.start({ kind, mediaId: row.id, session: session.name, accountId, requestId: opts.requestId }));
       try {
-        const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), opts.range, opts.signal), accountId, row, deps.recoverExpired);
-        void plain.verified.then(async (sha256) => {
-          if (sha256 && sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256 });
-        }).catch((err: unknown) => deps.logger.warn({ err, mediaId }, 'could not record the verified sha256'));
-        const body = await withVerifiedHead(plain.body, VERIFIED_HEAD_BYTES);
-        body.once('close', release);
-        return { status: plain.status, headers: headersFor(row, plain), body };
+        const stored = await fromBucket(accountId, row, opts.range, opts.signal, () => begin('bucket-read'));
+        if (stored) return stored;
+        const transfer = begin(parseRangeHeader(opts.range).kind === 'none' ? 'download' : 'range');
+        if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
+        const release = deps.limiter.acquire();
+        try {
+          const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), opts.range, opts.signal), accountId, row, deps.recoverExpired);
+          transfer.fromCdn(plain.source.progress, plain.source.throughProxy);
+          void plain.verified.then(async (sha256) => {
+            if (sha256 && sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256 });
+          }).catch((err: unknown) => deps.logger.warn({ err, mediaId }, 'could not record the verified sha256'));
+          const body = await withVerifiedHead(plain.body, VERIFIED_HEAD_BYTES);
+          body.once('close', release);
+          return { status: plain.status, headers: headersFor(row, plain), body: transfer.deliver(body, { directions: ['client_out'], clientGone: opts.signal }) };
+        } catch (err) {
+          release();
+          throw err;
+        }
       } catch (err) {
-        release();
+        account?.end(err, opts.signal.aborted ? 'client_gone' : undefined);
         throw err;
       }
     },

@@ -12,6 +12,7 @@ import type { CdnClient } from './cdn-client.js';
 import { openPlaintextFromCdn } from './cdn-download.js';
 import { openRecovering, type RecoverExpired } from './expired-recovery.js';
 import type { MediaService } from './media-service.js';
+import type { TransferAccounts } from './transfer-account.js';
 import type { TransferLimiter } from './transfer-limiter.js';
 
 export interface PersistResult {
@@ -39,6 +40,9 @@ export interface PersistOptions {
   trigger?: PersistTrigger;
   /** Whether a failure is the last word (reported to listeners); default: every failure is. */
   isFinalFailure?: (err: unknown) => boolean;
+  /** The HTTP request or the auto-persist job asking, named in the transfer's log line. */
+  requestId?: string;
+  jobId?: string;
 }
 
 export type PersistService = ReturnType<typeof createPersistService>;
@@ -54,6 +58,7 @@ export function createPersistService(deps: {
   settings: SettingsService;
   cdn: CdnClient;
   limiter: TransferLimiter;
+  transfers: TransferAccounts;
   maxBytes: number;
   partSize: number;
   queueSize: number;
@@ -67,7 +72,8 @@ export function createPersistService(deps: {
   // Aborted on shutdown so running uploads are aborted, not left half-done.
   const lifetime = new AbortController();
 
-  async function run(accountId: string, session: Pick<SessionTable, 'name' | 'proxy'>, row: MediaTable, trigger: PersistTrigger = 'request'): Promise<PersistResult> {
+  async function run(accountId: string, session: Pick<SessionTable, 'name' | 'proxy'>, row: MediaTable, opts: PersistOptions = {}): Promise<PersistResult> {
+    const trigger = opts.trigger ?? 'request';
     const storage = await deps.settings.storageFor(accountId);
     if (!storage) throw new S3NotConfiguredError();
     const { client, target } = storage;
@@ -75,18 +81,29 @@ export function createPersistService(deps: {
     if (row.persisted_at && row.s3_key && row.s3_bucket) {
       return { url: await objectUrl(client, s, row.s3_bucket, row.s3_key), key: row.s3_key, bucket: row.s3_bucket, size: row.s3_size ?? 0, mimeType: row.mime_type, sha256: row.sha256 };
     }
-    if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
-    const release = deps.limiter.acquire();
+    const account = deps.transfers.start({
+      kind: trigger === 'auto' ? 'auto-persist' : 'persist',
+      mediaId: row.id,
+      session: session.name,
+      accountId,
+      requestId: opts.requestId,
+      jobId: opts.jobId,
+    });
+    let release: (() => void) | undefined;
     try {
+      if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
+      release = deps.limiter.acquire();
       const key = objectKey({ keyPrefix: s.keyPrefix, session: session.name, mediaId: row.id, mimeType: row.mime_type, createdAt: row.created_at });
       const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, deps.media.mediaFile(r, session.proxy), undefined, lifetime.signal), accountId, row, deps.recoverExpired);
+      account.fromCdn(plain.source.progress, plain.source.throughProxy);
       // The claimed hash is checked while streaming (a mismatch aborts), so it may label the object.
       const knownSha = row.sha256 ?? row.file_sha256;
       await uploadStream({
         client,
         bucket: s.bucket,
         key,
-        body: plain.body,
+        // s3_out is counted per request by the S3 clients (storage/s3-request-metrics.ts).
+        body: account.deliver(plain.body, { directions: [], ends: false }),
         contentType: row.mime_type,
         metadata: { 'media-id': row.id, session: session.name, 'message-id': row.message_id, ...(knownSha ? { sha256: knownSha } : {}) },
         partSize: deps.partSize,
@@ -104,10 +121,14 @@ export function createPersistService(deps: {
         const outcome = { ok: true as const, trigger, accountId, session: session.name, media: { ...row, ...patch }, result };
         for (const l of deps.listeners ?? []) await l(trx, outcome);
       });
+      account.end();
       deps.logger.info({ mediaId: row.id, bucket: s.bucket, key, size }, 'media persisted');
       return result;
+    } catch (err) {
+      account.end(err);
+      throw err;
     } finally {
-      release();
+      release?.();
     }
   }
 
@@ -130,11 +151,11 @@ export function createPersistService(deps: {
      */
     async persist(accountId: string, sessionName: string, mediaId: string, opts: PersistOptions = {}): Promise<PersistResult> {
       const { session, row } = await deps.media.lookup(accountId, sessionName, mediaId);
-      if (row.persisted_at) return run(accountId, session, row);
+      if (row.persisted_at) return run(accountId, session, row, opts);
       let p = inflight.get(row.id);
       if (!p) {
         const trigger = opts.trigger ?? 'request';
-        p = run(accountId, session, row, trigger)
+        p = run(accountId, session, row, opts)
           .catch(async (err: unknown) => {
             if (opts.isFinalFailure?.(err) ?? true) await reportFailure(accountId, session.name, row, trigger, err);
             throw err;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { MediaService } from '../../media/media-service.js';
 import type { PersistService } from '../../media/persist-service.js';
 import { principalOf } from '../auth.js';
+import { noteLateFailure } from '../error-handler.js';
 import { API_ERRORS, envelope, errorResponses } from '../schemas/common.js';
 import { BinaryBody, MediaObjectSchema, MediaParams, PersistResultSchema } from '../schemas/media.js';
 
@@ -47,8 +48,9 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: 
         if (!reply.raw.writableFinished) transfer.abort(new Error('The client went away.'));
       });
       const { session, mediaId } = req.params;
-      const d = await media.download(principalOf(req).accountId, session, mediaId, { range: req.headers.range, signal: transfer.signal });
+      const d = await media.download(principalOf(req).accountId, session, mediaId, { range: req.headers.range, signal: transfer.signal, requestId: req.id });
       if (d.status === 302) return reply.redirect(d.headers.location!, 302);
+      noteLateFailure(req, d.body!, transfer.signal);
       // The schema documents the bytes; the type provider only knows JSON bodies.
       return reply.code(d.status).headers(d.headers).send(d.body as unknown as string);
     },
@@ -69,7 +71,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: 
     },
     async (req) => {
       const { session, mediaId } = req.params;
-      return { data: await persist.persist(principalOf(req).accountId, session, mediaId) };
+      return { data: await persist.persist(principalOf(req).accountId, session, mediaId, { requestId: req.id }) };
     },
   );
 };
