@@ -16,6 +16,8 @@ export function observeS3Requests(client: S3Client, observer: S3Observer): void 
       const seconds = () => (performance.now() - started) / 1000;
       try {
         const out = await next(args);
+        // Presigning a URL runs the same stack but sends nothing.
+        if ((out.output as { presigned?: unknown }).presigned !== undefined) return out;
         observer.s3Request(operation, 'ok', seconds());
         const sent = (args.input as { ContentLength?: unknown }).ContentLength;
         if (typeof sent === 'number') observer.bytes('s3_out', sent);
