@@ -65,7 +65,8 @@ async function main() {
     createApiKeyService(store.db, systemClock, { cacheTtlMs: 0 }),
     { masterKey: config.masterKey, production: config.nodeEnv === 'production', baseUrl: config.publicUrl ?? localUrl },
   );
-  if (banner) process.stdout.write(`${banner}\n`);
+  // To stderr: stdout carries only JSON log lines (the key must not enter the log either).
+  if (banner) process.stderr.write(`${banner}\n`);
   logger.info({ address, docs: `${config.publicUrl ?? localUrl}/docs`, version: VERSION, node: process.versions.node }, 'titan-media listening');
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish within the timeout, close the db.
