@@ -21,6 +21,11 @@ describe('the server process', () => {
       expect(key).toBeDefined();
       expect(p.stderr()).toContain(`curl -H "Authorization: Bearer ${key}"`);
       expect(p.stdout()).not.toContain(key);
+      // One start line (not Fastify's one per interface), with the real address, the docs and the version.
+      const starts = p.stdout().split('\n').filter((l) => /listening/i.test(l));
+      expect(starts).toHaveLength(1);
+      const start = JSON.parse(starts[0]!) as { address: string };
+      expect(start).toMatchObject({ msg: 'titan-media listening', address: expect.stringMatching(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/), docs: `${start.address}/docs`, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
       const res = await fetch(`${p.baseUrl}/api/account`, { headers: { authorization: `Bearer ${key}` } });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { data: { name: string } }).data.name).toBe('default');

@@ -43,8 +43,9 @@ export function registerRequestLog(app: FastifyInstance, onEnd: (end: RequestEnd
 function writeLine(request: FastifyRequest, reply: FastifyReply, onEnd: (end: RequestEnd) => void) {
   const route = request.routeOptions.url;
   const statusCode = reply.raw.statusCode;
-  const clientGone = !reply.raw.writableFinished;
   const failure = failures.get(request);
+  // end() was never called and we did not cut it: the client closed before the whole answer.
+  const clientGone = !reply.raw.writableEnded && failure?.err === undefined;
   const ms = Math.round(reply.elapsedTime);
   onEnd({ method: request.method, route: route ?? 'unmatched', statusCode, seconds: ms / 1000, code: failure?.code });
   const line = {

@@ -162,6 +162,7 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     const reqId = res.headers.get('x-request-id')!;
     await expect.poll(() => requestLines(reqId).length).toBe(1);
     expect(requestLines(reqId)[0]).toMatchObject({ code: 'MEDIA_INTEGRITY_FAILED', statusCode: 200 });
+    expect(requestLines(reqId)[0]!.clientGone).toBeUndefined();
     expect(await deltas(before, [transfers('download', 'integrity_failed'), 'titan_http_errors_total{code="MEDIA_INTEGRITY_FAILED"}'])).toEqual({
       [transfers('download', 'integrity_failed')]: 1,
       'titan_http_errors_total{code="MEDIA_INTEGRITY_FAILED"}': 1,
@@ -235,6 +236,20 @@ describe('transfer accounting: one line and the series per transfer, whatever th
       'titan_s3_requests_total{operation="GetObject",outcome="ok"}': 1,
       'titan_s3_request_duration_seconds_count{operation="PutObject"}': 1,
     });
+  });
+
+  it('a persist whose client left: the request line says so, the persist goes on and completes', async () => {
+    const m = await published(1024 * 1024);
+    cdn.misbehave(m.path, { slowBytesPerSec: 1024 * 1024 });
+    const controller = new AbortController();
+    const reqId = 'persist-client-left-1';
+    const call = fetch(`${base}/api/sessions/shop/media/${m.mediaId}/persist`, { method: 'POST', headers: { ...a.auth, 'x-request-id': reqId }, signal: controller.signal }).catch((e: unknown) => e);
+    await expect.poll(async () => (await scrapeMetrics(t.app)).get('titan_media_transfers_active')).toBe(1);
+    controller.abort();
+    expect(await call).toBeInstanceOf(Error);
+    await expect.poll(() => requestLines(reqId).length).toBe(1);
+    expect(requestLines(reqId)[0]).toMatchObject({ clientGone: true, route: '/api/sessions/:session/media/:mediaId/persist' });
+    expect(await transferLine(m.mediaId, 'persist')).toMatchObject({ outcome: 'completed', reqId, bytesOut: m.plaintext.length });
   });
 
   it('S3 down (the bucket refuses): 502 STORAGE_FAILED, storage_failed, S3 client errors counted', async () => {
