@@ -37,6 +37,8 @@ export interface TransferAccount {
   end(err?: unknown, outcome?: TransferOutcome): void;
 }
 
+const ROUTINE = new Set<TransferOutcome>(['completed', 'client_gone', 'busy', 'too_large', 'rejected']);
+
 export type TransferAccounts = ReturnType<typeof createTransferAccounts>;
 
 export function createTransferAccounts(deps: { metrics: MediaMetrics; logger: Logger; shuttingDown: () => boolean }) {
@@ -70,10 +72,10 @@ export function createTransferAccounts(deps: { metrics: MediaMetrics; logger: Lo
           ms: Math.round(seconds * 1000),
           throughProxy,
           resumes: source?.resumes ?? 0,
-          ...(err !== undefined && outcome !== 'completed' && outcome !== 'client_gone' ? { err } : {}),
         };
-        if (outcome === 'completed' || outcome === 'client_gone' || outcome === 'busy' || outcome === 'too_large' || outcome === 'rejected') deps.logger.info(line, 'transfer');
-        else deps.logger.warn(line, 'transfer');
+        // Ends that are the client's doing or a limit working as meant are not problems: their code says enough.
+        if (ROUTINE.has(outcome) || err === undefined) deps.logger.info(line, 'transfer');
+        else deps.logger.warn({ ...line, err }, 'transfer');
       }
 
       return {
