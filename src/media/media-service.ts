@@ -121,7 +121,7 @@ export function createMediaService(deps: MediaServiceDeps) {
       const { session, row } = await lookup(accountId, sessionName, mediaId);
       let account: TransferAccount | undefined;
       const begin = (kind: 'download' | 'range' | 'bucket-read') =>
-        (account = deps.transfers.start({ kind, mediaId: row.id, session: session.name, accountId, requestId: opts.requestId }));
+        (account = deps.transfers.start({ kind, mediaId: row.id, session: session.name, accountId, requestId: opts.requestId, throughProxy: kind !== 'bucket-read' && session.proxy !== null }));
       try {
         const stored = await fromBucket(accountId, row, opts.range, opts.signal, () => begin('bucket-read'));
         if (stored) return stored;

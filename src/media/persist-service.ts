@@ -88,6 +88,7 @@ export function createPersistService(deps: {
       accountId,
       requestId: opts.requestId,
       jobId: opts.jobId,
+      throughProxy: session.proxy !== null,
     });
     let release: (() => void) | undefined;
     try {

@@ -15,6 +15,8 @@ export interface TransferFacts {
   /** The HTTP request it serves, or the auto-persist job that runs it. */
   requestId?: string | undefined;
   jobId?: string | undefined;
+  /** Whether the session has a proxy; refined once the CDN body is open (our own origins are fetched directly). */
+  throughProxy?: boolean;
 }
 
 /** What a CDN body reports as it goes (cdn-client.ts). */
@@ -46,7 +48,7 @@ export function createTransferAccounts(deps: { metrics: MediaMetrics; logger: Lo
     start(facts: TransferFacts): TransferAccount {
       const started = performance.now();
       let source: SourceProgress | null = null;
-      let throughProxy = false;
+      let throughProxy = facts.throughProxy ?? false;
       let fromSourceBytes = 0;
       let delivered = 0;
       let ended = false;
