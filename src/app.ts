@@ -22,16 +22,19 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { createSecretBox, type SecretBox } from './crypto/secret-box.js';
 import { createCdnClient, type CdnClient } from './media/cdn-client.js';
 import { parseAllowlist } from './media/cdn-allowlist.js';
+import { createMediaLookup } from './media/media-lookup.js';
 import { createMediaService } from './media/media-service.js';
+import { createMediaSource } from './media/media-source.js';
 import { createPersistService } from './media/persist-service.js';
 import { createSettingsService } from './accounts/settings-service.js';
 import { settingsRoutes } from './http/routes/settings.js';
-import { createS3ClientCache } from './storage/s3-clients.js';
+import { createBucketProbe, createBuckets } from './storage/buckets.js';
+import type { S3ClientFactory } from './storage/s3-clients.js';
 import { createTransferAccounts } from './media/transfer-account.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
-import { simulatorRoutes } from './http/routes/simulator.js';
+import { simulatorDisabledRoutes, simulatorRoutes } from './http/routes/simulator.js';
 import { createSessionService } from './sessions/session-service.js';
 import { createSimulator } from './simulator/simulator.js';
 import { createIngest } from './whatsapp/ingest.js';
@@ -39,6 +42,7 @@ import { pairingRoutes } from './http/routes/pairing.js';
 import { createSessionManager } from './whatsapp/session-manager.js';
 import { createBaileysSocketFactory, type SocketFactory } from './whatsapp/socket-factory.js';
 import { createBackground } from './jobs/background.js';
+import { createEventPipeline } from './jobs/event-pipeline.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import type { SessionStatusListener } from './sessions/session-events.js';
 import { createWebhookService } from './webhooks/webhook-service.js';
@@ -57,6 +61,8 @@ export interface AppDeps {
   cdn?: CdnClient;
   /** More listeners of session status changes, besides the webhook outbox's. */
   statusListeners?: SessionStatusListener[];
+  /** Makes the S3 client of a bucket's settings; defaults to the AWS SDK's, tuned for S3-compatible stores. */
+  s3ClientFactory?: S3ClientFactory;
   /** Makes WhatsApp sockets; defaults to real Baileys sockets (tests pass a fake). */
   socketFactory?: SocketFactory;
 }
@@ -92,8 +98,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const accounts = createAccountService(store.db, clock);
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });
   const sessions = createSessionService(store.db, clock);
-  if (!deps.secretBox && !config.secretKey) throw new Error('SECRET_KEY (or a secretBox) is required.');
-  const secretBox = deps.secretBox ?? createSecretBox(config.secretKey!, config.secretKeyPrevious);
+  const secretBox = deps.secretBox ?? (config.secretKey ? createSecretBox(config.secretKey, config.secretKeyPrevious) : null);
+  if (!secretBox) throw new Error('SECRET_KEY (or a secretBox) is required.');
   const m = config.media;
   const cdn =
     deps.cdn ??
@@ -110,11 +116,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       onRetry: (kind) => metrics.media.cdnRetry(kind),
       onBytes: (n) => metrics.media.bytes('cdn_in', n),
     });
-  // The outbox and its workers (webhook dispatcher, auto-persist jobs); settings come later.
-  const background = createBackground({ store, clock, config, secretBox, settings: () => settings, logger: deps.logger, metrics });
-  const ingest = background.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [background.onIngest] }));
+  // Built in one direction, each from what came before: settings → bucket → events → sessions →
+  // media source → media and persist services → background workers.
+  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(deps.s3ClientFactory) });
+  const buckets = createBuckets({ resolve: settings.storageOf, clientFactory: deps.s3ClientFactory, partSize: config.s3Upload.partSize, queueSize: config.s3Upload.queueSize, observer: metrics.media });
+  const events = createEventPipeline({ store, clock, config, secretBox, buckets, logger: deps.logger, metrics });
+  const ingest = events.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [events.onIngest] }));
   // Every status change goes through these, inside its transaction (the session manager takes them).
-  const statusListeners: SessionStatusListener[] = [background.onSessionStatus, ...(deps.statusListeners ?? [])];
+  const statusListeners: SessionStatusListener[] = [events.onSessionStatus, ...(deps.statusListeners ?? [])];
   const whatsapp = createSessionManager({
     db: store.db,
     clock,
@@ -126,36 +135,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     statusListeners,
     settings: { ...config.whatsapp, cdnBaseUrl: m.cdnBaseUrl },
   });
-  // Expired media are re-uploaded by the sender's phone through its session (download and persist).
-  const recoverExpired = whatsapp.recoverExpired;
-  const s3Clients = createS3ClientCache(metrics.media);
-  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers);
   metrics.watch({ db: store.db, clock, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
+  const lookup = createMediaLookup({ db: store.db, sessions });
+  // Expired media are re-uploaded by the sender's phone through its session (download and persist).
+  const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired });
   // Set once closing starts, so transfers cut by the shutdown say so.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
   const transfers = createTransferAccounts({ metrics: metrics.media, logger: deps.logger, shuttingDown: () => closing });
-  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, transfers, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });
-  const persist = createPersistService({
-    db: store.db,
-    clock,
-    media,
-    settings,
-    cdn,
-    limiter,
-    transfers,
-    maxBytes: m.maxBytes,
-    partSize: config.s3Upload.partSize,
-    queueSize: config.s3Upload.queueSize,
-    logger: deps.logger,
-    listeners: background.persistListeners,
-    recoverExpired,
-  });
-  background.usePersist(persist);
-  const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: background.outbox, wake: () => background.dispatcher.wake() });
+  const media = createMediaService({ db: store.db, lookup, source, buckets, transfers, logger: deps.logger });
+  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, transfers, logger: deps.logger });
+  const background = createBackground({ store, clock, config, events, persist, buckets, metrics });
+  const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: events.outbox, wake: () => events.dispatcher.wake() });
   const simulator = config.simulatorEnabled
     ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
     : null;
@@ -176,9 +170,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(sessionRoutes, { sessions, manager: whatsapp });
       await api.register(pairingRoutes, { manager: whatsapp });
       await api.register(settingsRoutes, { settings });
-      await api.register(mediaRoutes, { media, persist });
+      await api.register(mediaRoutes, { media, persist, onPersisted: events.requestHook });
       await api.register(webhookRoutes, { webhooks });
-      if (simulator) await api.register(simulatorRoutes, { simulator });
+      await (simulator ? api.register(simulatorRoutes, { simulator }) : api.register(simulatorDisabledRoutes));
     },
     { prefix: '/api' },
   );
@@ -190,7 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     await background.stop();
     persist.abortAll(new Error('The server is shutting down.'));
-    s3Clients.close();
+    buckets.close();
     if (!deps.cdn) await cdn.close();
     await store.close();
   });

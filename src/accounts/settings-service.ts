@@ -1,15 +1,13 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { S3SettingsInvalidError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { findSettings, upsertSettings } from '../store/repositories/settings.js';
 import type { AccountSettingsTable } from '../store/schema.js';
-import { buildS3Client, type S3ClientCache } from '../storage/s3-clients.js';
-import { probeBucket } from '../storage/s3-objects.js';
+import type { DownloadMode, StorageResolver } from '../storage/buckets.js';
 import type { S3Settings, StorageTarget } from '../storage/s3-settings.js';
 
-export type DownloadMode = 'stream' | 'redirect';
+export type { DownloadMode } from '../storage/buckets.js';
 
 /** S3 settings as given by a client: the secret may be omitted to keep the stored one. */
 export type S3SettingsInput = Omit<S3Settings, 'secretAccessKey'> & { secretAccessKey?: string | null | undefined };
@@ -35,7 +33,14 @@ type StoredS3 = Omit<S3Settings, 'secretAccessKey'> & { secretAccessKeySealed: s
 export type SettingsService = ReturnType<typeof createSettingsService>;
 
 /** Per-account settings, with the server-wide default bucket for accounts without their own. */
-export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: SecretBox; serverDefault: S3Settings | null; s3Clients: S3ClientCache }) {
+export function createSettingsService(deps: {
+  db: Db;
+  clock: Clock;
+  secretBox: SecretBox;
+  serverDefault: S3Settings | null;
+  /** Checks settings against their bucket; returns why it cannot be used, or null. */
+  probe: (settings: S3Settings) => Promise<string | null>;
+}) {
   const parse = (row: AccountSettingsTable | undefined): StoredS3 | null => (row?.s3 ? (JSON.parse(row.s3) as StoredS3) : null);
 
   function view(row: AccountSettingsTable | undefined): SettingsView {
@@ -48,7 +53,7 @@ export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: S
     return {
       s3: publicS3,
       autoPersist: row?.auto_persist === 1,
-      downloadMode: (row?.download_mode as DownloadMode | undefined) ?? 'stream',
+      downloadMode: row?.download_mode ?? 'stream',
       storage: s3 ? 'account' : deps.serverDefault ? 'server' : 'none',
       updatedAt: row?.updated_at ?? null,
     };
@@ -71,13 +76,8 @@ export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: S
         stored = { ...rest, secretAccessKeySealed: sealed };
         if (opts.verify) {
           const settings = { ...rest, secretAccessKey: sealed ? deps.secretBox.open(sealed).toString('utf8') : null };
-          const client = await buildS3Client(settings);
-          try {
-            const reason = await probeBucket(client, settings.bucket);
-            if (reason) throw new S3SettingsInvalidError(reason);
-          } finally {
-            client.destroy();
-          }
+          const reason = await deps.probe(settings);
+          if (reason) throw new S3SettingsInvalidError(reason);
         }
       }
       const row: AccountSettingsTable = {
@@ -92,20 +92,20 @@ export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: S
       return view(row);
     },
 
-    /** The bucket persist and reads use for this account, or null when none applies. */
-    async storageFor(accountId: string): Promise<{ target: StorageTarget; client: S3Client; downloadMode: DownloadMode } | null> {
+    /** The bucket settings persist and reads use for this account, or null when none applies. */
+    storageOf: (async (accountId) => {
       const row = await findSettings(deps.db, accountId);
       const s3 = parse(row);
-      const downloadMode = (row?.download_mode as DownloadMode | undefined) ?? 'stream';
+      const downloadMode = row?.download_mode ?? 'stream';
       let target: StorageTarget | null = null;
-      if (s3) {
+      if (row && s3) {
         const { secretAccessKeySealed, ...rest } = s3;
         const secretAccessKey = secretAccessKeySealed ? deps.secretBox.open(secretAccessKeySealed).toString('utf8') : null;
-        target = { cacheKey: `${accountId}@${row!.version}`, settings: { ...rest, secretAccessKey } };
+        target = { cacheKey: `${accountId}@${row.version}`, settings: { ...rest, secretAccessKey } };
       } else if (deps.serverDefault) {
         target = { cacheKey: 'server@default', settings: deps.serverDefault };
       }
-      return target ? { target, client: await deps.s3Clients.get(target), downloadMode } : null;
-    },
+      return target ? { target, downloadMode } : null;
+    }) satisfies StorageResolver,
   };
 }

@@ -26,10 +26,18 @@ export interface PlainStream {
   /** `bytes a-b/size` for a 206. */
   contentRange: string | null;
   body: Readable;
-  /** Resolves with the verified plaintext SHA-256 (hex) when a whole-file body ends verified. */
-  verified: Promise<string | null>;
-  /** The CDN body it decrypts: bytes received and resumes so far, and whether through a proxy. */
-  source: { progress: CdnProgress; throughProxy: boolean };
+  /** Resolves when a whole-file body ended verified; null for a slice or a body that did not end. */
+  verified: Promise<Verified | null>;
+  /** The CDN body it decrypts (bytes received and resumes so far, through a proxy or not); null for a bucket read. */
+  source: { progress: CdnProgress; throughProxy: boolean } | null;
+}
+
+/** What a whole CDN file proved once it ended: its MAC (and its hash, when claimed) checked. */
+export interface Verified {
+  /** SHA-256 of the plaintext, hex. */
+  sha256: string;
+  /** Plaintext bytes the body carried. */
+  length: number;
 }
 
 /** CDN file size for a plaintext of `n` bytes: PKCS7 always pads, then the MAC. */
@@ -51,8 +59,11 @@ export async function openPlaintextFromCdn(cdn: CdnClient, file: MediaFile, rang
     fileSha256: file.fileSha256,
     fileEncSha256: file.fileEncSha256,
   });
-  const verified = new Promise<string | null>((resolve) => {
-    decrypt.once('end', () => resolve(decrypt.plaintextSha256?.toString('hex') ?? null));
+  const verified = new Promise<Verified | null>((resolve) => {
+    decrypt.once('end', () => {
+      const sha = decrypt.plaintextSha256;
+      resolve(sha ? { sha256: sha.toString('hex'), length: decrypt.plaintextLength } : null);
+    });
     decrypt.once('close', () => resolve(null));
   });
   // An error anywhere (CDN cut for good, MAC mismatch) destroys both sides.

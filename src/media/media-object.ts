@@ -33,7 +33,7 @@ export function toMediaObject(row: MediaTable, session: string, s3Url: string | 
     fileLength: row.file_length,
     persisted: row.persisted_at !== null,
     s3Url,
-    type: row.type as MediaType,
+    type: row.type,
     fileName: row.file_name,
     caption: row.caption,
     sha256: row.sha256 ?? row.file_sha256,

@@ -1,116 +1,67 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { SecretBox } from '../crypto/secret-box.js';
-import { MediaNotFoundError, MediaTooLargeError } from '../errors.js';
 import type { Db } from '../store/db.js';
-import { findMedia, updateMedia } from '../store/repositories/media.js';
+import { updateMedia } from '../store/repositories/media.js';
 import type { MediaTable } from '../store/schema.js';
-import type { SessionService } from '../sessions/session-service.js';
-import type { SettingsService } from '../accounts/settings-service.js';
-import { objectUrl, readObject } from '../storage/s3-objects.js';
-import { parseRangeHeader } from './http-range.js';
-import type { CdnClient } from './cdn-client.js';
-import { openPlaintextFromCdn, type MediaFile, type PlainStream } from './cdn-download.js';
-import { openRecovering, type RecoverExpired } from './expired-recovery.js';
+import type { Buckets } from '../storage/buckets.js';
+import type { MediaLookup } from './media-lookup.js';
 import { toMediaObject, type MediaObject } from './media-object.js';
-import type { MediaType } from './media-type.js';
-import type { TransferAccount, TransferAccounts } from './transfer-account.js';
-import type { TransferLimiter } from './transfer-limiter.js';
-import { withVerifiedHead } from './verified-head.js';
+import { parseRangeHeader } from './http-range.js';
+import type { MediaRead, MediaSource } from './media-source.js';
+import type { TransferAccounts } from './transfer-account.js';
 
 /** Files up to this size are verified completely before their first byte is sent. */
 export const VERIFIED_HEAD_BYTES = 256 * 1024;
 
-export interface Download {
-  status: 200 | 206 | 302;
-  headers: Record<string, string>;
-  /** Null for a redirect. */
-  body: Readable | null;
-}
+/** The bytes to stream, or (persisted media, `downloadMode` redirect) where to send the client. */
+export type Download = { status: 200 | 206; headers: Record<string, string>; body: Readable } | { status: 302; location: string };
 
 export interface MediaServiceDeps {
   db: Db;
-  sessions: SessionService;
-  secretBox: SecretBox;
-  cdn: CdnClient;
-  limiter: TransferLimiter;
+  lookup: MediaLookup;
+  source: MediaSource;
+  buckets: Buckets;
   transfers: TransferAccounts;
-  settings: SettingsService;
-  maxBytes: number;
   logger: Logger;
-  /** Re-upload of media the CDN dropped (the WhatsApp sessions); without it, gone is 410. */
-  recoverExpired?: RecoverExpired | undefined;
 }
 
 export type MediaService = ReturnType<typeof createMediaService>;
 
 /** Media objects of an account's sessions: metadata and the decrypted, verified bytes. */
 export function createMediaService(deps: MediaServiceDeps) {
-  /** The session and media rows, scoped by account and session (else not found). */
-  async function lookup(accountId: string, sessionName: string, mediaId: string) {
-    const session = await deps.sessions.requireRow(accountId, sessionName);
-    const row = await findMedia(deps.db, accountId, session.id, mediaId);
-    if (!row) throw new MediaNotFoundError();
-    return { session, row };
-  }
-
-  /** What fetching the file needs; it goes through the session's proxy, as its WebSocket does. */
-  function mediaFile(row: MediaTable, proxy: string | null): MediaFile {
-    return {
-      ref: { directPath: row.direct_path, url: row.url, proxy },
-      type: row.type as MediaType,
-      mediaKey: deps.secretBox.open(row.media_key),
-      fileLength: row.file_length,
-      fileSha256: row.file_sha256 ? Buffer.from(row.file_sha256, 'hex') : null,
-      // The HMAC already authenticates every encrypted byte (with a key the CDN lacks); an unkeyed
-      // hash of the same bytes from the same message adds CPU on the hot path, not assurance.
-      fileEncSha256: null,
-    };
-  }
-
   /** The object URL of persisted media, minted now (presigned or public); null otherwise. */
   async function s3UrlOf(accountId: string, row: MediaTable): Promise<string | null> {
     if (!row.persisted_at || !row.s3_bucket || !row.s3_key) return null;
-    const storage = await deps.settings.storageFor(accountId);
-    return storage ? objectUrl(storage.client, storage.target.settings, row.s3_bucket, row.s3_key) : null;
+    const bucket = await deps.buckets.bucketFor(accountId);
+    return bucket ? bucket.url({ bucket: row.s3_bucket, key: row.s3_key }) : null;
   }
 
-  /** Persisted media come from the bucket (so they outlive the CDN copy), or by redirect. */
-  async function fromBucket(accountId: string, row: MediaTable, range: string | undefined, signal: AbortSignal, begin: () => TransferAccount): Promise<Download | null> {
+  /** Persisted media of an account that downloads by redirect: where to send the client. */
+  async function redirectTo(accountId: string, row: MediaTable): Promise<string | null> {
     if (!row.persisted_at || !row.s3_bucket || !row.s3_key) return null;
-    const storage = await deps.settings.storageFor(accountId);
-    if (!storage) return null;
-    if (storage.downloadMode === 'redirect') {
-      return { status: 302, headers: { location: await objectUrl(storage.client, storage.target.settings, row.s3_bucket, row.s3_key) }, body: null };
-    }
-    // Only a single well-formed range is passed on, as on the CDN path.
-    const r = parseRangeHeader(range);
-    const account = begin();
-    const obj = await readObject(storage.client, row.s3_bucket, row.s3_key, r.kind === 'none' ? undefined : range, signal);
-    return { status: obj.status, headers: headersFor(row, obj), body: account.deliver(obj.body, { directions: ['s3_in', 'client_out'], fromSource: true, clientGone: signal }) };
+    const bucket = await deps.buckets.bucketFor(accountId);
+    if (bucket?.downloadMode !== 'redirect') return null;
+    return bucket.url({ bucket: row.s3_bucket, key: row.s3_key });
   }
 
-  function headersFor(row: MediaTable, plain: Pick<PlainStream, 'contentLength' | 'contentRange'>): Record<string, string> {
+  function headersFor(row: MediaTable, read: Pick<MediaRead, 'contentLength' | 'contentRange'>): Record<string, string> {
     const h: Record<string, string> = { 'content-type': row.mime_type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-store' };
-    if (plain.contentLength !== null) h['content-length'] = String(plain.contentLength);
-    if (plain.contentRange) h['content-range'] = plain.contentRange;
+    if (read.contentLength !== null) h['content-length'] = String(read.contentLength);
+    if (read.contentRange) h['content-range'] = read.contentRange;
     if (row.file_name) h['content-disposition'] = contentDisposition(row.file_name);
     return h;
   }
 
   return {
-    lookup,
-    mediaFile,
-
     async get(accountId: string, sessionName: string, mediaId: string): Promise<MediaObject> {
-      const { session, row } = await lookup(accountId, sessionName, mediaId);
+      const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
       return toMediaObject(row, session.name, await s3UrlOf(accountId, row));
     },
 
     /**
      * Streams the decrypted media. Resolves once the source answered and (for files up to
      * VERIFIED_HEAD_BYTES) once the whole file verified, so those failures are still errors;
-     * later failures destroy the returned body. `signal` aborts the CDN transfer.
+     * later failures destroy the returned body. `signal` aborts the transfer.
      */
     async download(
       accountId: string,
@@ -118,33 +69,35 @@ export function createMediaService(deps: MediaServiceDeps) {
       mediaId: string,
       opts: { range?: string | undefined; signal: AbortSignal; requestId?: string },
     ): Promise<Download> {
-      const { session, row } = await lookup(accountId, sessionName, mediaId);
-      let account: TransferAccount | undefined;
-      const begin = (kind: 'download' | 'range' | 'bucket-read') =>
-        (account = deps.transfers.start({ kind, mediaId: row.id, session: session.name, accountId, requestId: opts.requestId, throughProxy: kind !== 'bucket-read' && session.proxy !== null }));
+      const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
+      const location = await redirectTo(accountId, row);
+      if (location) return { status: 302, location };
+      // Started before the source may refuse (too large, busy), so refusals are accounted too.
+      const cdnKind = parseRangeHeader(opts.range).kind === 'none' ? 'download' : 'range';
+      const stored = row.persisted_at !== null && row.s3_bucket !== null && row.s3_key !== null;
+      const account = deps.transfers.start({
+        kind: stored ? 'bucket-read' : cdnKind,
+        mediaId: row.id,
+        session: session.name,
+        accountId,
+        requestId: opts.requestId,
+        throughProxy: !stored && session.proxy !== null,
+      });
+      let read: MediaRead;
       try {
-        const stored = await fromBucket(accountId, row, opts.range, opts.signal, () => begin('bucket-read'));
-        if (stored) return stored;
-        const transfer = begin(parseRangeHeader(opts.range).kind === 'none' ? 'download' : 'range');
-        if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
-        const release = deps.limiter.acquire();
-        try {
-          const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), opts.range, opts.signal), accountId, row, deps.recoverExpired);
-          transfer.fromCdn(plain.source.progress, plain.source.throughProxy);
-          void plain.verified.then(async (sha256) => {
-            if (sha256 && sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256 });
-          }).catch((err: unknown) => deps.logger.warn({ err, mediaId }, 'could not record the verified sha256'));
-          const body = await withVerifiedHead(plain.body, VERIFIED_HEAD_BYTES);
-          body.once('close', release);
-          return { status: plain.status, headers: headersFor(row, plain), body: transfer.deliver(body, { directions: ['client_out'], clientGone: opts.signal }) };
-        } catch (err) {
-          release();
-          throw err;
-        }
+        read = await deps.source.open(accountId, session, row, { range: opts.range, signal: opts.signal, verifiedHead: VERIFIED_HEAD_BYTES });
       } catch (err) {
-        account?.end(err, opts.signal.aborted ? 'client_gone' : undefined);
+        account.end(err, opts.signal.aborted ? 'client_gone' : undefined);
         throw err;
       }
+      account.opened(read.source, cdnKind);
+      const body = account.deliver(read.body, read.source ? { directions: ['client_out'], clientGone: opts.signal } : { directions: ['s3_in', 'client_out'], fromSource: true, clientGone: opts.signal });
+      void read.verified
+        .then(async (v) => {
+          if (v && v.sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256: v.sha256 });
+        })
+        .catch((err: unknown) => deps.logger.warn({ err, mediaId }, 'could not record the verified sha256'));
+      return { status: read.status, headers: headersFor(row, read), body };
     },
   };
 }

@@ -26,8 +26,12 @@ export interface SourceProgress {
 }
 
 export interface TransferAccount {
-  /** The CDN body feeding the transfer, once open: its bytes are the source bytes. */
-  fromCdn(progress: SourceProgress, throughProxy: boolean): void;
+  /**
+   * The source once open: a CDN body (its bytes are the source bytes; `kind` then corrects a
+   * guessed `bucket-read` for persisted media whose account has no bucket now), or null for a
+   * bucket read (its bytes are counted by `deliver` with `fromSource`).
+   */
+  opened(source: { progress: SourceProgress; throughProxy: boolean } | null, kind?: TransferKind): void;
   /**
    * Passes `body` through a counter of delivered bytes (also counted in the `directions` byte
    * series) and ends the account when it closes: completed once it ended, else by its error,
@@ -47,6 +51,7 @@ export function createTransferAccounts(deps: { metrics: MediaMetrics; logger: Lo
   return {
     start(facts: TransferFacts): TransferAccount {
       const started = performance.now();
+      let kind = facts.kind;
       let source: SourceProgress | null = null;
       let throughProxy = facts.throughProxy ?? false;
       let fromSourceBytes = 0;
@@ -58,10 +63,10 @@ export function createTransferAccounts(deps: { metrics: MediaMetrics; logger: Lo
         ended = true;
         const outcome = given ?? (err === undefined ? 'completed' : outcomeOf(err, deps.shuttingDown()));
         const seconds = (performance.now() - started) / 1000;
-        deps.metrics.transferEnded(facts.kind, outcome, seconds, delivered);
+        deps.metrics.transferEnded(kind, outcome, seconds, delivered);
         const code = err === undefined ? undefined : ((err as { code?: unknown }).code as string | undefined);
         const line = {
-          transfer: facts.kind,
+          transfer: kind,
           outcome,
           ...(code ? { code } : {}),
           mediaId: facts.mediaId,
@@ -81,9 +86,15 @@ export function createTransferAccounts(deps: { metrics: MediaMetrics; logger: Lo
       }
 
       return {
-        fromCdn(progress, proxied) {
-          source = progress;
-          throughProxy = proxied;
+        opened(from, cdnKind) {
+          if (from === null) {
+            kind = 'bucket-read';
+            throughProxy = false;
+            return;
+          }
+          source = from.progress;
+          throughProxy = from.throughProxy;
+          if (cdnKind) kind = cdnKind;
         },
         deliver(body, opts) {
           const counted = new Transform({

@@ -5,8 +5,6 @@ import type { Db } from '../store/db.js';
 import * as repo from '../store/repositories/sessions.js';
 import type { SessionTable } from '../store/schema.js';
 
-export const SESSION_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
-
 export interface Session {
   name: string;
   status: string;

@@ -1,37 +1,44 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadClientS3 } from './aws-sdk.js';
 import { observeS3Requests, type S3Observer } from './s3-request-metrics.js';
-import type { StorageTarget } from './s3-settings.js';
+import type { S3Settings, StorageTarget } from './s3-settings.js';
+
+/** Makes the S3 client for a bucket's settings (tests and embedders may pass their own). */
+export type S3ClientFactory = (settings: S3Settings) => Promise<S3Client>;
 
 /**
  * S3 clients cached per settings version: one client (and connection pool) per bucket
- * configuration, rebuilt only when the settings change. `get` is async only because the first
- * call imports the SDK (aws-sdk.ts); after that await, it runs to the end without yielding, so
- * concurrent callers still share one client.
+ * configuration, rebuilt only when the settings change. The promise is cached, so concurrent
+ * callers share one client even while the first call still imports the SDK.
  */
-export function createS3ClientCache(observer?: S3Observer) {
-  const clients = new Map<string, S3Client>();
+export function createS3ClientCache(factory: S3ClientFactory = buildS3Client, observer?: S3Observer) {
+  const clients = new Map<string, Promise<S3Client>>();
+  const destroy = (p: Promise<S3Client>) => void p.then((c) => c.destroy()).catch(() => undefined);
   return {
-    async get(target: StorageTarget): Promise<S3Client> {
-      const sdk = await loadClientS3();
+    get(target: StorageTarget): Promise<S3Client> {
       let client = clients.get(target.cacheKey);
       if (!client) {
         // A newer version of the same owner replaces the old client.
         const owner = target.cacheKey.split('@')[0];
         for (const [k, c] of clients) {
           if (k.split('@')[0] === owner) {
-            c.destroy();
+            destroy(c);
             clients.delete(k);
           }
         }
-        client = newS3Client(sdk, target.settings);
-        if (observer) observeS3Requests(client, observer);
+        // Every client the cache hands out reports its requests (operation, outcome, latency).
+        client = observer ? factory(target.settings).then((c) => (observeS3Requests(c, observer), c)) : factory(target.settings);
+        // A failed build is not cached: the next call tries again.
+        const built = client;
+        built.catch(() => {
+          if (clients.get(target.cacheKey) === built) clients.delete(target.cacheKey);
+        });
         clients.set(target.cacheKey, client);
       }
       return client;
     },
     close() {
-      for (const c of clients.values()) c.destroy();
+      for (const c of clients.values()) destroy(c);
       clients.clear();
     },
   };
@@ -40,11 +47,11 @@ export function createS3ClientCache(observer?: S3Observer) {
 export type S3ClientCache = ReturnType<typeof createS3ClientCache>;
 
 /** An S3 client for AWS or any S3-compatible endpoint. */
-export async function buildS3Client(s: StorageTarget['settings']): Promise<S3Client> {
+export async function buildS3Client(s: S3Settings): Promise<S3Client> {
   return newS3Client(await loadClientS3(), s);
 }
 
-function newS3Client(sdk: { S3Client: typeof S3Client }, s: StorageTarget['settings']): S3Client {
+function newS3Client(sdk: { S3Client: typeof S3Client }, s: S3Settings): S3Client {
   const client = new sdk.S3Client({
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),

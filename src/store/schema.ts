@@ -1,3 +1,5 @@
+import type { CommandKind, CommandState, DeliveryState, DesiredState, DownloadMode, MediaType, PersistJobState, RetryPolicy, SessionStatus } from './enums.js';
+
 /**
  * Row types of every table. Timestamps are ISO 8601 strings (they sort lexicographically, and
  * read the same on SQLite and PostgreSQL); booleans are 0/1 integers for the same reason.
@@ -28,7 +30,7 @@ export interface SessionTable {
   id: string;
   account_id: string;
   name: string;
-  status: string;
+  status: SessionStatus;
   status_reason: string | null;
   phone_number: string | null;
   push_name: string | null;
@@ -40,7 +42,7 @@ export interface SessionTable {
   /** JSON of the free-form session config, or null. */
   config: string | null;
   /** `running` or `stopped`: what the session should be doing (running ones resume after a restart). */
-  desired_state: string;
+  desired_state: DesiredState;
   /** The QR code to scan while pairing, else null (kept here so every process can show it). */
   qr: string | null;
   created_at: string;
@@ -55,7 +57,7 @@ export interface MediaTable {
   remote_jid: string | null;
   from_me: number;
   participant: string | null;
-  type: string;
+  type: MediaType;
   mime_type: string;
   file_length: number | null;
   file_name: string | null;
@@ -84,7 +86,7 @@ export interface AccountSettingsTable {
   /** JSON of StoredS3Settings (secret sealed), or null for the server default. */
   s3: string | null;
   auto_persist: number;
-  download_mode: string;
+  download_mode: DownloadMode;
   version: number;
   updated_at: string;
 }
@@ -110,7 +112,7 @@ export interface WebhookTable {
   hmac_key: string;
   retry_attempts: number;
   retry_delay_ms: number;
-  retry_policy: string;
+  retry_policy: RetryPolicy;
   /** JSON array of `{name, value}`, sealed with SECRET_KEY (values may be credentials). */
   headers: string;
   enabled: number;
@@ -140,7 +142,7 @@ export interface WebhookDeliveryTable {
   event_id: string;
   account_id: string;
   /** held | pending | delivered | failed */
-  state: string;
+  state: DeliveryState;
   attempts: number;
   next_attempt_at: string | null;
   lease_owner: string | null;
@@ -173,7 +175,7 @@ export interface PersistJobTable {
   /** The held `message.received` event released when the job ends, if any webhook wanted it. */
   event_id: string | null;
   /** pending | done | failed */
-  state: string;
+  state: PersistJobState;
   /** Runs that ended (success, failure or retry) and were recorded. */
   attempts: number;
   /** Times the job was claimed; more claims than attempts means a run died mid-way. */
@@ -215,11 +217,11 @@ export interface SessionCommandTable {
   session_id: string;
   /** The lease owner the command is addressed to. */
   owner_id: string;
-  kind: string;
+  kind: CommandKind;
   /** JSON arguments, or null. */
   payload: string | null;
   /** pending | running | done | failed | abandoned */
-  state: string;
+  state: CommandState;
   /** JSON of the result, or of `{code, statusCode, message}` when it failed. */
   result: string | null;
   created_at: string;

@@ -3,6 +3,7 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import { WebhookDeliveryNotFoundError, WebhookDisabledError, WebhookNotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Db } from '../store/db.js';
+import type { DeliveryState } from '../store/enums.js';
 import { findDelivery, findDeliveryOfEvent, insertDeliveries, listAttempts, listDeliveries } from '../store/repositories/webhook-outbox.js';
 import * as repo from '../store/repositories/webhooks.js';
 import type { WebhookTable } from '../store/schema.js';
@@ -117,7 +118,7 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
     },
 
     /** Recent deliveries, newest first, each with its attempt log. */
-    async deliveries(accountId: string, id: string, q: { limit: number; state?: string | undefined }): Promise<Delivery[]> {
+    async deliveries(accountId: string, id: string, q: { limit: number; state?: DeliveryState | undefined }): Promise<Delivery[]> {
       const row = await requireRow(accountId, id);
       const ds = await listDeliveries(db, row.id, q.limit, q.state);
       const attempts = await listAttempts(db, ds.map((d) => d.id));

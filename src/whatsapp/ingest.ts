@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
+import type { SessionRef } from '../sessions/session-events.js';
 import type { Db, Trx } from '../store/db.js';
 import { findMediaByMessage, insertMediaIfAbsent } from '../store/repositories/media.js';
 import { insertMessageIfAbsent } from '../store/repositories/messages.js';
@@ -10,11 +11,6 @@ import type { MediaTable } from '../store/schema.js';
 import { extractMedia, type ExtractedMedia } from './extract-media.js';
 import { sealWaMessage } from './wa-message.js';
 
-export interface IngestSession {
-  id: string;
-  accountId: string;
-  name: string;
-}
 
 export interface IngestResult {
   messageId: string;
@@ -26,10 +22,10 @@ export interface IngestResult {
 /** Runs inside the ingest transaction once a message is recorded (the outbox hooks in here). */
 export type IngestListener = (
   trx: Trx,
-  event: { session: IngestSession; message: proto.IWebMessageInfo; media: ExtractedMedia | null; mediaId: string | null },
+  event: { session: SessionRef; message: proto.IWebMessageInfo; media: ExtractedMedia | null; mediaId: string | null },
 ) => Promise<void>;
 
-export type Ingest = (session: IngestSession, message: proto.IWebMessageInfo) => Promise<IngestResult>;
+export type Ingest = (session: SessionRef, message: proto.IWebMessageInfo) => Promise<IngestResult>;
 
 /**
  * The one path every incoming WhatsApp message takes (live sockets and the simulator alike).

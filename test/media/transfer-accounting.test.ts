@@ -55,7 +55,7 @@ describe('transfer accounting: one line and the series per transfer, whatever th
   /** The one transfer line of a media (waits for it, fails on a second). */
   async function transferLine(mediaId: string, kind: string) {
     const of = () => t.logs.lines.filter((l) => l.msg === 'transfer' && l.mediaId === mediaId && l.transfer === kind);
-    await expect.poll(() => of().length).toBeGreaterThan(0);
+    await expect.poll(() => of().length, { timeout: 15_000 }).toBeGreaterThan(0);
     expect(of()).toHaveLength(1);
     return of()[0]!;
   }

@@ -128,3 +128,16 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Deliveries still to be attempted (pending or held). Zero is the positive signal that every
+ * event written so far was sent or given up, so "nothing else arrived" can be checked then.
+ */
+export async function unsettledDeliveries(db: Store['db']): Promise<number> {
+  const r = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', 'in', ['pending', 'held'])
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}

@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { MediaService } from '../../media/media-service.js';
-import type { PersistService } from '../../media/persist-service.js';
+import type { PersistHook, PersistService } from '../../media/persist-service.js';
 import { principalOf } from '../auth.js';
 import { noteLateFailure } from '../error-handler.js';
 import { API_ERRORS, envelope, errorResponses } from '../schemas/common.js';
 import { BinaryBody, MediaObjectSchema, MediaParams, PersistResultSchema } from '../schemas/media.js';
 
 /** Media metadata and streamed, verified download. */
-export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: PersistService }> = async (app, { media, persist }) => {
+/** `onPersisted` runs in the transaction that records a persist's outcome (its webhook event). */
+export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: PersistService; onPersisted: PersistHook }> = async (app, { media, persist, onPersisted }) => {
   const tags = ['media'];
 
   app.get(
@@ -49,8 +50,8 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: 
       });
       const { session, mediaId } = req.params;
       const d = await media.download(principalOf(req).accountId, session, mediaId, { range: req.headers.range, signal: transfer.signal, requestId: req.id });
-      if (d.status === 302) return reply.redirect(d.headers.location!, 302);
-      noteLateFailure(req, d.body!, transfer.signal);
+      if (d.status === 302) return reply.redirect(d.location, 302);
+      noteLateFailure(req, d.body, transfer.signal);
       // The schema documents the bytes; the type provider only knows JSON bodies.
       return reply.code(d.status).headers(d.headers).send(d.body as unknown as string);
     },
@@ -71,7 +72,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ media: MediaService; persist: 
     },
     async (req) => {
       const { session, mediaId } = req.params;
-      return { data: await persist.persist(principalOf(req).accountId, session, mediaId, { requestId: req.id }) };
+      return { data: await persist.persist(principalOf(req).accountId, session, mediaId, { hook: onPersisted, requestId: req.id }) };
     },
   );
 };

@@ -60,10 +60,6 @@ export async function finishPendingJob(db: DbOrTrx, mediaId: string, patch: (job
   return Number(r.numUpdatedRows) > 0 ? job : null;
 }
 
-export function findJob(db: DbOrTrx, id: string) {
-  return db.selectFrom('persist_jobs').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
 /** Deletes ended jobs last touched before `before`. */
 export function pruneJobs(db: DbOrTrx, before: string) {
   return db.deleteFrom('persist_jobs').where('state', 'in', ['done', 'failed']).where('updated_at', '<', before).execute();

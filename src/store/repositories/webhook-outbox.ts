@@ -1,5 +1,6 @@
 import type { Updateable } from 'kysely';
 import type { Db, DbOrTrx, Store } from '../db.js';
+import type { DeliveryState } from '../enums.js';
 import type { WebhookAttemptTable, WebhookDeliveryTable, WebhookEventTable } from '../schema.js';
 
 export function insertEvent(db: DbOrTrx, row: WebhookEventTable) {
@@ -107,7 +108,7 @@ export function releaseDeliveryLease(db: DbOrTrx, id: string, owner: string) {
 }
 
 /** Recent deliveries of a webhook, newest first, with their event name. */
-export function listDeliveries(db: DbOrTrx, webhookId: string, limit: number, state?: string) {
+export function listDeliveries(db: DbOrTrx, webhookId: string, limit: number, state?: DeliveryState) {
   let q = db
     .selectFrom('webhook_deliveries as d')
     .innerJoin('webhook_events as e', 'e.id', 'd.event_id')

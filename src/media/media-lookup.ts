@@ -1,0 +1,16 @@
+import { MediaNotFoundError } from '../errors.js';
+import type { SessionService } from '../sessions/session-service.js';
+import type { Db } from '../store/db.js';
+import { findMedia } from '../store/repositories/media.js';
+
+export type MediaLookup = ReturnType<typeof createMediaLookup>;
+
+/** Finds a media by account, session name and id; anything else is not found. */
+export function createMediaLookup(deps: { db: Db; sessions: SessionService }) {
+  return async (accountId: string, sessionName: string, mediaId: string) => {
+    const session = await deps.sessions.requireRow(accountId, sessionName);
+    const row = await findMedia(deps.db, accountId, session.id, mediaId);
+    if (!row) throw new MediaNotFoundError();
+    return { session, row };
+  };
+}
