@@ -31,6 +31,7 @@ import { settingsRoutes } from './http/routes/settings.js';
 import { createBucketProbe, createBuckets } from './storage/buckets.js';
 import type { S3ClientFactory } from './storage/s3-clients.js';
 import { createTransferAccounts } from './media/transfer-account.js';
+import { CDN_LIFETIME_MS } from './media/media-object.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
@@ -136,7 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     settings: { ...config.whatsapp, cdnBaseUrl: m.cdnBaseUrl },
   });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers);
-  metrics.watch({ db: store.db, clock, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
+  metrics.watch({ db: store.db, clock, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger, cdnLifetimeMs: CDN_LIFETIME_MS });
   const lookup = createMediaLookup({ db: store.db, sessions });
   // Expired media are re-uploaded by the sender's phone through its session (download and persist).
   const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired });

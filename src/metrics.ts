@@ -68,7 +68,7 @@ export function createMetrics() {
       httpErrors.inc({ code });
     },
     /** The gauges read at scrape time: database counts and ages, and the transfers in flight. */
-    watch(deps: { db: Db; clock: Clock; transfers: { active: number }; maxTransfers: number; logger: Logger }) {
+    watch(deps: { db: Db; clock: Clock; transfers: { active: number }; maxTransfers: number; logger: Logger; cdnLifetimeMs: number }) {
       new Gauge({
         name: 'titan_media_transfers_active',
         help: 'Media downloads and persists in flight in this process',

@@ -2,8 +2,8 @@ import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { S3SettingsInvalidError } from '../errors.js';
 import type { Db } from '../store/db.js';
-import { findSettings, upsertSettings } from '../store/repositories/settings.js';
-import type { AccountSettingsTable } from '../store/schema.js';
+import type { StoredS3 } from '../store/json-columns.js';
+import { findSettings, upsertSettings, type SettingsRecord } from '../store/repositories/settings.js';
 import type { DownloadMode, StorageResolver } from '../storage/buckets.js';
 import type { S3Settings, StorageTarget } from '../storage/s3-settings.js';
 
@@ -28,7 +28,6 @@ export interface SettingsView {
   updatedAt: string | null;
 }
 
-type StoredS3 = Omit<S3Settings, 'secretAccessKey'> & { secretAccessKeySealed: string | null };
 
 export type SettingsService = ReturnType<typeof createSettingsService>;
 
@@ -41,10 +40,8 @@ export function createSettingsService(deps: {
   /** Checks settings against their bucket; returns why it cannot be used, or null. */
   probe: (settings: S3Settings) => Promise<string | null>;
 }) {
-  const parse = (row: AccountSettingsTable | undefined): StoredS3 | null => (row?.s3 ? (JSON.parse(row.s3) as StoredS3) : null);
-
-  function view(row: AccountSettingsTable | undefined): SettingsView {
-    const s3 = parse(row);
+  function view(row: SettingsRecord | undefined): SettingsView {
+    const s3 = row?.s3 ?? null;
     let publicS3: SettingsView['s3'] = null;
     if (s3) {
       const { secretAccessKeySealed, ...rest } = s3;
@@ -72,7 +69,7 @@ export function createSettingsService(deps: {
         const { secretAccessKey, ...rest } = input.s3;
         // Omitted secret: keep the stored one (GET never shows it, so clients cannot echo it).
         const sealed =
-          secretAccessKey === undefined ? (parse(current)?.secretAccessKeySealed ?? null) : secretAccessKey === null ? null : deps.secretBox.seal(secretAccessKey);
+          secretAccessKey === undefined ? (current?.s3?.secretAccessKeySealed ?? null) : secretAccessKey === null ? null : deps.secretBox.seal(secretAccessKey);
         stored = { ...rest, secretAccessKeySealed: sealed };
         if (opts.verify) {
           const settings = { ...rest, secretAccessKey: sealed ? deps.secretBox.open(sealed).toString('utf8') : null };
@@ -80,9 +77,9 @@ export function createSettingsService(deps: {
           if (reason) throw new S3SettingsInvalidError(reason);
         }
       }
-      const row: AccountSettingsTable = {
+      const row: SettingsRecord = {
         account_id: accountId,
-        s3: stored ? JSON.stringify(stored) : null,
+        s3: stored,
         auto_persist: input.autoPersist ? 1 : 0,
         download_mode: input.downloadMode,
         version: (current?.version ?? 0) + 1,
@@ -95,7 +92,7 @@ export function createSettingsService(deps: {
     /** The bucket settings persist and reads use for this account, or null when none applies. */
     storageOf: (async (accountId) => {
       const row = await findSettings(deps.db, accountId);
-      const s3 = parse(row);
+      const s3 = row?.s3 ?? null;
       const downloadMode = row?.download_mode ?? 'stream';
       let target: StorageTarget | null = null;
       if (row && s3) {

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
-import { CDN_LIFETIME_MS } from '../media/media-object.js';
 import type { Db } from '../store/db.js';
 import { oldestPendingDelivery, oldestPendingPersistJob, unpersistedExpiringBetween } from '../store/repositories/metrics-ages.js';
 import { openDeliveriesByState, openPersistJobsByState, sessionsByStatus } from '../store/repositories/metrics-counts.js';
@@ -10,10 +9,11 @@ const AT_RISK_WINDOW_MS = 24 * 3_600_000;
 
 /**
  * The gauges read from the database at scrape time, so every process reports the same totals.
+ * `cdnLifetimeMs` is how long the CDN keeps a file (media-object.ts), for the media at risk.
  * A scrape must not fail with the database: a series whose query failed is absent from that
  * scrape, and a warning is logged.
  */
-export function registerDbGauges(registry: Registry, deps: { db: Db; clock: Clock; logger: Logger }) {
+export function registerDbGauges(registry: Registry, deps: { db: Db; clock: Clock; logger: Logger; cdnLifetimeMs: number }) {
   const registers = [registry];
   const guarded = async (name: string, read: () => Promise<void>) => {
     try {
@@ -64,6 +64,6 @@ export function registerDbGauges(registry: Registry, deps: { db: Db; clock: Cloc
   single('titan_auto_persist_backlog_age_seconds', 'Age of the oldest auto-persist job still waiting to run (0 when none)', () => ageOf(() => oldestPendingPersistJob(deps.db)));
   single('titan_media_at_risk', 'Unpersisted media whose CDN copy expires within 24 hours (all accounts)', async () => {
     const now = deps.clock.now().getTime();
-    return unpersistedExpiringBetween(deps.db, now, now + AT_RISK_WINDOW_MS, CDN_LIFETIME_MS);
+    return unpersistedExpiringBetween(deps.db, now, now + AT_RISK_WINDOW_MS, deps.cdnLifetimeMs);
   });
 }

@@ -20,8 +20,8 @@ export interface OutboxEvent {
 }
 
 /** Whether a webhook's filters let an event through: event names (`*` = all) and session. */
-export function subscribed(w: { events: string; session: string | null }, event: string, session: string | null): boolean {
-  const events = JSON.parse(w.events) as string[];
+export function subscribed(w: { events: string[]; session: string | null }, event: string, session: string | null): boolean {
+  const { events } = w;
   return (events.includes('*') || events.includes(event)) && (w.session === null || w.session === session);
 }
 

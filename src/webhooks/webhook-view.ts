@@ -1,6 +1,7 @@
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { DeliveryState } from '../store/enums.js';
-import type { WebhookAttemptTable, WebhookDeliveryTable, WebhookTable } from '../store/schema.js';
+import type { WebhookRecord } from '../store/repositories/webhooks.js';
+import type { WebhookAttemptTable, WebhookDeliveryTable } from '../store/schema.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 export interface WebhookHeader {
@@ -55,13 +56,13 @@ export interface Delivery {
 }
 
 /** The one mapping from a webhook row to the API (headers are stored sealed). */
-export function toWebhook(r: WebhookTable, box: SecretBox): Webhook {
+export function toWebhook(r: WebhookRecord, box: SecretBox): Webhook {
   return {
     id: r.id,
     url: r.url,
     label: r.label,
     session: r.session,
-    events: JSON.parse(r.events) as string[],
+    events: r.events,
     retries: { attempts: r.retry_attempts, delaySeconds: r.retry_delay_ms / 1000, policy: r.retry_policy },
     headers: JSON.parse(box.open(r.headers).toString('utf8')) as WebhookHeader[],
     enabled: r.enabled === 1,

@@ -28,6 +28,10 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
     return `${s.status}/${s.statusReason}`;
   };
   const until = (name: string, status: string) => eventually(async () => (await statusOf(name)) === status, `${name} to be ${status}`);
+  const leaseRows = async (name: string) => {
+    const row = await t.db.store.db.selectFrom('sessions').select('id').where('name', '=', name).executeTakeFirstOrThrow();
+    return (await t.db.store.db.selectFrom('session_leases').select('session_id').where('session_id', '=', row.id).execute()).length;
+  };
   const credsRows = async (name: string) => {
     const row = await t.db.store.db.selectFrom('sessions').select('id').where('name', '=', name).executeTakeFirstOrThrow();
     return (await t.db.store.db.selectFrom('wa_auth_creds').select('session_id').where('session_id', '=', row.id).execute()).length;
@@ -92,7 +96,8 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
     const sockets = wa.of(name).length;
     wa.latest(name).close(code);
     await until(name, expected);
-    await new Promise((r) => setTimeout(r, 100));
+    // The runner ended for good once it gave its lease back: no reconnect can follow.
+    await expect.poll(() => leaseRows(name)).toBe(0);
     expect(wa.of(name)).toHaveLength(sockets);
     expect(await session(name)).toMatchObject({ status: 'DISCONNECTED' });
     // Only a logout wipes the credentials.
