@@ -12,6 +12,7 @@ const UNIT = [
   'test/docs.test.ts',
   'test/docker.test.ts',
   'test/errors-catalogue.test.ts',
+  'test/log-lines.test.ts',
   'test/media/baileys-crosscheck.test.ts',
   'test/media/cdn-allowlist.test.ts',
   'test/media/cdn-client.test.ts',
@@ -27,6 +28,8 @@ const UNIT = [
 
 export default defineConfig({
   test: {
+    // Every log line the apps and server processes write is checked (test/support/log-lines.ts).
+    setupFiles: ['test/support/log-check-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

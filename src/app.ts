@@ -11,7 +11,8 @@ import type { Config } from './config.js';
 import { registerApiKeyAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerShutdownOrder } from './http/shutdown-order.js';
-import { registerMetrics } from './http/metrics.js';
+import { httpSeries, registerMetrics } from './http/metrics.js';
+import { registerRequestLog } from './http/request-log.js';
 import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRateLimit } from './http/rate-limit.js';
@@ -38,6 +39,8 @@ import { settingsRoutes } from './http/routes/settings.js';
 import { createBucketProbe, createBuckets } from './storage/buckets.js';
 import { s3ClientFactory } from './storage/s3-clients.js';
 import type { S3ClientFactory } from './storage/s3-clients.js';
+import { createTransferAccounts } from './media/transfer-account.js';
+import { CDN_LIFETIME_MS } from './media/media-object.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
@@ -97,18 +100,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  const metrics = createMetrics();
+  registerRequestLog(app, httpSeries(metrics.registry, (code) => metrics.httpError(code)));
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
-  // One line per request, with the account when known.
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), accountId: request.principal?.accountId },
-      'request',
-    );
-  });
-
   const accounts = createAccountService(store.db, clock);
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });
   const sessions = createSessionService(store.db, clock);
@@ -128,6 +125,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // The CDN file is the plaintext plus at most one block of padding and the MAC.
       maxBytes: m.maxBytes + 26,
       logger: deps.logger,
+      onRetry: (kind) => metrics.media.cdnRetry(kind),
+      onBytes: (n) => metrics.media.bytes('cdn_in', n),
     });
   // Built in one direction, each from what came before: settings → bucket → events → sessions →
   // media source → media and persist services → background workers.
@@ -140,9 +139,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     partSize: config.s3Upload.partSize,
     queueSize: config.s3Upload.queueSize,
     checksums: config.s3Upload.checksums,
+    observer: metrics.media,
     logger: deps.logger.child({ component: 'storage' }),
   });
-  const metrics = createMetrics();
   const events = createEventPipeline({ store, clock, config, secretBox, buckets, logger: deps.logger, metrics });
   const ingest = events.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [events.onIngest] }));
   // Every status change goes through these, inside its transaction (the session manager takes them).
@@ -159,17 +158,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     settings: { ...config.whatsapp, cdnBaseUrl: m.cdnBaseUrl },
   });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers, m.maxConcurrentTransfersPerAccount);
-  metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
+  metrics.watch({ db: store.db, clock, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger, cdnLifetimeMs: CDN_LIFETIME_MS });
   const lookup = createMediaLookup({ db: store.db, sessions });
   // Expired media are re-uploaded by the sender's phone through its session (download and persist).
   const repair = createMediaRepair({ db: store.db, clock, logger: deps.logger, metrics });
   const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired, repair });
   const transfers = createSessionTransfers();
-  const media = createMediaService({ db: store.db, lookup, source, buckets, transfers, logger: deps.logger });
+  // Set once closing starts, so transfers cut by the shutdown say so.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  const accounting = createTransferAccounts({ metrics: metrics.media, logger: deps.logger, shuttingDown: () => closing });
+  const media = createMediaService({ db: store.db, lookup, source, buckets, transfers, accounting, logger: deps.logger });
   // Uploads are recorded (and claimed across processes) in the database before they start.
   const owner = processOwner();
   const claims = createUploadClaims({ db: store.db, clock, owner, leaseMs: config.uploads.leaseMs, pollMs: 200, logger: deps.logger });
-  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, claims, transfers, repair, cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs, logger: deps.logger });
+  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, claims, transfers, accounting, repair, cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs, logger: deps.logger });
   const sweeper = createUploadSweeper({
     db: store.db,
     clock,

@@ -114,7 +114,7 @@ export function createPersistRunner(deps: {
       // claims was incremented by this claim: any surplus over recorded runs is a run that died.
       if (job.claims - 1 > job.attempts) await cleanUp(job);
       const trigger = job.trigger === 'expiry' ? 'expiry' : 'auto';
-      const result = await deps.persist.persist(job.account_id, job.session_name, job.media_id, { trigger, isFinalFailure: isFinal, hook: chainHooks(deps.events, endJob) });
+      const result = await deps.persist.persist(job.account_id, job.session_name, job.media_id, { trigger, isFinalFailure: isFinal, hook: chainHooks(deps.events, endJob), jobId: job.id });
       if (!ended) await db.transaction().execute((trx) => deps.jobs.end(trx, job.media_id, { ok: true, result }));
       deps.metrics.autoPersistRun('stored');
       deps.onEnded();

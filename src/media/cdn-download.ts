@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { RangeNotSatisfiableError } from '../errors.js';
-import type { CdnClient, CdnMediaRef } from './cdn-client.js';
+import type { CdnClient, CdnMediaRef, CdnProgress } from './cdn-client.js';
 import { AES_BLOCK_SIZE, createDecryptVerifyStream, MAC_LENGTH } from './decrypt-stream.js';
 import { parseRangeHeader, resolveRange, type RangeRequest } from './http-range.js';
 import { deriveMediaKeys } from './media-keys.js';
@@ -28,6 +28,8 @@ export interface PlainStream {
   body: Readable;
   /** Resolves when a whole-file body ended verified; null for a slice or a body that did not end. */
   verified: Promise<Verified | null>;
+  /** The CDN body it decrypts (bytes received and resumes so far, through a proxy or not); null for a bucket read. */
+  source: { progress: CdnProgress; throughProxy: boolean } | null;
 }
 
 /** What a whole CDN file proved once it ended: its MAC (and its hash, when claimed) checked. */
@@ -68,7 +70,7 @@ export async function openPlaintextFromCdn(cdn: CdnClient, file: MediaFile, rang
   pipeline(cdnBody.stream, decrypt, () => undefined);
   // Trust the declared length only when it fits the CDN file's size exactly.
   const declaredFits = file.fileLength !== null && cdnBody.totalSize === encLengthFor(file.fileLength);
-  return { status: 200, contentLength: declaredFits ? file.fileLength : null, contentRange: null, body: decrypt, verified };
+  return { status: 200, contentLength: declaredFits ? file.fileLength : null, contentRange: null, body: decrypt, verified, source: cdnBody };
 }
 
 async function openRange(cdn: CdnClient, file: MediaFile, range: Exclude<RangeRequest, { kind: 'none' }>, signal: AbortSignal): Promise<PlainStream> {
@@ -102,6 +104,7 @@ async function openRange(cdn: CdnClient, file: MediaFile, range: Exclude<RangeRe
       contentRange: `bytes ${r.start}-${r.end}/${size}`,
       body: decrypt,
       verified: Promise.resolve(null),
+      source: cdnBody,
     };
   }
 }

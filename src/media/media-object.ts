@@ -2,7 +2,7 @@ import type { MediaTable } from '../store/schema.js';
 import { dispositionFor, type NamedMedia } from '../storage/object-naming.js';
 import type { MediaType } from './media-type.js';
 
-const CDN_LIFETIME_MS = 14 * 86_400_000;
+export const CDN_LIFETIME_MS = 14 * 86_400_000;
 
 /** The media object of the API (DESIGN §4): Titan's fields plus ours. Never the media key. */
 export interface MediaObject {

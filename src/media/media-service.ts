@@ -6,8 +6,10 @@ import type { MediaTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
 import type { MediaLookup } from './media-lookup.js';
 import { mediaDisposition, toMediaObject, type MediaObject } from './media-object.js';
+import { parseRangeHeader } from './http-range.js';
 import type { MediaRead, MediaSource } from './media-source.js';
 import type { SessionTransfers } from './session-transfers.js';
+import type { TransferAccounts } from './transfer-account.js';
 
 /** Files up to this size are verified completely before their first byte is sent. */
 export const VERIFIED_HEAD_BYTES = 256 * 1024;
@@ -19,8 +21,11 @@ export interface MediaServiceDeps {
   db: Db;
   lookup: MediaLookup;
   source: MediaSource;
+  /** Transfers by session, so stopping or deleting one cancels them. */
   transfers: SessionTransfers;
   buckets: Buckets;
+  /** One log line and one metrics sample per transfer. */
+  accounting: TransferAccounts;
   logger: Logger;
 }
 
@@ -62,28 +67,47 @@ export function createMediaService(deps: MediaServiceDeps) {
      * VERIFIED_HEAD_BYTES) once the whole file verified, so those failures are still errors;
      * later failures destroy the returned body. `signal` aborts the transfer.
      */
-    async download(accountId: string, sessionName: string, mediaId: string, opts: { range?: string | undefined; signal: AbortSignal }): Promise<Download> {
+    async download(
+      accountId: string,
+      sessionName: string,
+      mediaId: string,
+      opts: { range?: string | undefined; signal: AbortSignal; requestId?: string },
+    ): Promise<Download> {
       const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
       const location = await redirectTo(accountId, row);
       if (location) return { status: 302, location };
+      // Started before the source may refuse (too large, busy), so refusals are accounted too.
+      const cdnKind = parseRangeHeader(opts.range).kind === 'none' ? 'download' : 'range';
+      const stored = row.persisted_at !== null && row.s3_bucket !== null && row.s3_key !== null;
+      const account = deps.accounting.start({
+        kind: stored ? 'bucket-read' : cdnKind,
+        mediaId: row.id,
+        session: session.name,
+        accountId,
+        requestId: opts.requestId,
+        throughProxy: !stored && session.proxy !== null,
+      });
       // Stopping or deleting the session cancels the transfer too.
       const t = deps.transfers.track(accountId, session.name, opts.signal);
       let read: MediaRead;
       try {
-        read = await deps.source.open(accountId, session, row, { ...opts, signal: t.signal, verifiedHead: VERIFIED_HEAD_BYTES });
+        read = await deps.source.open(accountId, session, row, { range: opts.range, signal: t.signal, verifiedHead: VERIFIED_HEAD_BYTES });
       } catch (err) {
         t.done();
+        account.end(err, opts.signal.aborted ? 'client_gone' : undefined);
         throw err;
       }
       if (read.body.destroyed) t.done();
       else read.body.once('close', t.done);
       t.signal.addEventListener('abort', () => read.body.destroy(t.signal.reason instanceof Error ? t.signal.reason : undefined), { once: true });
+      account.opened(read.source, cdnKind);
+      const body = account.deliver(read.body, read.source ? { directions: ['client_out'], clientGone: opts.signal } : { directions: ['s3_in', 'client_out'], fromSource: true, clientGone: opts.signal });
       void read.verified
         .then(async (v) => {
           if (v && v.sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256: v.sha256 });
         })
         .catch((err: unknown) => deps.logger.warn({ err, mediaId }, 'could not record the verified sha256'));
-      return { status: read.status, headers: headersFor(row, read), body: read.body };
+      return { status: read.status, headers: headersFor(row, read), body };
     },
   };
 }

@@ -74,7 +74,7 @@ export function createMediaSource(deps: {
     const range = parseRangeHeader(opts.range).kind === 'none' ? undefined : opts.range;
     try {
       const obj = await bucket.read({ bucket: row.s3_bucket, key: row.s3_key }, range, opts.signal);
-      return { ...obj, verified: Promise.resolve(null) };
+      return { ...obj, verified: Promise.resolve(null), source: null };
     } catch (err) {
       if (!(err instanceof MediaNotFoundError)) throw err;
       // Gone behind our back: serve from the CDN while it still has the file.

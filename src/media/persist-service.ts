@@ -12,6 +12,7 @@ import type { MediaLookup } from './media-lookup.js';
 import type { MediaRepair } from './media-repair.js';
 import type { MediaSource } from './media-source.js';
 import type { SessionTransfers } from './session-transfers.js';
+import type { TransferAccounts } from './transfer-account.js';
 import type { Claim, UploadClaims } from './upload-claims.js';
 
 export interface PersistResult {
@@ -55,6 +56,9 @@ export interface PersistOptions {
    * upload another call started (that call's hook runs).
    */
   hook?: PersistHook;
+  /** The HTTP request or the auto-persist job asking, named in the transfer's log line. */
+  requestId?: string;
+  jobId?: string;
 }
 
 export type PersistService = ReturnType<typeof createPersistService>;
@@ -73,7 +77,10 @@ export function createPersistService(deps: {
   source: MediaSource;
   buckets: Buckets;
   claims: UploadClaims;
+  /** Transfers by session, so stopping or deleting one cancels them. */
   transfers: SessionTransfers;
+  /** One log line and one metrics sample per transfer. */
+  accounting: TransferAccounts;
   repair: MediaRepair;
   /** The abort after a failure gets this long (the storage may be the thing that hangs). */
   cleanupTimeoutMs: number;
@@ -121,14 +128,26 @@ export function createPersistService(deps: {
     const stopRenewing = claim.keepAlive(() => controller.abort(new StorageFailedError('Another process took this upload over: its lease here had lapsed.')));
     running++;
     let abortUnconfirmed = false;
+    // Started before the source may refuse (too large, busy), so refusals are accounted too.
+    const account = deps.accounting.start({
+      kind: trigger === 'request' ? 'persist' : 'auto-persist',
+      mediaId: row.id,
+      session: session.name,
+      accountId,
+      requestId: opts.requestId,
+      jobId: opts.jobId,
+      throughProxy: session.proxy !== null,
+    });
     try {
       // Takes the transfer slot (held until the body closes); BUSY leaves the claim free.
       const plain = await deps.source.open(accountId, session, row, { signal: controller.signal });
+      account.opened(plain.source);
       // The claimed hash is checked while streaming (a mismatch aborts), so it may label the object.
       const knownSha = row.sha256 ?? row.file_sha256;
       const ref = await bucket.upload({
         key,
-        body: plain.body,
+        // s3_out is counted per request by the S3 clients (storage/s3-request-metrics.ts).
+        body: account.deliver(plain.body, { directions: [], ends: false }),
         contentType: row.mime_type,
         // Only documents carry it on the object: a photo opened from the bucket shows inline.
         contentDisposition: row.type === 'document' ? mediaDisposition(row) : undefined,
@@ -163,9 +182,11 @@ export function createPersistService(deps: {
         return true;
       });
       if (!recorded) throw new MediaDeletedError(now);
+      account.end();
       deps.logger.info({ mediaId: row.id, ...ref, size }, 'media persisted');
       return result;
     } catch (err) {
+      account.end(controller.signal.aborted ? controller.signal.reason : err);
       // Cut short (shutdown, cancel, lost lease) or no slot: the media is free for the next
       // caller; the reason for the cut is the answer.
       if (controller.signal.aborted) {

@@ -5,6 +5,7 @@ import type { DownloadMode } from '../store/enums.js';
 import { storeVerifiesChecksums, type ChecksumMode } from './checksum-probe.js';
 import { objectKey } from './object-key.js';
 import { buildS3Client, createS3ClientCache, type S3ClientFactory } from './s3-clients.js';
+import type { S3Observer } from './s3-request-metrics.js';
 import { deleteObject, objectExists, objectUrl, probeBucket, readObject, type StoredObject } from './s3-objects.js';
 import type { S3Settings, StorageTarget } from './s3-settings.js';
 import { abortLeftovers, uploadStream } from './s3-upload.js';
@@ -82,9 +83,10 @@ export function createBuckets(deps: {
   partSize: number;
   queueSize: number;
   checksums?: ChecksumMode;
+  observer?: S3Observer;
   logger?: Logger;
 }) {
-  const clients = createS3ClientCache(deps.clientFactory);
+  const clients = createS3ClientCache(deps.clientFactory, deps.observer);
   // Detected once per bucket configuration (a failed probe is not remembered).
   const verifying = new Map<string, Promise<boolean>>();
   function checksumsFor(cacheKey: string, client: S3Client, s: S3Settings): Promise<boolean> {

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadClientS3 } from './aws-sdk.js';
+import { observeS3Requests, type S3Observer } from './s3-request-metrics.js';
 import type { S3Settings, StorageTarget } from './s3-settings.js';
 
 /** Makes the S3 client for a bucket's settings (tests and embedders may pass their own). */
@@ -10,7 +11,7 @@ export type S3ClientFactory = (settings: S3Settings) => Promise<S3Client>;
  * configuration, rebuilt only when the settings change. The promise is cached, so concurrent
  * callers share one client even while the first call still imports the SDK.
  */
-export function createS3ClientCache(factory: S3ClientFactory = buildS3Client) {
+export function createS3ClientCache(factory: S3ClientFactory = buildS3Client, observer?: S3Observer) {
   const clients = new Map<string, Promise<S3Client>>();
   const destroy = (p: Promise<S3Client>) => void p.then((c) => c.destroy()).catch(() => undefined);
   return {
@@ -25,7 +26,8 @@ export function createS3ClientCache(factory: S3ClientFactory = buildS3Client) {
             clients.delete(k);
           }
         }
-        client = factory(target.settings);
+        // Every client the cache hands out reports its requests (operation, outcome, latency).
+        client = observer ? factory(target.settings).then((c) => (observeS3Requests(c, observer), c)) : factory(target.settings);
         // A failed build is not cached: the next call tries again.
         const built = client;
         built.catch(() => {

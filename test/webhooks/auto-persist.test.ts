@@ -77,6 +77,8 @@ describe.each(DIALECTS)('auto-persist and its events (%s)', (dialect) => {
     expect((await mediaObject(a.auth, mediaId!)).persisted).toBe(false);
     expect(a.mine('message.received')).toEqual([]);
     expect(await runs()).toEqual({ ...before, pending: before.pending + 1 });
+    // The job waits: the backlog has an age.
+    expect((await scrapeMetrics(t.app)).get('titan_auto_persist_backlog_age_seconds')).toBeGreaterThan(0);
 
     await r.waitFor(() => a.mine('message.received').length === 1 && a.mine('media.persisted').length === 1);
     // Announced only once the record says so.
@@ -91,6 +93,9 @@ describe.each(DIALECTS)('auto-persist and its events (%s)', (dialect) => {
     expect((await listKeys(s3, bucket)).filter((k) => k.includes(mediaId!))).toHaveLength(1);
     const job = await t.db.store.db.selectFrom('persist_jobs').selectAll().where('media_id', '=', mediaId!).executeTakeFirstOrThrow();
     expect(job).toMatchObject({ state: 'done', lease_owner: null });
+    // One transfer line, naming the job.
+    const lines = t.logs.lines.filter((l) => l.msg === 'transfer' && l.mediaId === mediaId);
+    expect(lines).toEqual([expect.objectContaining({ transfer: 'auto-persist', outcome: 'completed', jobId: job.id, bytesOut: plaintext.length, bytesIn: p.encrypted.length })]);
     await expect.poll(runs).toEqual({ ...before, stored: before.stored + 1 });
 
     // Text messages need no job and go out at once.

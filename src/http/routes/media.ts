@@ -5,6 +5,7 @@ import type { MediaDeletion } from '../../media/media-deletion.js';
 import type { MediaService } from '../../media/media-service.js';
 import type { PersistHook, PersistService } from '../../media/persist-service.js';
 import { principalOf } from '../auth.js';
+import { noteLateFailure } from '../error-handler.js';
 import { API_ERRORS, envelope, errorResponses } from '../schemas/common.js';
 import { SessionParams } from '../schemas/common.js';
 import {
@@ -134,8 +135,9 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
         if (!reply.raw.writableFinished) transfer.abort(new Error('The client went away.'));
       });
       const { session, mediaId } = req.params;
-      const d = await media.download(principalOf(req).accountId, session, mediaId, { range: req.headers.range, signal: transfer.signal });
+      const d = await media.download(principalOf(req).accountId, session, mediaId, { range: req.headers.range, signal: transfer.signal, requestId: req.id });
       if (d.status === 302) return reply.redirect(d.location, 302);
+      noteLateFailure(req, d.body, transfer.signal);
       // The schema documents the bytes; the type provider only knows JSON bodies.
       return reply.code(d.status).headers(d.headers).send(d.body as unknown as string);
     },
@@ -156,7 +158,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
     },
     async (req) => {
       const { session, mediaId } = req.params;
-      return { data: await persist.persist(principalOf(req).accountId, session, mediaId, { hook: onPersisted }) };
+      return { data: await persist.persist(principalOf(req).accountId, session, mediaId, { hook: onPersisted, requestId: req.id }) };
     },
   );
 };
