@@ -6,6 +6,7 @@ import * as m002 from './migrations/002-media.js';
 import * as m003 from './migrations/003-settings.js';
 import * as m004 from './migrations/004-whatsapp.js';
 import * as m005 from './migrations/005-webhooks.js';
+import * as m007 from './migrations/007-webhook-secret-rotation.js';
 
 /**
  * Forward-only migrations, bundled in code (no file-system scan, so `dist/` and `tsx` behave
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-settings': m003,
   '004-whatsapp': m004,
   '005-webhooks': m005,
+  '007-webhook-secret-rotation': m007,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

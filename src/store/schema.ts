@@ -108,6 +108,9 @@ export interface WebhookTable {
   events: string;
   /** The HMAC key, sealed with SECRET_KEY. */
   hmac_key: string;
+  /** The key before the last rotation (sealed), still signing until `hmac_key_previous_until`. */
+  hmac_key_previous: string | null;
+  hmac_key_previous_until: string | null;
   retry_attempts: number;
   retry_delay_ms: number;
   retry_policy: string;
