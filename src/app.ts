@@ -95,9 +95,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const accounts = createAccountService(store.db, clock);
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });
-  const sessions = createSessionService(store.db, clock);
   if (!deps.secretBox && !config.secretKey) throw new Error('SECRET_KEY (or a secretBox) is required.');
   const secretBox = deps.secretBox ?? createSecretBox(config.secretKey!, config.secretKeyPrevious);
+  const sessions = createSessionService(store.db, clock, { secretBox, proxyAllowPrivateNetworks: config.addressPolicy.proxyAllowPrivateNetworks });
   const m = config.media;
   const cdn =
     deps.cdn ??
@@ -108,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       headersTimeoutMs: m.cdnHeadersTimeoutMs,
       bodyTimeoutMs: m.cdnBodyTimeoutMs,
       maxRetries: m.cdnMaxRetries,
+      proxyAllowPrivateNetworks: config.addressPolicy.proxyAllowPrivateNetworks,
       // The CDN file is the plaintext plus at most one block of padding and the MAC.
       maxBytes: m.maxBytes + 26,
       logger: deps.logger,
@@ -128,11 +129,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ingest,
     statusListeners,
     settings: { ...config.whatsapp, cdnBaseUrl: m.cdnBaseUrl },
+    proxyAllowPrivateNetworks: config.addressPolicy.proxyAllowPrivateNetworks,
   });
   // Expired media are re-uploaded by the sender's phone through its session (download and persist).
   const recoverExpired = whatsapp.recoverExpired;
-  const s3Clients = createS3ClientCache();
-  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
+  const endpointGuard = { allowPrivate: config.addressPolicy.s3AllowPrivateEndpoints };
+  const s3Clients = createS3ClientCache(endpointGuard);
+  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients, endpointGuard });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers);
   metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
   const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });

@@ -92,6 +92,8 @@ const envSchema = z.object({
   WA_WEBSOCKET_URL: optionalString.refine((v) => v === undefined || (/^wss?:\/\//.test(v) && URL.canParse(v)), { message: 'must be a ws:// or wss:// URL' }),
   WEBHOOK_ALLOW_HTTP: bool(false),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool(false),
+  SESSION_PROXY_ALLOW_PRIVATE_NETWORKS: bool(false),
+  S3_ALLOW_PRIVATE_ENDPOINTS: bool(false),
   WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
   WEBHOOK_CONCURRENCY: int(16, 1, 256),
   WEBHOOK_MIN_RETRY_DELAY_MS: int(1_000, 0, 3_600_000),
@@ -156,6 +158,8 @@ export type Config = Readonly<{
     minRetryDelayMs: number;
     logRetentionHours: number;
   };
+  /** Operator switches of the address policy (src/net/address-policy.ts) for tenant-given addresses. */
+  addressPolicy: { proxyAllowPrivateNetworks: boolean; s3AllowPrivateEndpoints: boolean };
   /** The durable outbox's workers (webhook dispatcher, auto-persist jobs). */
   outbox: { pollIntervalMs: number; leaseMs: number };
   autoPersist: { concurrency: number; attempts: number; retryDelayMs: number };
@@ -259,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       minRetryDelayMs: e.WEBHOOK_MIN_RETRY_DELAY_MS,
       logRetentionHours: e.WEBHOOK_LOG_RETENTION_HOURS,
     },
+    addressPolicy: { proxyAllowPrivateNetworks: e.SESSION_PROXY_ALLOW_PRIVATE_NETWORKS, s3AllowPrivateEndpoints: e.S3_ALLOW_PRIVATE_ENDPOINTS },
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, leaseMs: e.OUTBOX_LEASE_MS },
     autoPersist: { concurrency: e.AUTO_PERSIST_CONCURRENCY, attempts: e.AUTO_PERSIST_ATTEMPTS, retryDelayMs: e.AUTO_PERSIST_RETRY_DELAY_MS },
   });

@@ -49,6 +49,26 @@ export class UnsupportedMediaTypeError extends AppError {
     super('UNSUPPORTED_MEDIA_TYPE', 415, message);
   }
 }
+export class MethodNotAllowedError extends AppError {
+  constructor(method: string, allow: string[]) {
+    super('METHOD_NOT_ALLOWED', 405, `Method ${method} is not allowed here; use ${allow.join(', ')}.`, { headers: { allow: allow.join(', ') } });
+  }
+}
+export class UriTooLongError extends AppError {
+  constructor() {
+    super('URI_TOO_LONG', 414, 'The request URL is too long.');
+  }
+}
+export class HeadersTooLargeError extends AppError {
+  constructor() {
+    super('HEADERS_TOO_LARGE', 431, 'The request headers are too large.');
+  }
+}
+export class JsonTooDeepError extends AppError {
+  constructor(maxDepth: number) {
+    super('JSON_TOO_DEEP', 400, `The JSON body nests deeper than ${maxDepth} levels.`);
+  }
+}
 export class InvalidJsonError extends AppError {
   constructor(message = 'Request body is not valid JSON.') {
     super('INVALID_JSON', 400, message);
@@ -166,6 +186,16 @@ export class S3NotConfiguredError extends AppError {
 export class S3SettingsInvalidError extends AppError {
   constructor(reason: string, opts: Opts = {}) {
     super('S3_SETTINGS_INVALID', 400, `The S3 settings were rejected by the storage: ${reason}`, opts);
+  }
+}
+export class S3EndpointNotAllowedError extends AppError {
+  constructor(opts: Opts = {}) {
+    super('S3_ENDPOINT_NOT_ALLOWED', 400, 'The S3 endpoint is not allowed: it must be an http(s) URL whose host is, and resolves to, public addresses only.', opts);
+  }
+}
+export class ProxyNotAllowedError extends AppError {
+  constructor(opts: Opts = {}) {
+    super('PROXY_NOT_ALLOWED', 400, 'The proxy is not allowed: its host must be, and resolve to, public addresses only, on a port from 1 to 65535.', opts);
   }
 }
 export class StorageFailedError extends AppError {

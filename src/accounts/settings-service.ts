@@ -1,11 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
-import { S3SettingsInvalidError } from '../errors.js';
+import { S3EndpointNotAllowedError, S3SettingsInvalidError } from '../errors.js';
+import { hostOf, resolveAllowed } from '../net/address-policy.js';
 import type { Db } from '../store/db.js';
 import { findSettings, upsertSettings } from '../store/repositories/settings.js';
 import type { AccountSettingsTable } from '../store/schema.js';
-import { buildS3Client, type S3ClientCache } from '../storage/s3-clients.js';
+import { buildS3Client, SERVER_DEFAULT_KEY, type EndpointGuard, type S3ClientCache } from '../storage/s3-clients.js';
 import { probeBucket } from '../storage/s3-objects.js';
 import type { S3Settings, StorageTarget } from '../storage/s3-settings.js';
 
@@ -35,7 +36,7 @@ type StoredS3 = Omit<S3Settings, 'secretAccessKey'> & { secretAccessKeySealed: s
 export type SettingsService = ReturnType<typeof createSettingsService>;
 
 /** Per-account settings, with the server-wide default bucket for accounts without their own. */
-export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: SecretBox; serverDefault: S3Settings | null; s3Clients: S3ClientCache }) {
+export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: SecretBox; serverDefault: S3Settings | null; s3Clients: S3ClientCache; endpointGuard: EndpointGuard }) {
   const parse = (row: AccountSettingsTable | undefined): StoredS3 | null => (row?.s3 ? (JSON.parse(row.s3) as StoredS3) : null);
 
   function view(row: AccountSettingsTable | undefined): SettingsView {
@@ -69,9 +70,10 @@ export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: S
         const sealed =
           secretAccessKey === undefined ? (parse(current)?.secretAccessKeySealed ?? null) : secretAccessKey === null ? null : deps.secretBox.seal(secretAccessKey);
         stored = { ...rest, secretAccessKeySealed: sealed };
+        if (rest.endpoint) await assertEndpointAllowed(rest.endpoint, deps.endpointGuard);
         if (opts.verify) {
           const settings = { ...rest, secretAccessKey: sealed ? deps.secretBox.open(sealed).toString('utf8') : null };
-          const client = await buildS3Client(settings);
+          const client = await buildS3Client(settings, deps.endpointGuard);
           try {
             const reason = await probeBucket(client, settings.bucket);
             if (reason) throw new S3SettingsInvalidError(reason);
@@ -103,9 +105,20 @@ export function createSettingsService(deps: { db: Db; clock: Clock; secretBox: S
         const secretAccessKey = secretAccessKeySealed ? deps.secretBox.open(secretAccessKeySealed).toString('utf8') : null;
         target = { cacheKey: `${accountId}@${row!.version}`, settings: { ...rest, secretAccessKey } };
       } else if (deps.serverDefault) {
-        target = { cacheKey: 'server@default', settings: deps.serverDefault };
+        target = { cacheKey: SERVER_DEFAULT_KEY, settings: deps.serverDefault };
       }
       return target ? { target, client: await deps.s3Clients.get(target), downloadMode } : null;
     },
   };
+}
+
+/** The address policy on save: one message for every refusal, the reason as its cause (logged). */
+async function assertEndpointAllowed(endpoint: string, guard: EndpointGuard): Promise<void> {
+  try {
+    const u = new URL(endpoint);
+    if (u.port === '0') throw new Error('port 0 is not a port');
+    await resolveAllowed(hostOf(u), guard.allowPrivate);
+  } catch (err) {
+    throw new S3EndpointNotAllowedError({ cause: err });
+  }
 }

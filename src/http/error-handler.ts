@@ -67,7 +67,9 @@ export function registerErrorHandling(app: FastifyInstance) {
     if (appErr.statusCode >= 500) {
       request.log.error({ err: error, method: request.method, url: request.url, params: request.params }, 'request failed');
     } else {
-      request.log.info({ code: appErr.code }, appErr.message);
+      // A refusal told the tenant one generic sentence; the reason (an address, a DNS answer) is logged.
+      const detail = appErr.cause instanceof Error ? appErr.cause.message : undefined;
+      request.log.info({ code: appErr.code, ...(detail ? { detail } : {}) }, appErr.message);
     }
     // Headers already gone: the only honest signal left is to cut the connection.
     if (reply.sent || reply.raw.headersSent) {

@@ -19,6 +19,8 @@ export interface CdnClientOptions {
   /** Origins that may be fetched (default: {@link DEFAULT_CDN_ALLOWLIST}). */
   allowlist?: AllowRule[];
   connectTimeoutMs?: number;
+  /** SESSION_PROXY_ALLOW_PRIVATE_NETWORKS: session proxies on loopback or private addresses are reached. */
+  proxyAllowPrivateNetworks?: boolean;
   /** Time to wait for response headers. */
   headersTimeoutMs?: number;
   /** Longest idle gap between two body chunks. */
@@ -97,7 +99,12 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
   function proxyDispatcher(proxy: string): Dispatcher {
     let d = proxies.get(proxy);
     if (!d) {
-      d = createProxyDispatcher(proxy, connectTimeoutMs);
+      try {
+        d = createProxyDispatcher(proxy, connectTimeoutMs, opts.proxyAllowPrivateNetworks ?? false);
+      } catch (err) {
+        // The proxy's address is refused by the address policy: the tenant hears no more than that.
+        throw new CdnUnavailableError(`The CDN could not be reached through the session's proxy ${withoutCredentials(proxy)}.`, { cause: err });
+      }
       proxies.set(proxy, d);
       if (proxies.size > MAX_PROXIES) {
         const [oldest, old] = proxies.entries().next().value!;

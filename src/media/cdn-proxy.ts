@@ -1,4 +1,5 @@
 import { buildConnector, ProxyAgent, Socks5ProxyAgent, type Dispatcher } from 'undici';
+import { assertLiteralAllowed, guardedLookup, hostOf } from '../net/address-policy.js';
 
 /**
  * A dispatcher that reaches the CDN through a session's proxy, so media travel the same way as
@@ -6,13 +7,17 @@ import { buildConnector, ProxyAgent, Socks5ProxyAgent, type Dispatcher } from 'u
  * `Proxy-Authorization`); SOCKS5 proxies get the host name, so names resolve at the proxy
  * (`socks5://` and `socks5h://` alike). Response timeouts are set per request by the caller.
  */
-export function createProxyDispatcher(proxyUrl: string, connectTimeoutMs: number): Dispatcher {
+export function createProxyDispatcher(proxyUrl: string, connectTimeoutMs: number, allowPrivateNetworks = false): Dispatcher {
   const url = new URL(proxyUrl);
+  // The address policy on the proxy itself: a literal address now (sockets skip the lookup for
+  // those), a name inside the socket's lookup, on the address it is about to connect to.
+  assertLiteralAllowed(hostOf(url), allowPrivateNetworks);
+  const toProxy = { timeout: connectTimeoutMs, ...(allowPrivateNetworks ? {} : { lookup: guardedLookup() }) };
   if (url.protocol === 'http:' || url.protocol === 'https:') {
-    return new ProxyAgent({ uri: url.href, connect: { timeout: connectTimeoutMs }, proxyTls: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000 });
+    return new ProxyAgent({ uri: url.href, connect: { timeout: connectTimeoutMs }, proxyTls: toProxy, keepAliveTimeout: 10_000 });
   }
   if (url.protocol === 'socks5:' || url.protocol === 'socks5h:') {
-    return new Socks5ProxyAgent(url.href.replace(/^socks5h:/, 'socks5:'), { connect: buildConnector({ timeout: connectTimeoutMs }) });
+    return new Socks5ProxyAgent(url.href.replace(/^socks5h:/, 'socks5:'), { connect: buildConnector(toProxy) });
   }
   throw new TypeError(`Unsupported proxy protocol ${url.protocol}`);
 }

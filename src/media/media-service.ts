@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { openProxy } from '../sessions/session-proxy.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { MediaNotFoundError, MediaTooLargeError } from '../errors.js';
 import type { Db } from '../store/db.js';
@@ -55,7 +56,7 @@ export function createMediaService(deps: MediaServiceDeps) {
   /** What fetching the file needs; it goes through the session's proxy, as its WebSocket does. */
   function mediaFile(row: MediaTable, proxy: string | null): MediaFile {
     return {
-      ref: { directPath: row.direct_path, url: row.url, proxy },
+      ref: { directPath: row.direct_path, url: row.url, proxy: openProxy(deps.secretBox, proxy) },
       type: row.type as MediaType,
       mediaKey: deps.secretBox.open(row.media_key),
       fileLength: row.file_length,

@@ -1,9 +1,11 @@
 import type { Clock } from '../clock.js';
+import type { SecretBox } from '../crypto/secret-box.js';
 import { SessionExistsError, SessionNotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Db } from '../store/db.js';
 import * as repo from '../store/repositories/sessions.js';
 import type { SessionTable } from '../store/schema.js';
+import { assertProxyAllowed, maskProxy, openProxy, sealProxy } from './session-proxy.js';
 
 export const SESSION_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 
@@ -22,7 +24,8 @@ export interface Session {
   updatedAt: string;
 }
 
-export const toSession = (r: SessionTable): Session => ({
+/** The one mapping from a session row to the API; the proxy (stored sealed) is shown masked. */
+const toSession = (r: SessionTable, box: SecretBox | null): Session => ({
   name: r.name,
   status: r.status,
   statusReason: r.status_reason,
@@ -31,7 +34,7 @@ export const toSession = (r: SessionTable): Session => ({
   businessName: r.business_name,
   platform: r.platform,
   lid: r.lid,
-  proxy: r.proxy,
+  proxy: r.proxy === null ? null : maskProxy(box ? openProxy(box, r.proxy)! : r.proxy),
   config: r.config === null ? null : (JSON.parse(r.config) as Record<string, unknown>),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -45,8 +48,17 @@ export interface CreateSessionInput {
 
 export type SessionService = ReturnType<typeof createSessionService>;
 
+export interface SessionServiceOptions {
+  /** Seals proxy URLs at rest; without one (tests of the store alone) they are kept as given. */
+  secretBox?: SecretBox;
+  /** SESSION_PROXY_ALLOW_PRIVATE_NETWORKS: proxies on loopback and private addresses are accepted. */
+  proxyAllowPrivateNetworks?: boolean;
+}
+
 /** Session records of an account. Every lookup is scoped by account. */
-export function createSessionService(db: Db, clock: Clock) {
+export function createSessionService(db: Db, clock: Clock, opts: SessionServiceOptions = {}) {
+  const box = opts.secretBox ?? null;
+  const view = (r: SessionTable) => toSession(r, box);
   async function requireRow(accountId: string, name: string): Promise<SessionTable> {
     const row = await repo.findSessionByName(db, accountId, name);
     if (!row) throw new SessionNotFoundError();
@@ -57,6 +69,7 @@ export function createSessionService(db: Db, clock: Clock) {
     requireRow,
 
     async create(accountId: string, input: CreateSessionInput): Promise<Session> {
+      if (input.proxy) await assertProxyAllowed(input.proxy, opts.proxyAllowPrivateNetworks ?? false);
       const now = clock.now().toISOString();
       const row: SessionTable = {
         id: newId('ses_'),
@@ -69,7 +82,7 @@ export function createSessionService(db: Db, clock: Clock) {
         business_name: null,
         platform: null,
         lid: null,
-        proxy: input.proxy ?? null,
+        proxy: box ? sealProxy(box, input.proxy ?? null) : (input.proxy ?? null),
         config: input.config ? JSON.stringify(input.config) : null,
         desired_state: 'stopped',
         qr: null,
@@ -84,15 +97,15 @@ export function createSessionService(db: Db, clock: Clock) {
         if (await repo.findSessionByName(db, accountId, input.name)) throw new SessionExistsError(input.name);
         throw err;
       }
-      return toSession(row);
+      return view(row);
     },
 
     async get(accountId: string, name: string): Promise<Session> {
-      return toSession(await requireRow(accountId, name));
+      return view(await requireRow(accountId, name));
     },
 
     async list(accountId: string): Promise<Session[]> {
-      return (await repo.listSessions(db, accountId)).map(toSession);
+      return (await repo.listSessions(db, accountId)).map(view);
     },
 
     async remove(accountId: string, name: string): Promise<void> {

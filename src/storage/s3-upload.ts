@@ -94,6 +94,8 @@ export async function abortLeftovers(client: S3Client, bucket: string, key: stri
 export function describe(err: unknown): string {
   const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
+  // No HTTP answer: a socket error would tell the tenant about addresses and ports (it is logged).
+  if (!status) return 'the storage endpoint could not be reached';
   const code = e.Code ?? e.name ?? 'Error';
   const message = e.message && e.message !== code && e.message !== 'UnknownError' ? `: ${e.message}` : '';
   return `${code}${status ? ` (HTTP ${status})` : ''}${message}`;

@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
-import { guardedLookup, staticUrlProblem, type UrlRules } from './url-guard.js';
+import { guardedLookup } from '../net/address-policy.js';
+import { staticUrlProblem, type UrlRules } from './url-guard.js';
 
 /** What one POST to a receiver came to. */
 export interface SendResult {
@@ -51,6 +52,6 @@ function describe(err: unknown, timedOut: boolean, timeoutMs: number): string {
   if (timedOut) return `timed out after ${timeoutMs} ms`;
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const inner = e.cause?.message ? e.cause : e;
-  if (inner.code === 'WEBHOOK_ADDRESS_BLOCKED') return `address not allowed: ${inner.message}`;
+  if (inner.code === 'ADDRESS_BLOCKED') return `address not allowed: ${inner.message}`;
   return [inner.code, inner.message].filter(Boolean).join(': ') || 'request failed';
 }
