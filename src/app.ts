@@ -10,6 +10,9 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { registerApiKeyAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { registerJsonBody } from './http/json-body.js';
+import { redactUrl } from './http/log-url.js';
+import { clientErrorHandler, frameworkErrors } from './http/protocol-errors.js';
 import { registerMetrics } from './http/metrics.js';
 import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -76,11 +79,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     trustProxy: false,
+    // Answers that never reach a route keep the envelope and the request id (protocol-errors.ts).
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  registerJsonBody(app);
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -88,7 +95,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // One line per request, with the account when known.
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
-      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), accountId: request.principal?.accountId },
+      {
+        method: request.method,
+        url: redactUrl(request.url),
+        route: request.routeOptions.url ?? null,
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        accountId: request.principal?.accountId,
+      },
       'request',
     );
   });

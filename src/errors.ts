@@ -64,6 +64,11 @@ export class HeadersTooLargeError extends AppError {
     super('HEADERS_TOO_LARGE', 431, 'The request headers are too large.');
   }
 }
+export class RequestTimeoutError extends AppError {
+  constructor() {
+    super('REQUEST_TIMEOUT', 408, 'The request did not arrive in time.');
+  }
+}
 export class JsonTooDeepError extends AppError {
   constructor(maxDepth: number) {
     super('JSON_TOO_DEEP', 400, `The JSON body nests deeper than ${maxDepth} levels.`);

@@ -5,10 +5,11 @@ import {
   InternalError,
   InvalidJsonError,
   PayloadTooLargeError,
-  RouteNotFoundError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../errors.js';
+import { redactUrl } from './log-url.js';
+import { trackRouteMethods } from './protocol-errors.js';
 
 // Served by this server (http/openapi.ts), so the link works on every install.
 const DOCS_BASE = '/docs/errors';
@@ -47,25 +48,31 @@ function pathOf(instancePath: string): string[] {
   return instancePath.split('/').filter(Boolean);
 }
 
-/** Sends `{error, code, docs}` (plus `details` for validation) and the error's headers. */
-export function sendError(reply: FastifyReply, err: AppError) {
-  for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
-  // A stream reply that failed before its first byte already set a binary type.
-  void reply.type('application/json; charset=utf-8');
-  return reply.code(err.statusCode).send({
+/** The `{error, code, docs}` envelope (plus `details` for validation). */
+export function errorBody(err: AppError) {
+  return {
     error: err.message,
     code: err.code,
     docs: `${DOCS_BASE}#${err.code.toLowerCase()}`,
     ...(err.details === undefined ? {} : { details: err.details }),
-  });
+  };
 }
 
-/** One error handler and one not-found handler for the whole app. */
+/** Sends the error's envelope and headers. */
+export function sendError(reply: FastifyReply, err: AppError) {
+  for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
+  // A stream reply that failed before its first byte already set a binary type.
+  void reply.type('application/json; charset=utf-8');
+  return reply.code(err.statusCode).send(errorBody(err));
+}
+
+/** One error handler and one not-found handler (404, or 405 for a known path) for the whole app. */
 export function registerErrorHandling(app: FastifyInstance) {
+  const routes = trackRouteMethods(app);
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(error);
     if (appErr.statusCode >= 500) {
-      request.log.error({ err: error, method: request.method, url: request.url, params: request.params }, 'request failed');
+      request.log.error({ err: error, method: request.method, url: redactUrl(request.url), route: request.routeOptions.url ?? null }, 'request failed');
     } else {
       // A refusal told the tenant one generic sentence; the reason (an address, a DNS answer) is logged.
       const detail = appErr.cause instanceof Error ? appErr.cause.message : undefined;
@@ -79,5 +86,5 @@ export function registerErrorHandling(app: FastifyInstance) {
     return sendError(reply, appErr);
   });
 
-  app.setNotFoundHandler((request, reply) => sendError(reply, new RouteNotFoundError(request.method, request.url.split('?')[0] ?? '')));
+  app.setNotFoundHandler((request, reply) => sendError(reply, routes.notFound(request)));
 }

@@ -9,6 +9,8 @@ export interface MediaObject {
   messageId: string;
   session: string;
   mimeType: string;
+  /** What the message declared when it was not a valid media type (mimeType is then application/octet-stream). */
+  declaredMimeType: string | null;
   fileLength: number | null;
   persisted: boolean;
   s3Url: string | null;
@@ -30,6 +32,7 @@ export function toMediaObject(row: MediaTable, session: string, s3Url: string | 
     messageId: row.message_id,
     session,
     mimeType: row.mime_type,
+    declaredMimeType: row.declared_mime_type,
     fileLength: row.file_length,
     persisted: row.persisted_at !== null,
     s3Url,

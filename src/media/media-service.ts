@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { openProxy } from '../sessions/session-proxy.js';
+import { checkMimeType, dispositionFor } from './content-headers.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { MediaNotFoundError, MediaTooLargeError } from '../errors.js';
 import type { Db } from '../store/db.js';
@@ -89,10 +90,13 @@ export function createMediaService(deps: MediaServiceDeps) {
   }
 
   function headersFor(row: MediaTable, plain: Pick<PlainStream, 'contentLength' | 'contentRange'>): Record<string, string> {
-    const h: Record<string, string> = { 'content-type': row.mime_type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-store' };
+    // Rows from before types were checked at ingest are checked here too.
+    const type = checkMimeType(row.mime_type).mimeType;
+    const h: Record<string, string> = { 'content-type': type, 'x-content-type-options': 'nosniff', 'accept-ranges': 'bytes', 'cache-control': 'private, no-store' };
     if (plain.contentLength !== null) h['content-length'] = String(plain.contentLength);
     if (plain.contentRange) h['content-range'] = plain.contentRange;
-    if (row.file_name) h['content-disposition'] = contentDisposition(row.file_name);
+    const disposition = dispositionFor(type, row.file_name);
+    if (disposition) h['content-disposition'] = disposition;
     return h;
   }
 
@@ -132,8 +136,3 @@ export function createMediaService(deps: MediaServiceDeps) {
   };
 }
 
-/** `attachment` with an ASCII fallback and the exact name in RFC 5987 form. */
-function contentDisposition(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}

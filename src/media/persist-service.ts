@@ -1,3 +1,4 @@
+import { checkMimeType, dispositionFor } from './content-headers.js';
 import type { Logger } from 'pino';
 import type { SettingsService } from '../accounts/settings-service.js';
 import type { Clock } from '../clock.js';
@@ -87,7 +88,9 @@ export function createPersistService(deps: {
         bucket: s.bucket,
         key,
         body: plain.body,
-        contentType: row.mime_type,
+        // The same rule as downloads: a type that could render as a page is stored as a download.
+        contentType: checkMimeType(row.mime_type).mimeType,
+        contentDisposition: dispositionFor(checkMimeType(row.mime_type).mimeType, row.file_name),
         metadata: { 'media-id': row.id, session: session.name, 'message-id': row.message_id, ...(knownSha ? { sha256: knownSha } : {}) },
         partSize: deps.partSize,
         queueSize: deps.queueSize,

@@ -11,6 +11,8 @@ export interface UploadInput {
   key: string;
   body: Readable;
   contentType: string;
+  /** `attachment` (with the file name) for documents and types that must not render inline. */
+  contentDisposition?: string | null;
   metadata: Record<string, string>;
   partSize: number;
   queueSize: number;
@@ -28,7 +30,7 @@ export interface UploadInput {
 export async function uploadStream(input: UploadInput): Promise<void> {
   const s3 = await loadClientS3();
   const { client, bucket: Bucket, key: Key } = input;
-  const object = { Bucket, Key, ContentType: input.contentType, Metadata: input.metadata };
+  const object = { Bucket, Key, ContentType: input.contentType, ...(input.contentDisposition ? { ContentDisposition: input.contentDisposition } : {}), Metadata: input.metadata };
   const sink = new MultipartSink({
     partSize: input.partSize,
     queueSize: input.queueSize,

@@ -57,6 +57,8 @@ export interface MediaTable {
   participant: string | null;
   type: string;
   mime_type: string;
+  /** The message's own type when it failed the RFC 6838 check (mime_type is then application/octet-stream). */
+  declared_mime_type: string | null;
   file_length: number | null;
   file_name: string | null;
   caption: string | null;

@@ -1,3 +1,4 @@
+import { checkMimeType } from '../media/content-headers.js';
 import type { proto } from '@whiskeysockets/baileys';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
@@ -46,6 +47,7 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
       // Every message (with media or not) is recorded once, so a replay is not new.
       let created = await insertMessageIfAbsent(trx, { session_id: session.id, message_id: messageId, account_id: session.accountId, created_at: now });
       if (media) {
+        const mime = checkMimeType(media.mimeType);
         const row: MediaTable = {
           id: newId('', 16),
           account_id: session.accountId,
@@ -55,7 +57,8 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
           from_me: message.key?.fromMe ? 1 : 0,
           participant: message.key?.participant ?? null,
           type: media.type,
-          mime_type: media.mimeType,
+          mime_type: mime.mimeType,
+          declared_mime_type: mime.declared,
           file_length: media.fileLength,
           file_name: media.fileName,
           caption: media.caption,
