@@ -9,6 +9,7 @@ import { createApiKeyService } from './accounts/api-key-service.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { registerApiKeyAuth } from './http/auth.js';
+import { createAuthLimiter } from './http/auth-limiter.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerJsonBody } from './http/json-body.js';
 import { redactUrl } from './http/log-url.js';
@@ -31,7 +32,7 @@ import { settingsRoutes } from './http/routes/settings.js';
 import { createS3ClientCache } from './storage/s3-clients.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
-import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
+import { SIMULATOR_CDN_PREFIX, simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
 import { simulatorRoutes } from './http/routes/simulator.js';
 import { createSessionService } from './sessions/session-service.js';
 import { createSimulator } from './simulator/simulator.js';
@@ -173,17 +174,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
     : null;
   if (simulator) {
-    // The simulated CDN is this server: allow its origin only while the simulator is on.
-    app.addHook('onListen', async () => cdn.allowOrigin(selfOrigin(app, config.publicUrl)));
+    // The simulated CDN is this server: allow its path (and nothing else of it) while the simulator is on.
+    app.addHook('onListen', async () => cdn.allowOrigin(selfOrigin(app, config.publicUrl), SIMULATOR_CDN_PREFIX));
   }
 
   await registerOpenApi(app, VERSION);
   registerMetrics(app, metrics.registry);
   await app.register(healthRoutes, { db: store.db });
-  await app.register(adminRoutes, { prefix: '/admin', accounts, apiKeys, masterKey: config.masterKey });
+  // One count of failed authentications per client address, for /admin and /api together.
+  const authLimiter = createAuthLimiter({ max: config.authFailures.max, windowSeconds: config.authFailures.windowSeconds });
+  await app.register(adminRoutes, { prefix: '/admin', accounts, apiKeys, masterKey: config.masterKey, authLimiter });
   await app.register(
     async (api) => {
-      registerApiKeyAuth(api, apiKeys);
+      registerApiKeyAuth(api, apiKeys, authLimiter);
       await registerRateLimit(api, config.rateLimit);
       await api.register(accountRoutes, { accounts, apiKeys });
       await api.register(sessionRoutes, { sessions, manager: whatsapp });

@@ -49,6 +49,8 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   RATE_LIMIT_MAX: int(600, 1),
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
+  AUTH_FAILURE_LIMIT: int(20, 1),
+  AUTH_FAILURE_WINDOW_SECONDS: int(300, 1, 86_400),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
   KEY_CACHE_TTL_MS: int(2_000, 0, 5_000),
   MAX_MEDIA_BYTES: int(2 * 1024 ** 3, 1),
@@ -119,6 +121,8 @@ export type Config = Readonly<{
   publicUrl: string | undefined;
   bodyLimitBytes: number;
   rateLimit: { max: number; windowSeconds: number };
+  /** Failed authentications allowed per client address and window before 429s. */
+  authFailures: { max: number; windowSeconds: number };
   shutdownTimeoutMs: number;
   keyCacheTtlMs: number;
   media: {
@@ -216,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: e.PUBLIC_URL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     rateLimit: { max: e.RATE_LIMIT_MAX, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+    authFailures: { max: e.AUTH_FAILURE_LIMIT, windowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     keyCacheTtlMs: e.KEY_CACHE_TTL_MS,
     media: {

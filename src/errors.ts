@@ -80,8 +80,8 @@ export class InvalidJsonError extends AppError {
   }
 }
 export class RateLimitedError extends AppError {
-  constructor(retryAfterSeconds: number) {
-    super('RATE_LIMITED', 429, `Rate limit exceeded, retry in ${retryAfterSeconds} seconds.`, {
+  constructor(retryAfterSeconds: number, what = 'Rate limit exceeded') {
+    super('RATE_LIMITED', 429, `${what}, retry in ${retryAfterSeconds} seconds.`, {
       headers: { 'retry-after': String(retryAfterSeconds) },
     });
   }
