@@ -221,8 +221,8 @@ export class WebhookDeliveryNotFoundError extends AppError {
   }
 }
 export class WebhookUrlNotAllowedError extends AppError {
-  constructor(reason: string) {
-    super('WEBHOOK_URL_NOT_ALLOWED', 400, `The webhook URL is not allowed: ${reason}`);
+  constructor(reason: string, opts: Opts = {}) {
+    super('WEBHOOK_URL_NOT_ALLOWED', 400, `The webhook URL is not allowed: ${reason}`, opts);
   }
 }
 export class WebhookDisabledError extends AppError {

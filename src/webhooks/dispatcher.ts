@@ -131,8 +131,8 @@ export function createDispatcher(deps: {
     const log = { deliveryId: d.id, webhookId: d.webhook_id, eventId: d.event_id, event: d.event, attempt: n, statusCode: r.statusCode, ms: r.durationMs };
     deps.metrics.webhookAttempt(state === 'pending' ? 'retry' : state, r.durationMs);
     if (!recorded) deps.logger.warn(log, 'webhook attempt not recorded: the lease was lost');
-    else if (state === 'failed') deps.logger.warn({ ...log, error: r.error }, 'webhook delivery failed for good');
-    else if (state === 'pending') deps.logger.info({ ...log, error: r.error, nextRetryAt: retryAt }, 'webhook attempt failed, will retry');
+    else if (state === 'failed') deps.logger.warn({ ...log, error: r.error, detail: r.detail }, 'webhook delivery failed for good');
+    else if (state === 'pending') deps.logger.info({ ...log, error: r.error, detail: r.detail, nextRetryAt: retryAt }, 'webhook attempt failed, will retry');
     else deps.logger.debug(log, 'webhook delivered');
   }
 

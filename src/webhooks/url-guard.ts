@@ -42,15 +42,18 @@ export async function assertWebhookUrl(raw: string, rules: UrlRules): Promise<UR
   if (problem) throw new WebhookUrlNotAllowedError(problem);
   const host = hostOf(u);
   if (rules.allowPrivateNetworks || isIP(host)) return u;
+  // One answer whether the name does not resolve or resolves inside: either would tell the
+  // tenant about internal names. The address and range go to the log (the error's cause).
+  const refused = (cause: unknown) => new WebhookUrlNotAllowedError(`${host} does not resolve to public addresses only`, { cause });
   let addrs: LookupAddress[];
   try {
     addrs = await lookupAll(host);
-  } catch {
-    throw new WebhookUrlNotAllowedError(`${host} does not resolve`);
+  } catch (err) {
+    throw refused(err);
   }
   for (const a of addrs) {
     const reason = blockedReason(a.address);
-    if (reason) throw new WebhookUrlNotAllowedError(`${host} resolves to ${a.address}, a ${reason} address`);
+    if (reason) throw refused(new Error(`${host} resolves to ${a.address}, a ${reason} address`));
   }
   return u;
 }
