@@ -12,7 +12,7 @@ import { registerApiKeyAuth } from './http/auth.js';
 import { createAuthLimiter } from './http/auth-limiter.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerJsonBody } from './http/json-body.js';
-import { redactUrl } from './http/log-url.js';
+import { registerRequestLog } from './http/request-log.js';
 import { clientErrorHandler, frameworkErrors } from './http/protocol-errors.js';
 import { registerMetrics } from './http/metrics.js';
 import { createMetrics } from './metrics.js';
@@ -90,23 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   registerJsonBody(app);
 
-  app.addHook('onRequest', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
-  });
-  // One line per request, with the account when known.
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        url: redactUrl(request.url),
-        route: request.routeOptions.url ?? null,
-        statusCode: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-        accountId: request.principal?.accountId,
-      },
-      'request',
-    );
-  });
+  registerRequestLog(app);
 
   const accounts = createAccountService(store.db, clock);
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });

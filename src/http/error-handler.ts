@@ -8,7 +8,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../errors.js';
-import { redactUrl } from './log-url.js';
+import { redactUrl } from './request-log.js';
 import { trackRouteMethods } from './protocol-errors.js';
 
 // Served by this server (http/openapi.ts), so the link works on every install.

@@ -1,3 +1,5 @@
+import type { FastifyInstance } from 'fastify';
+
 /** Query parameters whose values are credentials or signatures: never written to a log. */
 const SENSITIVE = /^(token|access_token|api_key|apikey|key|secret|password|signature|sig|x-amz-.*|x-goog-.*)$/i;
 
@@ -23,4 +25,24 @@ export function redactUrl(url: string): string {
       return SENSITIVE.test(name.trim()) && eq !== -1 ? `${rawName}=[redacted]` : pair;
     });
   return `${url.slice(0, q)}?${parts.join('&')}`;
+}
+
+/** Every answer names its request id; one log line per request, with the route and the account when known. */
+export function registerRequestLog(app: FastifyInstance) {
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: redactUrl(request.url),
+        route: request.routeOptions.url ?? null,
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        accountId: request.principal?.accountId,
+      },
+      'request',
+    );
+  });
 }
