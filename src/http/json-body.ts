@@ -1,5 +1,5 @@
 import type { FastifyInstance, RawServerDefault } from 'fastify';
-import { JsonTooDeepError } from '../errors.js';
+import { JsonTooDeepError, ValidationError } from '../errors.js';
 
 /** Deeper bodies are refused before parsing: nothing the API takes nests anywhere near this. */
 export const MAX_JSON_DEPTH = 64;
@@ -33,6 +33,19 @@ export function registerJsonBody(app: FastifyInstance<RawServerDefault>) {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = body as string;
     if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return done(new JsonTooDeepError(MAX_JSON_DEPTH), undefined);
-    void parse(req, text, done);
+    void parse(req, text, (err, value) => {
+      if (err) return done(err, undefined);
+      // No field takes U+0000, and PostgreSQL text cannot store it: refuse it here, once.
+      if (hasNul(value)) return done(new ValidationError('The body contains a NUL character (\\u0000), which no field accepts.'), undefined);
+      done(null, value);
+    });
   });
+}
+
+/** Whether any string (key or value) in a parsed body holds U+0000; depth is bounded by the scan above. */
+function hasNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\0');
+  if (Array.isArray(v)) return v.some(hasNul);
+  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes('\0') || hasNul(x));
+  return false;
 }

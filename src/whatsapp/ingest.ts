@@ -38,7 +38,8 @@ export type Ingest = (session: IngestSession, message: proto.IWebMessageInfo) =>
  */
 export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox; listeners?: IngestListener[] }): Ingest {
   return async (session, message) => {
-    const messageId = message.key?.id;
+    // PostgreSQL text cannot hold U+0000: a NUL from someone's phone must not lose the message.
+    const messageId = noNul(message.key?.id);
     if (!messageId) throw new ValidationError('The message has no key.id.');
     const media = extractMedia(message.message);
     return deps.db.transaction().execute(async (trx) => {
@@ -53,15 +54,15 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
           account_id: session.accountId,
           session_id: session.id,
           message_id: messageId,
-          remote_jid: message.key?.remoteJid ?? null,
+          remote_jid: noNul(message.key?.remoteJid),
           from_me: message.key?.fromMe ? 1 : 0,
-          participant: message.key?.participant ?? null,
+          participant: noNul(message.key?.participant),
           type: media.type,
           mime_type: mime.mimeType,
-          declared_mime_type: mime.declared,
+          declared_mime_type: noNul(mime.declared),
           file_length: media.fileLength,
-          file_name: media.fileName,
-          caption: media.caption,
+          file_name: noNul(media.fileName),
+          caption: noNul(media.caption),
           media_key: deps.secretBox.seal(media.mediaKey),
           direct_path: media.directPath,
           url: media.url,
@@ -87,3 +88,5 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
     });
   };
 }
+
+const noNul = (v: string | null | undefined): string | null => (typeof v === 'string' ? v.replace(/\0/g, '') : null);
