@@ -143,7 +143,7 @@ describe('hostile input', () => {
   it.each([
     ["quotes ' ( ) * and percent %.pdf", "quotes ' ( ) * and percent %.pdf"],
     ['\u202Efdp.exe', 'fdp.exe'],
-    ['line\r\nbreak\u0000.pdf', 'linebreak.pdf'],
+    ['line\r\nbreak\u0007\u001b.pdf', 'linebreak.pdf'],
     ['"quoted\\".pdf', '"quoted\\".pdf'],
     ['Relatório 📄 final.pdf', 'Relatório 📄 final.pdf'],
     ['../../etc/passwd', '../../etc/passwd'],
