@@ -35,7 +35,7 @@ const fields = {
   events: EventsSchema,
   label: z.string().trim().max(100).nullable(),
   session: SessionNameSchema.nullable().describe('Only this session’s events; null for all sessions.'),
-  hmacKey: z.string().min(16).max(256).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').describe('The signing secret: `whsec_<base64>` (Standard Webhooks) or any other string (used as its bytes). Generated when omitted; returned only by create.'),
+  hmacKey: z.string().min(16).max(256).describe('The signing secret: `whsec_<base64>` (Standard Webhooks) or any other string (used as its bytes). Generated when omitted; returned only by create.'),
   retries: RetriesSchema,
   headers: z.array(HeaderSchema).max(20).describe('Extra request headers (e.g. your receiver’s own auth).'),
   enabled: z.boolean(),
