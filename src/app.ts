@@ -9,8 +9,11 @@ import { createApiKeyService } from './accounts/api-key-service.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { registerApiKeyAuth } from './http/auth.js';
+import { createAuthLimiter } from './http/auth-limiter.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerShutdownOrder } from './http/shutdown-order.js';
+import { registerJsonBody } from './http/json-body.js';
+import { clientErrorHandler, frameworkErrors } from './http/protocol-errors.js';
 import { httpSeries, registerMetrics } from './http/metrics.js';
 import { registerRequestLog } from './http/request-log.js';
 import { createMetrics } from './metrics.js';
@@ -43,7 +46,7 @@ import { createTransferAccounts } from './media/transfer-account.js';
 import { CDN_LIFETIME_MS } from './media/media-object.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
-import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
+import { SIMULATOR_CDN_PREFIX, simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
 import { simulatorDisabledRoutes, simulatorRoutes } from './http/routes/simulator.js';
 import { createSessionService } from './sessions/session-service.js';
 import { createSimulator } from './simulator/simulator.js';
@@ -95,11 +98,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     trustProxy: false,
+    // Answers that never reach a route keep the envelope and the request id (protocol-errors.ts).
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  registerJsonBody(app);
   const metrics = createMetrics();
   registerRequestLog(app, httpSeries(metrics.registry, (code) => metrics.httpError(code)));
 
@@ -108,9 +115,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const accounts = createAccountService(store.db, clock);
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });
-  const sessions = createSessionService(store.db, clock);
-  const secretBox = deps.secretBox ?? (config.secretKey ? createSecretBox(config.secretKey, config.secretKeyPrevious) : null);
-  if (!secretBox) throw new Error('SECRET_KEY (or a secretBox) is required.');
+  if (!deps.secretBox && !config.secretKey) throw new Error('SECRET_KEY (or a secretBox) is required.');
+  const secretBox = deps.secretBox ?? createSecretBox(config.secretKey!, config.secretKeyPrevious);
+  const sessions = createSessionService(store.db, clock, { secretBox, proxyAllowPrivateNetworks: config.addressPolicy.proxyAllowPrivateNetworks });
   const m = config.media;
   const cdn =
     deps.cdn ??
@@ -122,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       headersTimeoutMs: m.cdnHeadersTimeoutMs,
       bodyTimeoutMs: m.cdnBodyTimeoutMs,
       maxRetries: m.cdnMaxRetries,
+      proxyAllowPrivateNetworks: config.addressPolicy.proxyAllowPrivateNetworks,
       // The CDN file is the plaintext plus at most one block of padding and the MAC.
       maxBytes: m.maxBytes + 26,
       logger: deps.logger,
@@ -131,8 +139,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Built in one direction, each from what came before: settings → bucket → events → sessions →
   // media source → media and persist services → background workers.
   // Every S3 client gets the configured deadlines, unless a test or embedder brings its own.
-  const s3Factory = deps.s3ClientFactory ?? s3ClientFactory(config.s3Deadlines);
-  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(s3Factory) });
+  const endpointGuard = { allowPrivate: config.addressPolicy.s3AllowPrivateEndpoints };
+  const s3Factory = deps.s3ClientFactory ?? s3ClientFactory(config.s3Deadlines, endpointGuard);
+  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(s3Factory), endpointGuard });
   const buckets = createBuckets({
     resolve: settings.storageOf,
     clientFactory: s3Factory,
@@ -156,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ingest,
     statusListeners,
     settings: { ...config.whatsapp, cdnBaseUrl: m.cdnBaseUrl },
+    proxyAllowPrivateNetworks: config.addressPolicy.proxyAllowPrivateNetworks,
   });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers, m.maxConcurrentTransfersPerAccount);
   metrics.watch({ db: store.db, clock, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger, cdnLifetimeMs: CDN_LIFETIME_MS });
@@ -192,8 +202,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
     : null;
   if (simulator) {
-    // The simulated CDN is this server: allow its origin only while the simulator is on.
-    app.addHook('onListen', async () => cdn.allowOrigin(selfOrigin(app, config.publicUrl)));
+    // The simulated CDN is this server: allow its path (and nothing else of it) while the simulator is on.
+    app.addHook('onListen', async () => cdn.allowOrigin(selfOrigin(app, config.publicUrl), SIMULATOR_CDN_PREFIX));
     const janitor = createSimulatorJanitor({
       db: store.db,
       clock,
@@ -209,10 +219,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerOpenApi(app, VERSION);
   registerMetrics(app, metrics.registry);
   await app.register(healthRoutes, { db: store.db });
-  await app.register(adminRoutes, { prefix: '/admin', accounts, apiKeys, masterKey: config.masterKey });
+  // One count of failed authentications per client address, for /admin and /api together.
+  const authLimiter = createAuthLimiter({ max: config.authFailures.max, windowSeconds: config.authFailures.windowSeconds });
+  await app.register(adminRoutes, { prefix: '/admin', accounts, apiKeys, masterKey: config.masterKey, authLimiter });
   await app.register(
     async (api) => {
-      registerApiKeyAuth(api, apiKeys);
+      registerApiKeyAuth(api, apiKeys, authLimiter);
       await registerRateLimit(api, config.rateLimit);
       await api.register(accountRoutes, { accounts, apiKeys });
       await api.register(sessionRoutes, { sessions, manager: whatsapp, cancelTransfers: (accountId, session) => void transfers.cancel(accountId, session) });

@@ -49,6 +49,8 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   RATE_LIMIT_MAX: int(600, 1),
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
+  AUTH_FAILURE_LIMIT: int(20, 1),
+  AUTH_FAILURE_WINDOW_SECONDS: int(300, 1, 86_400),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
   KEY_CACHE_TTL_MS: int(2_000, 0, 5_000),
   MAX_MEDIA_BYTES: int(2 * 1024 ** 3, 1),
@@ -105,6 +107,8 @@ const envSchema = z.object({
   WA_WEBSOCKET_URL: optionalString.refine((v) => v === undefined || (/^wss?:\/\//.test(v) && URL.canParse(v)), { message: 'must be a ws:// or wss:// URL' }),
   WEBHOOK_ALLOW_HTTP: bool(false),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool(false),
+  SESSION_PROXY_ALLOW_PRIVATE_NETWORKS: bool(false),
+  S3_ALLOW_PRIVATE_ENDPOINTS: bool(false),
   WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
   WEBHOOK_CONCURRENCY: int(16, 1, 256),
   WEBHOOK_MIN_RETRY_DELAY_MS: int(1_000, 0, 3_600_000),
@@ -134,6 +138,8 @@ export type Config = Readonly<{
   publicUrl: string | undefined;
   bodyLimitBytes: number;
   rateLimit: { max: number; windowSeconds: number };
+  /** Failed authentications allowed per client address and window before 429s. */
+  authFailures: { max: number; windowSeconds: number };
   shutdownTimeoutMs: number;
   keyCacheTtlMs: number;
   media: {
@@ -180,6 +186,8 @@ export type Config = Readonly<{
     minRetryDelayMs: number;
     logRetentionHours: number;
   };
+  /** Operator switches of the address policy (src/net/address-policy.ts) for tenant-given addresses. */
+  addressPolicy: { proxyAllowPrivateNetworks: boolean; s3AllowPrivateEndpoints: boolean };
   /** The durable outbox's workers (webhook dispatcher, auto-persist jobs). */
   outbox: { pollIntervalMs: number; leaseMs: number };
   autoPersist: { concurrency: number; attempts: number; retryDelayMs: number };
@@ -236,6 +244,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: e.PUBLIC_URL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     rateLimit: { max: e.RATE_LIMIT_MAX, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+    authFailures: { max: e.AUTH_FAILURE_LIMIT, windowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     keyCacheTtlMs: e.KEY_CACHE_TTL_MS,
     media: {
@@ -289,6 +298,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       minRetryDelayMs: e.WEBHOOK_MIN_RETRY_DELAY_MS,
       logRetentionHours: e.WEBHOOK_LOG_RETENTION_HOURS,
     },
+    addressPolicy: { proxyAllowPrivateNetworks: e.SESSION_PROXY_ALLOW_PRIVATE_NETWORKS, s3AllowPrivateEndpoints: e.S3_ALLOW_PRIVATE_ENDPOINTS },
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, leaseMs: e.OUTBOX_LEASE_MS },
     autoPersist: { concurrency: e.AUTO_PERSIST_CONCURRENCY, attempts: e.AUTO_PERSIST_ATTEMPTS, retryDelayMs: e.AUTO_PERSIST_RETRY_DELAY_MS },
     lifecycle: {

@@ -49,14 +49,39 @@ export class UnsupportedMediaTypeError extends AppError {
     super('UNSUPPORTED_MEDIA_TYPE', 415, message);
   }
 }
+export class MethodNotAllowedError extends AppError {
+  constructor(method: string, allow: string[]) {
+    super('METHOD_NOT_ALLOWED', 405, `Method ${method} is not allowed here; use ${allow.join(', ')}.`, { headers: { allow: allow.join(', ') } });
+  }
+}
+export class UriTooLongError extends AppError {
+  constructor() {
+    super('URI_TOO_LONG', 414, 'The request URL is too long.');
+  }
+}
+export class HeadersTooLargeError extends AppError {
+  constructor() {
+    super('HEADERS_TOO_LARGE', 431, 'The request headers are too large.');
+  }
+}
+export class RequestTimeoutError extends AppError {
+  constructor() {
+    super('REQUEST_TIMEOUT', 408, 'The request did not arrive in time.');
+  }
+}
+export class JsonTooDeepError extends AppError {
+  constructor(maxDepth: number) {
+    super('JSON_TOO_DEEP', 400, `The JSON body nests deeper than ${maxDepth} levels.`);
+  }
+}
 export class InvalidJsonError extends AppError {
   constructor(message = 'Request body is not valid JSON.') {
     super('INVALID_JSON', 400, message);
   }
 }
 export class RateLimitedError extends AppError {
-  constructor(retryAfterSeconds: number) {
-    super('RATE_LIMITED', 429, `Rate limit exceeded, retry in ${retryAfterSeconds} seconds.`, {
+  constructor(retryAfterSeconds: number, what = 'Rate limit exceeded') {
+    super('RATE_LIMITED', 429, `${what}, retry in ${retryAfterSeconds} seconds.`, {
       headers: { 'retry-after': String(retryAfterSeconds) },
     });
   }
@@ -201,6 +226,16 @@ export class S3SettingsInvalidError extends AppError {
     super('S3_SETTINGS_INVALID', 400, `The S3 settings were rejected by the storage: ${reason}`, opts);
   }
 }
+export class S3EndpointNotAllowedError extends AppError {
+  constructor(opts: Opts = {}) {
+    super('S3_ENDPOINT_NOT_ALLOWED', 400, 'The S3 endpoint is not allowed: it must be an http(s) URL whose host is, and resolves to, public addresses only.', opts);
+  }
+}
+export class ProxyNotAllowedError extends AppError {
+  constructor(opts: Opts = {}) {
+    super('PROXY_NOT_ALLOWED', 400, 'The proxy is not allowed: its host must be, and resolve to, public addresses only, on a port from 1 to 65535.', opts);
+  }
+}
 export class StorageFailedError extends AppError {
   constructor(message: string, opts: Opts = {}) {
     super('STORAGE_FAILED', 502, message, opts);
@@ -219,8 +254,8 @@ export class WebhookDeliveryNotFoundError extends AppError {
   }
 }
 export class WebhookUrlNotAllowedError extends AppError {
-  constructor(reason: string) {
-    super('WEBHOOK_URL_NOT_ALLOWED', 400, `The webhook URL is not allowed: ${reason}`);
+  constructor(reason: string, opts: Opts = {}) {
+    super('WEBHOOK_URL_NOT_ALLOWED', 400, `The webhook URL is not allowed: ${reason}`, opts);
   }
 }
 export class WebhookDisabledError extends AppError {

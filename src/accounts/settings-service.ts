@@ -1,10 +1,12 @@
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
-import { S3SettingsInvalidError } from '../errors.js';
+import { S3EndpointNotAllowedError, S3SettingsInvalidError } from '../errors.js';
+import { hostOf, resolveAllowed } from '../net/address-policy.js';
 import type { Db } from '../store/db.js';
 import type { StoredS3 } from '../store/json-columns.js';
 import { findSettings, upsertSettings, type SettingsRecord } from '../store/repositories/settings.js';
 import type { DownloadMode, StorageResolver } from '../storage/buckets.js';
+import { SERVER_DEFAULT_KEY, type EndpointGuard } from '../storage/s3-clients.js';
 import type { S3Settings, StorageTarget } from '../storage/s3-settings.js';
 
 export type { DownloadMode } from '../storage/buckets.js';
@@ -58,6 +60,8 @@ export function createSettingsService(deps: {
   serverDefault: S3Settings | null;
   /** Checks settings against their bucket; returns why it cannot be used, or null. */
   probe: (settings: S3Settings) => Promise<string | null>;
+  /** The address policy an account's endpoint must pass on save. */
+  endpointGuard: EndpointGuard;
 }) {
   function view(row: SettingsRecord | undefined): SettingsView {
     const s3 = row?.s3 ?? null;
@@ -92,6 +96,7 @@ export function createSettingsService(deps: {
         const sealed =
           secretAccessKey === undefined ? (current?.s3?.secretAccessKeySealed ?? null) : secretAccessKey === null ? null : deps.secretBox.seal(secretAccessKey);
         stored = { ...rest, secretAccessKeySealed: sealed };
+        if (rest.endpoint) await assertEndpointAllowed(rest.endpoint, deps.endpointGuard);
         if (opts.verify) {
           const settings = { ...rest, secretAccessKey: sealed ? deps.secretBox.open(sealed).toString('utf8') : null };
           const reason = await deps.probe(settings);
@@ -123,9 +128,20 @@ export function createSettingsService(deps: {
         const secretAccessKey = secretAccessKeySealed ? deps.secretBox.open(secretAccessKeySealed).toString('utf8') : null;
         target = { cacheKey: `${accountId}@${row.version}`, settings: { ...rest, secretAccessKey } };
       } else if (deps.serverDefault) {
-        target = { cacheKey: 'server@default', settings: deps.serverDefault };
+        target = { cacheKey: SERVER_DEFAULT_KEY, settings: deps.serverDefault };
       }
       return target ? { target, downloadMode } : null;
     }) satisfies StorageResolver,
   };
+}
+
+/** The address policy on save: one message for every refusal, the reason as its cause (logged). */
+async function assertEndpointAllowed(endpoint: string, guard: EndpointGuard): Promise<void> {
+  try {
+    const u = new URL(endpoint);
+    if (u.port === '0') throw new Error('port 0 is not a port');
+    await resolveAllowed(hostOf(u), guard.allowPrivate);
+  } catch (err) {
+    throw new S3EndpointNotAllowedError({ cause: err });
+  }
 }

@@ -6,11 +6,11 @@ import {
   InternalError,
   InvalidJsonError,
   PayloadTooLargeError,
-  RouteNotFoundError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../errors.js';
 import { noteFailure } from './request-log.js';
+import { trackRouteMethods } from './protocol-errors.js';
 
 // Served by this server (http/openapi.ts), so the link works on every install.
 const DOCS_BASE = '/docs/errors';
@@ -49,17 +49,22 @@ function pathOf(instancePath: string): string[] {
   return instancePath.split('/').filter(Boolean);
 }
 
-/** Sends `{error, code, docs}` (plus `details` for validation) and the error's headers. */
-export function sendError(reply: FastifyReply, err: AppError) {
-  for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
-  // A stream reply that failed before its first byte already set a binary type.
-  void reply.type('application/json; charset=utf-8');
-  return reply.code(err.statusCode).send({
+/** The `{error, code, docs}` envelope (plus `details` for validation). */
+export function errorBody(err: AppError) {
+  return {
     error: err.message,
     code: err.code,
     docs: `${DOCS_BASE}#${err.code.toLowerCase()}`,
     ...(err.details === undefined ? {} : { details: err.details }),
-  });
+  };
+}
+
+/** Sends the error's envelope and headers. */
+export function sendError(reply: FastifyReply, err: AppError) {
+  for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
+  // A stream reply that failed before its first byte already set a binary type.
+  void reply.type('application/json; charset=utf-8');
+  return reply.code(err.statusCode).send(errorBody(err));
 }
 
 /**
@@ -72,14 +77,17 @@ export function noteLateFailure(request: FastifyRequest, body: Readable, clientG
   });
 }
 
-/** One error handler and one not-found handler for the whole app. */
+/** One error handler and one not-found handler (404, or 405 for a known path) for the whole app. */
 export function registerErrorHandling(app: FastifyInstance) {
+  const routes = trackRouteMethods(app);
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(error);
     // Headers already gone: the only honest signal left is to cut the connection.
     const late = reply.sent || reply.raw.headersSent;
     // The request's one line (request-log.ts) carries the code, and the cause of a 5xx or a cut reply.
-    noteFailure(request, { code: appErr.code, ...(appErr.statusCode >= 500 || late ? { err: error } : {}) });
+    // A refusal told the tenant one generic sentence; its reason (an address, a DNS answer) is logged.
+    const detail = appErr.statusCode < 500 && appErr.cause instanceof Error ? appErr.cause.message : undefined;
+    noteFailure(request, { code: appErr.code, ...(appErr.statusCode >= 500 || late ? { err: error } : {}), ...(detail ? { detail } : {}) });
     if (late) {
       reply.raw.destroy(appErr);
       return reply;
@@ -88,7 +96,7 @@ export function registerErrorHandling(app: FastifyInstance) {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const err = new RouteNotFoundError(request.method, request.url.split('?')[0] ?? '');
+    const err = routes.notFound(request);
     noteFailure(request, { code: err.code });
     return sendError(reply, err);
   });

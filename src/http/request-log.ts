@@ -5,9 +5,38 @@ interface RequestFailure {
   code: string;
   /** Kept for 5xx answers and for failures after the headers went out. */
   err?: unknown;
+  /** Why a refusal was made, for the operator (the tenant got a generic sentence). */
+  detail?: string;
 }
 
 const failures = new WeakMap<FastifyRequest, RequestFailure>();
+
+/** Query parameters whose values are credentials or signatures: never written to a log. */
+const SENSITIVE = /^(token|access_token|api_key|apikey|key|secret|password|signature|sig|x-amz-.*|x-goog-.*)$/i;
+
+/**
+ * A request URL fit for a log line: the values of sensitive query parameters replaced, so a key
+ * mistakenly sent as `?token=` or a presigned URL's signature never lands in the log.
+ */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const parts = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const rawName = eq === -1 ? pair : pair.slice(0, eq);
+      let name: string;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+      } catch {
+        name = rawName;
+      }
+      return SENSITIVE.test(name.trim()) && eq !== -1 ? `${rawName}=[redacted]` : pair;
+    });
+  return `${url.slice(0, q)}?${parts.join('&')}`;
+}
 
 /** Records the error `code` a request answered (or was cut) with; the last one wins. */
 export function noteFailure(request: FastifyRequest, failure: RequestFailure): void {
@@ -50,11 +79,12 @@ function writeLine(request: FastifyRequest, reply: FastifyReply, onEnd: (end: Re
   onEnd({ method: request.method, route: route ?? 'unmatched', statusCode, seconds: ms / 1000, code: failure?.code });
   const line = {
     method: request.method,
-    url: request.url,
+    url: redactUrl(request.url),
     route: route ?? null,
     statusCode,
     ms,
     ...(failure ? { code: failure.code } : {}),
+    ...(failure?.detail ? { detail: failure.detail } : {}),
     ...(failure?.err === undefined ? {} : { err: failure.err }),
     ...(clientGone ? { clientGone: true } : {}),
   };

@@ -21,6 +21,8 @@ export interface CdnClientOptions {
   connectTimeoutMs?: number;
   /** Reaching a session's proxy and its CONNECT/SOCKS handshake (default: connectTimeoutMs). */
   proxyTimeoutMs?: number;
+  /** SESSION_PROXY_ALLOW_PRIVATE_NETWORKS: session proxies on loopback or private addresses are reached. */
+  proxyAllowPrivateNetworks?: boolean;
   /** Time to wait for response headers. */
   headersTimeoutMs?: number;
   /** Longest idle gap between two body chunks. */
@@ -81,8 +83,12 @@ export interface CdnClient {
   resolveUrl(ref: CdnMediaRef): URL;
   /** Resolves once the first response headers are good; see {@link CdnBody}. */
   open(ref: CdnMediaRef, opts?: CdnOpenOptions): Promise<CdnBody>;
-  /** Adds one exact origin to the allowlist, reached directly, never through a proxy (the sandbox simulator's own CDN, once listening). */
-  allowOrigin(origin: string): void;
+  /**
+   * Allows one exact origin, only under `pathPrefix`, reached directly, never through a proxy
+   * (the sandbox simulator's own CDN, once listening). The rest of that origin stays refused,
+   * whatever the allowlist says: a message must not make the server fetch its own routes.
+   */
+  allowOrigin(origin: string, pathPrefix: string): void;
   /** Closes the keep-alive connections once in-flight transfers are done. */
   close(): Promise<void>;
 }
@@ -108,11 +114,18 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
   const proxies = new Map<string, Dispatcher>();
   // Our own origins (the simulator's): a proxy elsewhere could not reach them.
   const direct = new Set<string>();
+  // Those origins may only be fetched under their prefix.
+  const ownPrefixes = new Map<string, string>();
 
   function proxyDispatcher(proxy: string): Dispatcher {
     let d = proxies.get(proxy);
     if (!d) {
-      d = createProxyDispatcher(proxy, opts.proxyTimeoutMs ?? connectTimeoutMs);
+      try {
+        d = createProxyDispatcher(proxy, opts.proxyTimeoutMs ?? connectTimeoutMs, opts.proxyAllowPrivateNetworks ?? false);
+      } catch (err) {
+        // The proxy's address is refused by the address policy: the tenant hears no more than that.
+        throw new CdnUnavailableError(`The CDN could not be reached through the session's proxy ${withoutCredentials(proxy)}.`, { cause: err });
+      }
       proxies.set(proxy, d);
       if (proxies.size > MAX_PROXIES) {
         const [oldest, old] = proxies.entries().next().value!;
@@ -135,6 +148,9 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
     // A directPath must stay on the base origin (e.g. "@evil.com/x" would change the host).
     const offBase = Boolean(ref.directPath) && url.origin !== base.origin;
     if (offBase || !isAllowedOrigin(url, allowlist)) throw new CdnHostNotAllowedError(url.origin);
+    // URL parsing has already resolved "..", "%2e%2e" and the like in the path.
+    const prefix = ownPrefixes.get(url.origin);
+    if (prefix !== undefined && !url.pathname.startsWith(prefix)) throw new CdnHostNotAllowedError(`${url.origin} outside ${prefix}`);
     return url;
   }
 
@@ -198,9 +214,11 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
   return {
     resolveUrl,
     open,
-    allowOrigin(origin: string) {
-      allowlist.push(...parseAllowlist(new URL(origin).origin));
-      direct.add(new URL(origin).origin);
+    allowOrigin(origin: string, pathPrefix: string) {
+      const o = new URL(origin).origin;
+      allowlist.push(...parseAllowlist(o));
+      direct.add(o);
+      ownPrefixes.set(o, pathPrefix);
     },
     close: async () => {
       await Promise.all([pool, ...proxies.values()].map((d) => d.close()));

@@ -1,5 +1,5 @@
 import type { MediaTable } from '../store/schema.js';
-import { dispositionFor, type NamedMedia } from '../storage/object-naming.js';
+import { urlDisposition, type NamedMedia } from './object-naming.js';
 import type { MediaType } from './media-type.js';
 
 export const CDN_LIFETIME_MS = 14 * 86_400_000;
@@ -10,6 +10,8 @@ export interface MediaObject {
   messageId: string;
   session: string;
   mimeType: string;
+  /** What the message declared when it was not a valid media type (mimeType is then application/octet-stream). */
+  declaredMimeType: string | null;
   fileLength: number | null;
   persisted: boolean;
   s3Url: string | null;
@@ -47,6 +49,7 @@ export function toMediaObject(row: Omit<MediaTable, 'media_key' | 'wa_message'>,
     messageId: row.message_id,
     session,
     mimeType: row.mime_type,
+    declaredMimeType: row.declared_mime_type,
     fileLength: row.file_length,
     persisted: row.persisted_at !== null,
     s3Url,
@@ -73,5 +76,5 @@ export function toMediaObject(row: Omit<MediaTable, 'media_key' | 'wa_message'>,
 /** What names a media's object and downloads. */
 export const namedMedia = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): NamedMedia => ({ id: row.id, type: row.type, mimeType: row.mime_type, fileName: row.file_name });
 
-/** The `Content-Disposition` of a media's object, presigned URLs and downloads. */
-export const mediaDisposition = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): string => dispositionFor(namedMedia(row));
+/** The `Content-Disposition` a media's presigned URLs ask the bucket to answer with. */
+export const mediaDisposition = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): string => urlDisposition(namedMedia(row));

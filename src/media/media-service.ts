@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { checkMimeType, dispositionFor } from './content-headers.js';
 import type { Db } from '../store/db.js';
 import { updateMedia } from '../store/repositories/media.js';
 import type { MediaTable } from '../store/schema.js';
@@ -49,10 +50,13 @@ export function createMediaService(deps: MediaServiceDeps) {
   }
 
   function headersFor(row: MediaTable, read: Pick<MediaRead, 'contentLength' | 'contentRange'>): Record<string, string> {
-    const h: Record<string, string> = { 'content-type': row.mime_type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-store' };
+    // Rows from before types were checked at ingest are checked here too.
+    const type = checkMimeType(row.mime_type).mimeType;
+    const h: Record<string, string> = { 'content-type': type, 'x-content-type-options': 'nosniff', 'accept-ranges': 'bytes', 'cache-control': 'private, no-store' };
     if (read.contentLength !== null) h['content-length'] = String(read.contentLength);
     if (read.contentRange) h['content-range'] = read.contentRange;
-    if (row.file_name) h['content-disposition'] = mediaDisposition(row);
+    const disposition = dispositionFor(type, row.file_name);
+    if (disposition) h['content-disposition'] = disposition;
     return h;
   }
 

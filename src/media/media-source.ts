@@ -1,4 +1,5 @@
 import type { SecretBox } from '../crypto/secret-box.js';
+import { openProxy } from '../sessions/session-proxy.js';
 import { MediaKeyWipedError, MediaNotFoundError, MediaTooLargeError } from '../errors.js';
 import type { MediaTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
@@ -54,7 +55,7 @@ export function createMediaSource(deps: {
     // Expired unpersisted media lose their key: nothing can be decrypted any more.
     if (row.key_wiped_at) throw new MediaKeyWipedError();
     return {
-      ref: { directPath: row.direct_path, url: row.url, proxy },
+      ref: { directPath: row.direct_path, url: row.url, proxy: openProxy(deps.secretBox, proxy) },
       type: row.type,
       mediaKey: deps.secretBox.open(row.media_key),
       fileLength: row.file_length,

@@ -1,10 +1,11 @@
+import { checkMimeType, dispositionFor } from './content-headers.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { BusyError, MediaDeletedError, S3NotConfiguredError, ShuttingDownError, StorageFailedError } from '../errors.js';
 import type { Db, Trx } from '../store/db.js';
 import { recordPersisted } from '../store/repositories/media.js';
 import { queueObjectDeletions } from '../store/repositories/media-deletions.js';
-import { encodedFileName } from '../storage/object-naming.js';
+import { encodedFileName } from './object-naming.js';
 import { mediaDisposition, namedMedia } from './media-object.js';
 import type { MediaTable, SessionTable } from '../store/schema.js';
 import type { Bucket, Buckets } from '../storage/buckets.js';
@@ -148,9 +149,10 @@ export function createPersistService(deps: {
         key,
         // s3_out is counted per request by the S3 clients (storage/s3-request-metrics.ts).
         body: account.deliver(plain.body, { directions: [], ends: false }),
-        contentType: row.mime_type,
-        // Only documents carry it on the object: a photo opened from the bucket shows inline.
-        contentDisposition: row.type === 'document' ? mediaDisposition(row) : undefined,
+        // The same rule as downloads: a type that could render as a page is stored as a download,
+        // and a file name (documents) goes with it.
+        contentType: checkMimeType(row.mime_type).mimeType,
+        contentDisposition: dispositionFor(checkMimeType(row.mime_type).mimeType, row.file_name),
         metadata: {
           'media-id': row.id,
           session: session.name,

@@ -1,10 +1,12 @@
 import type { Clock } from '../clock.js';
+import type { SecretBox } from '../crypto/secret-box.js';
 import { SessionExistsError, SessionNotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Db } from '../store/db.js';
 import { queueObjectDeletions, storedObjectsOfSession } from '../store/repositories/media-deletions.js';
 import * as repo from '../store/repositories/sessions.js';
 import type { SessionTable } from '../store/schema.js';
+import { assertProxyAllowed, maskProxy, openProxy, sealProxy } from './session-proxy.js';
 
 export interface Session {
   name: string;
@@ -21,7 +23,8 @@ export interface Session {
   updatedAt: string;
 }
 
-export const toSession = (r: SessionTable): Session => ({
+/** The one mapping from a session row to the API; the proxy (stored sealed) is shown masked. */
+const toSession = (r: SessionTable, box: SecretBox | null): Session => ({
   name: r.name,
   status: r.status,
   statusReason: r.status_reason,
@@ -30,7 +33,7 @@ export const toSession = (r: SessionTable): Session => ({
   businessName: r.business_name,
   platform: r.platform,
   lid: r.lid,
-  proxy: r.proxy,
+  proxy: r.proxy === null ? null : maskProxy(box ? openProxy(box, r.proxy)! : r.proxy),
   config: r.config === null ? null : (JSON.parse(r.config) as Record<string, unknown>),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -44,8 +47,17 @@ export interface CreateSessionInput {
 
 export type SessionService = ReturnType<typeof createSessionService>;
 
+export interface SessionServiceOptions {
+  /** Seals proxy URLs at rest; without one (tests of the store alone) they are kept as given. */
+  secretBox?: SecretBox;
+  /** SESSION_PROXY_ALLOW_PRIVATE_NETWORKS: proxies on loopback and private addresses are accepted. */
+  proxyAllowPrivateNetworks?: boolean;
+}
+
 /** Session records of an account. Every lookup is scoped by account. */
-export function createSessionService(db: Db, clock: Clock) {
+export function createSessionService(db: Db, clock: Clock, opts: SessionServiceOptions = {}) {
+  const box = opts.secretBox ?? null;
+  const view = (r: SessionTable) => toSession(r, box);
   async function requireRow(accountId: string, name: string): Promise<SessionTable> {
     const row = await repo.findSessionByName(db, accountId, name);
     if (!row) throw new SessionNotFoundError();
@@ -56,6 +68,7 @@ export function createSessionService(db: Db, clock: Clock) {
     requireRow,
 
     async create(accountId: string, input: CreateSessionInput): Promise<Session> {
+      if (input.proxy) await assertProxyAllowed(input.proxy, opts.proxyAllowPrivateNetworks ?? false);
       const now = clock.now().toISOString();
       const row: SessionTable = {
         id: newId('ses_'),
@@ -68,7 +81,7 @@ export function createSessionService(db: Db, clock: Clock) {
         business_name: null,
         platform: null,
         lid: null,
-        proxy: input.proxy ?? null,
+        proxy: box ? sealProxy(box, input.proxy ?? null) : (input.proxy ?? null),
         config: input.config ? JSON.stringify(input.config) : null,
         desired_state: 'stopped',
         qr: null,
@@ -83,15 +96,15 @@ export function createSessionService(db: Db, clock: Clock) {
         if (await repo.findSessionByName(db, accountId, input.name)) throw new SessionExistsError(input.name);
         throw err;
       }
-      return toSession(row);
+      return view(row);
     },
 
     async get(accountId: string, name: string): Promise<Session> {
-      return toSession(await requireRow(accountId, name));
+      return view(await requireRow(accountId, name));
     },
 
     async list(accountId: string): Promise<Session[]> {
-      return (await repo.listSessions(db, accountId)).map(toSession);
+      return (await repo.listSessions(db, accountId)).map(view);
     },
 
     /**

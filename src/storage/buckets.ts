@@ -22,7 +22,7 @@ export interface UploadRequest {
   key: string;
   body: Readable;
   contentType: string;
-  contentDisposition?: string | undefined;
+  contentDisposition?: string | null | undefined;
   metadata: Record<string, string>;
   signal: AbortSignal;
   /** Awaited once CreateMultipartUpload answered, before any part is sent (the durable record). */
@@ -140,9 +140,10 @@ export function createBuckets(deps: {
  * Checks settings against their bucket with a client of their own (not cached: they may never
  * be saved); returns the storage's reason when the bucket cannot be used.
  */
-export function createBucketProbe(clientFactory: S3ClientFactory = buildS3Client) {
+export function createBucketProbe(clientFactory: S3ClientFactory = (s) => buildS3Client(s, undefined, { allowPrivate: false })) {
   return async (settings: S3Settings): Promise<string | null> => {
-    const client = await clientFactory(settings);
+    // An account's settings: under the address policy.
+    const client = await clientFactory(settings, { trusted: false });
     try {
       return await probeBucket(client, settings.bucket);
     } finally {

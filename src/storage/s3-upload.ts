@@ -12,8 +12,8 @@ export interface UploadInput {
   key: string;
   body: Readable;
   contentType: string;
-  /** `Content-Disposition` stored with the object (served on every GET). */
-  contentDisposition?: string | undefined;
+  /** `attachment` (with the file name) for documents and types that must not render inline. */
+  contentDisposition?: string | null | undefined;
   metadata: Record<string, string>;
   /** Send `x-amz-checksum-sha256` per request so the store verifies every byte it keeps. */
   checksums?: boolean | undefined;
@@ -132,6 +132,8 @@ const status = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number
 export function describe(err: unknown): string {
   const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
+  // No HTTP answer: a socket error would tell the tenant about addresses and ports (it is logged).
+  if (!status) return 'the storage endpoint could not be reached';
   const code = e.Code ?? e.name ?? 'Error';
   const message = e.message && e.message !== code && e.message !== 'UnknownError' ? `: ${e.message}` : '';
   return `${code}${status ? ` (HTTP ${status})` : ''}${message}`;

@@ -8,6 +8,7 @@ import * as m004 from './migrations/004-whatsapp.js';
 import * as m005 from './migrations/005-webhooks.js';
 import * as m006 from './migrations/006-uploads.js';
 import * as m008 from './migrations/008-media-lifecycle.js';
+import * as m007 from './migrations/007-webhook-secret-rotation.js';
 
 /**
  * Forward-only migrations, bundled in code (no file-system scan, so `dist/` and `tsx` behave
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004-whatsapp': m004,
   '005-webhooks': m005,
   '006-uploads': m006,
+  '007-webhook-secret-rotation': m007,
   '008-media-lifecycle': m008,
 };
 

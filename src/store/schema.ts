@@ -59,6 +59,8 @@ export interface MediaTable {
   participant: string | null;
   type: MediaType;
   mime_type: string;
+  /** The message's own type when it failed the RFC 6838 check (mime_type is then application/octet-stream). */
+  declared_mime_type: string | null;
   file_length: number | null;
   file_name: string | null;
   caption: string | null;
@@ -166,6 +168,9 @@ export interface WebhookTable {
   events: string;
   /** The HMAC key, sealed with SECRET_KEY. */
   hmac_key: string;
+  /** The key before the last rotation (sealed), still signing until `hmac_key_previous_until`. */
+  hmac_key_previous: string | null;
+  hmac_key_previous_until: string | null;
   retry_attempts: number;
   retry_delay_ms: number;
   retry_policy: RetryPolicy;

@@ -10,7 +10,7 @@ import { VERSION } from '../version.js';
 import { envelopeBody, type Payload } from './events.js';
 import type { SendResult, WebhookSender } from './http-sender.js';
 import { retryDelayMs } from './retry-policy.js';
-import { signBody } from './signer.js';
+import { signBody, signStandard } from './signer.js';
 
 export interface DispatcherOptions {
   concurrency: number;
@@ -69,13 +69,20 @@ export function createDispatcher(deps: {
   async function request(d: DeliveryContext, at: Date) {
     const raw = await body(d);
     const hmacKey = deps.secretBox.open(d.hmac_key).toString('utf8');
+    // During a rotation window the previous key signs too, so receivers can switch without a gap.
+    const previous = d.hmac_key_previous && d.hmac_key_previous_until && d.hmac_key_previous_until > at.toISOString() ? deps.secretBox.open(d.hmac_key_previous).toString('utf8') : null;
     const custom = JSON.parse(deps.secretBox.open(d.headers).toString('utf8')) as { name: string; value: string }[];
+    const ts = Math.floor(at.getTime() / 1000);
     const headers: Record<string, string> = {
       ...Object.fromEntries(custom.map((h) => [h.name.toLowerCase(), h.value])),
       'content-type': 'application/json',
       'user-agent': `titan-media/${VERSION} (webhooks)`,
+      // Standard Webhooks: the id and timestamp are inside the signature, so a replay cannot refresh them.
+      'webhook-id': d.event_id,
+      'webhook-timestamp': String(ts),
+      'webhook-signature': signStandard(previous ? [hmacKey, previous] : [hmacKey], d.event_id, ts, raw),
       'x-webhook-id': d.event_id,
-      'x-webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'x-webhook-timestamp': String(ts),
       'x-webhook-signature': signBody(hmacKey, raw),
     };
     return { raw, headers };
@@ -117,8 +124,8 @@ export function createDispatcher(deps: {
     const log = { deliveryId: d.id, webhookId: d.webhook_id, eventId: d.event_id, event: d.event, attempt: n, statusCode: r.statusCode, ms: r.durationMs };
     deps.metrics.webhookAttempt(state === 'pending' ? 'retry' : state, r.durationMs);
     if (!recorded) deps.logger.warn(log, 'webhook attempt not recorded: the lease was lost');
-    else if (state === 'failed') deps.logger.warn({ ...log, error: r.error }, 'webhook delivery failed for good');
-    else if (state === 'pending') deps.logger.info({ ...log, error: r.error, nextRetryAt: retryAt }, 'webhook attempt failed, will retry');
+    else if (state === 'failed') deps.logger.warn({ ...log, error: r.error, detail: r.detail }, 'webhook delivery failed for good');
+    else if (state === 'pending') deps.logger.info({ ...log, error: r.error, detail: r.detail, nextRetryAt: retryAt }, 'webhook attempt failed, will retry');
     else deps.logger.debug(log, 'webhook delivered');
   }
 

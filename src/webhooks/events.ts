@@ -1,3 +1,4 @@
+import { checkMimeType } from '../media/content-headers.js';
 import type { proto } from '@whiskeysockets/baileys';
 import { AppError } from '../errors.js';
 import type { MediaTable } from '../store/schema.js';
@@ -62,7 +63,8 @@ export function messageReceivedPayload(message: proto.IWebMessageInfo, media: Ex
   if (media) {
     Object.assign(payload, {
       mediaId,
-      mimeType: media.mimeType,
+      // The type as stored (checked at ingest), so the webhook and the media object agree.
+      mimeType: checkMimeType(media.mimeType).mimeType,
       fileLength: media.fileLength,
       fileName: media.fileName,
       caption: media.caption,

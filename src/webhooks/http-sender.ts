@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
-import { guardedLookup, staticUrlProblem, type UrlRules } from './url-guard.js';
+import { guardedLookup } from '../net/address-policy.js';
+import { staticUrlProblem, type UrlRules } from './url-guard.js';
 
 /** What one POST to a receiver came to. */
 export interface SendResult {
@@ -8,6 +9,8 @@ export interface SendResult {
   /** Why the attempt failed (network, timeout, refused address, non-2xx); null on success. */
   error: string | null;
   durationMs: number;
+  /** For the server log only: what `error` leaves out (a refused address). */
+  detail?: string;
 }
 
 export type WebhookSender = ReturnType<typeof createWebhookSender>;
@@ -40,7 +43,9 @@ export function createWebhookSender(opts: { rules: UrlRules; timeoutMs: number }
         const ok = res.statusCode >= 200 && res.statusCode < 300;
         return { statusCode: res.statusCode, error: ok ? null : `HTTP ${res.statusCode}`, durationMs: took() };
       } catch (err) {
-        return { statusCode: null, error: describe(err, timeout.aborted, opts.timeoutMs), durationMs: took() };
+        const e = err as { cause?: { code?: string; message?: string } };
+        const blocked = e.cause?.code === 'ADDRESS_BLOCKED' ? { detail: e.cause.message ?? '' } : {};
+        return { statusCode: null, error: describe(err, timeout.aborted, opts.timeoutMs), durationMs: took(), ...blocked };
       }
     },
     close: () => agent.close(),
@@ -51,6 +56,7 @@ function describe(err: unknown, timedOut: boolean, timeoutMs: number): string {
   if (timedOut) return `timed out after ${timeoutMs} ms`;
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const inner = e.cause?.message ? e.cause : e;
-  if (inner.code === 'WEBHOOK_ADDRESS_BLOCKED') return `address not allowed: ${inner.message}`;
+  // The delivery log is the tenant's: no resolved address in it (the server log has it).
+  if (inner.code === 'ADDRESS_BLOCKED') return 'address not allowed: the host resolved to a non-public address';
   return [inner.code, inner.message].filter(Boolean).join(': ') || 'request failed';
 }

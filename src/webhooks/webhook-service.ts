@@ -59,6 +59,8 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
         session: input.session,
         events: normaliseEvents(input.events),
         hmac_key: box.seal(hmacKey),
+        hmac_key_previous: null,
+        hmac_key_previous_until: null,
         retry_attempts: input.retries.attempts,
         retry_delay_ms: Math.round(input.retries.delaySeconds * 1000),
         retry_policy: input.retries.policy,
@@ -88,7 +90,10 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
         label: p.label !== undefined ? p.label : row.label,
         session: p.session !== undefined ? p.session : row.session,
         events: p.events ? normaliseEvents(p.events) : row.events,
+        // A plain replacement ends any rotation window: the old secrets stop signing now.
         hmac_key: p.hmacKey ? box.seal(p.hmacKey) : row.hmac_key,
+        hmac_key_previous: p.hmacKey ? null : row.hmac_key_previous,
+        hmac_key_previous_until: p.hmacKey ? null : row.hmac_key_previous_until,
         retry_attempts: p.retries?.attempts ?? row.retry_attempts,
         retry_delay_ms: p.retries ? Math.round(p.retries.delaySeconds * 1000) : row.retry_delay_ms,
         retry_policy: p.retries?.policy ?? row.retry_policy,
@@ -100,6 +105,26 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
       // Re-enabled: its paused deliveries are due again.
       if (next.enabled) deps.wake();
       return toWebhook(next, box);
+    },
+
+    /**
+     * A new signing secret; the current one keeps signing (alongside) for `previousValidSeconds`,
+     * so receivers can switch without a gap. Returns the new secret, in this answer only.
+     */
+    async rotateSecret(accountId: string, id: string, input: { hmacKey?: string | undefined; previousValidSeconds: number }): Promise<Webhook & { hmacKey: string }> {
+      const row = await requireRow(accountId, id);
+      const hmacKey = input.hmacKey ?? generateHmacKey();
+      const now = deps.clock.now();
+      const keep = input.previousValidSeconds > 0;
+      const next: WebhookRecord = {
+        ...row,
+        hmac_key: box.seal(hmacKey),
+        hmac_key_previous: keep ? row.hmac_key : null,
+        hmac_key_previous_until: keep ? new Date(now.getTime() + input.previousValidSeconds * 1000).toISOString() : null,
+        updated_at: now.toISOString(),
+      };
+      if (!(await repo.updateWebhook(db, accountId, id, next))) throw new WebhookNotFoundError();
+      return { ...toWebhook(next, box), hmacKey };
     },
 
     /** Deletes the webhook with its pending deliveries and log. */

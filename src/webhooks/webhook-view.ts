@@ -26,6 +26,7 @@ export interface Webhook {
   retries: RetrySettings;
   headers: WebhookHeader[];
   enabled: boolean;
+  previousSecretExpiresAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -66,6 +67,7 @@ export function toWebhook(r: WebhookRecord, box: SecretBox): Webhook {
     retries: { attempts: r.retry_attempts, delaySeconds: r.retry_delay_ms / 1000, policy: r.retry_policy },
     headers: JSON.parse(box.open(r.headers).toString('utf8')) as WebhookHeader[],
     enabled: r.enabled === 1,
+    previousSecretExpiresAt: r.hmac_key_previous ? r.hmac_key_previous_until : null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -1,3 +1,4 @@
+import { checkMimeType } from '../media/content-headers.js';
 import type { proto } from '@whiskeysockets/baileys';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
@@ -34,7 +35,8 @@ export type Ingest = (session: SessionRef, message: proto.IWebMessageInfo) => Pr
  */
 export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox; listeners?: IngestListener[] }): Ingest {
   return async (session, message) => {
-    const messageId = message.key?.id;
+    // PostgreSQL text cannot hold U+0000: a NUL from someone's phone must not lose the message.
+    const messageId = noNul(message.key?.id);
     if (!messageId) throw new ValidationError('The message has no key.id.');
     const media = extractMedia(message.message);
     return deps.db.transaction().execute(async (trx) => {
@@ -43,19 +45,21 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
       // Every message (with media or not) is recorded once, so a replay is not new.
       let created = await insertMessageIfAbsent(trx, { session_id: session.id, message_id: messageId, account_id: session.accountId, created_at: now });
       if (media) {
+        const mime = checkMimeType(media.mimeType);
         const row: MediaTable = {
           id: newId('', 16),
           account_id: session.accountId,
           session_id: session.id,
           message_id: messageId,
-          remote_jid: message.key?.remoteJid ?? null,
+          remote_jid: noNul(message.key?.remoteJid),
           from_me: message.key?.fromMe ? 1 : 0,
-          participant: message.key?.participant ?? null,
+          participant: noNul(message.key?.participant),
           type: media.type,
-          mime_type: media.mimeType,
+          mime_type: mime.mimeType,
+          declared_mime_type: noNul(mime.declared),
           file_length: media.fileLength,
-          file_name: media.fileName,
-          caption: media.caption,
+          file_name: noNul(media.fileName),
+          caption: noNul(media.caption),
           media_key: deps.secretBox.seal(media.mediaKey),
           direct_path: media.directPath,
           url: media.url,
@@ -71,7 +75,7 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
           created_at: now,
           updated_at: now,
           ...detailColumns(media),
-          sender: message.key?.participant ?? message.participant ?? message.key?.remoteJid ?? null,
+          sender: noNul(message.key?.participant ?? message.participant ?? message.key?.remoteJid),
           cdn_expires_at: cdnExpiry(media.mediaKeyTimestamp, now),
           key_wiped_at: null,
           deleted_at: null,
@@ -106,3 +110,4 @@ function detailColumns(media: ExtractedMedia) {
     has_thumbnail: media.jpegThumbnail ? 1 : 0,
   };
 }
+const noNul = (v: string | null | undefined): string | null => (typeof v === 'string' ? v.replace(/\0/g, '') : null);

@@ -39,6 +39,8 @@ export interface SessionManagerDeps {
   settings: WhatsappSettings;
   /** Names this process in session leases; unique per app instance by default. */
   ownerId?: string;
+  /** SESSION_PROXY_ALLOW_PRIVATE_NETWORKS, handed to the runners. */
+  proxyAllowPrivateNetworks?: boolean;
 }
 
 const ref = (r: Pick<SessionTable, 'id' | 'account_id' | 'name' | 'proxy'>) => ({ id: r.id, accountId: r.account_id, name: r.name, proxy: r.proxy });

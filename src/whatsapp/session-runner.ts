@@ -8,6 +8,7 @@ import { accountFields, NO_ACCOUNT } from './account-fields.js';
 import { loadDbAuthState, type DbAuthState } from './auth-state.js';
 import { disconnectCode, mapDisconnect, reconnectDelay, type StopReason } from './disconnect-reason.js';
 import type { Ingest } from './ingest.js';
+import { openProxy } from '../sessions/session-proxy.js';
 import { createProxyAgent } from './proxy-agent.js';
 import type { RecordStatus, SessionRef } from './session-status.js';
 import type { SocketFactory, WaSocket } from './socket-factory.js';
@@ -22,6 +23,8 @@ export interface RunnerDeps {
   ingest: Ingest;
   onMediaUpdate(session: SessionRef, updates: BaileysEventMap['messages.media-update']): Promise<void>;
   reconnect: { baseMs: number; maxMs: number };
+  /** SESSION_PROXY_ALLOW_PRIVATE_NETWORKS (the address policy for proxies). */
+  proxyAllowPrivateNetworks?: boolean;
   /** The runner ended by itself (logged out, QR expired, failed, …): give its lease back. */
   onEnded(sessionId: string): void;
 }
@@ -65,7 +68,8 @@ export function startRunner(deps: RunnerDeps, session: SessionRef & { proxy: str
     if (stopping) return;
     try {
       auth = await loadDbAuthState(deps, session.id);
-      const agent = session.proxy ? await createProxyAgent(session.proxy) : undefined;
+      const proxy = openProxy(deps.secretBox, session.proxy);
+      const agent = proxy ? await createProxyAgent(proxy, deps.proxyAllowPrivateNetworks ?? false) : undefined;
       if (stopping) return;
       const s = await deps.socketFactory({ session: { id: session.id, name: session.name }, auth: auth.state, logger: baileysLogger(log), agent });
       // Stopped while the socket was being made (the first one imports Baileys): close it unseen.

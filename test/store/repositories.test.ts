@@ -20,7 +20,7 @@ describe.each(DIALECTS)('store (%s)', (dialect) => {
 
   it('records applied migrations and re-running is a no-op', async () => {
     const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(t.store.db);
-    expect(rows.rows.map((r) => r.name)).toEqual(['001-foundation', '002-media', '003-settings', '004-whatsapp', '005-webhooks', '006-uploads', '008-media-lifecycle']);
+    expect(rows.rows.map((r) => r.name)).toEqual(['001-foundation', '002-media', '003-settings', '004-whatsapp', '005-webhooks', '006-uploads', '007-webhook-secret-rotation', '008-media-lifecycle']);
     expect(await migrateToLatest(t.store.db)).toEqual([]);
   });
 
@@ -74,7 +74,7 @@ describe.each(DIALECTS)('store (%s)', (dialect) => {
 
   it('sessions: unique per account, other accounts may reuse a name, cascade on delete', async () => {
     const accounts = createAccountService(t.store.db, systemClock);
-    const sessions = createSessionService(t.store.db, systemClock);
+    const sessions = createSessionService(t.store.db, systemClock, { proxyAllowPrivateNetworks: true });
     const a = await accounts.create('a');
     const b = await accounts.create('b');
     const s = await sessions.create(a.id, { name: 'shop', proxy: 'socks5://p:1080', config: { x: 1 } });

@@ -9,6 +9,8 @@ import { checkLogLine } from './log-lines.js';
 
 export const MASTER_KEY = 'test-master-key-0123456789abcdef';
 export const SECRET_KEY = 'test-secret-key-0123456789abcdef';
+/** The suite's S3 gateway and proxies listen on loopback: a test deployment allows that. */
+export const LOCAL_ADDRESSES = { SESSION_PROXY_ALLOW_PRIVATE_NETWORKS: 'true', S3_ALLOW_PRIVATE_ENDPOINTS: 'true' };
 
 export interface TestApp {
   app: FastifyInstance;
@@ -49,6 +51,7 @@ export async function buildTestApp(
     LOG_LEVEL: 'info',
     MASTER_KEY,
     SECRET_KEY,
+    ...LOCAL_ADDRESSES,
     ...env,
   });
   const lines: Record<string, unknown>[] = [];

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Store } from '../../src/store/db.js';
-import { MASTER_KEY, SECRET_KEY } from './app.js';
+import { LOCAL_ADDRESSES, MASTER_KEY, SECRET_KEY } from './app.js';
 import { checkLogLine } from './log-lines.js';
 
 /** Settings that make delivery fast and let tests use loopback receivers. */
@@ -106,7 +106,7 @@ export function opensslHmac(key: string, body: Buffer): Promise<string> {
  * test configuration plus `env`. Closing it closes that store.
  */
 export async function buildAppOn(store: Store, env: Record<string, string>): Promise<FastifyInstance> {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'warn', MASTER_KEY, SECRET_KEY, ...env });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'warn', MASTER_KEY, SECRET_KEY, ...LOCAL_ADDRESSES, ...env });
   const sink = new Writable({
     write: (c: Buffer, _e, cb) => {
       for (const l of c.toString().split('\n').filter(Boolean)) checkLogLine(l);

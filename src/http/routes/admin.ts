@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AccountService } from '../../accounts/account-service.js';
 import type { ApiKeyService } from '../../accounts/api-key-service.js';
 import { registerMasterKeyAuth } from '../auth.js';
+import type { AuthLimiter } from '../auth-limiter.js';
 import { envelope, errorResponses } from '../schemas/common.js';
 import { AccountSchema, AdminCreateKeyBody, ApiKeySchema, CreateAccountBody, CreatedApiKeySchema } from '../schemas/keys.js';
 
@@ -11,8 +12,9 @@ export const adminRoutes: FastifyPluginAsyncZod<{
   accounts: AccountService;
   apiKeys: ApiKeyService;
   masterKey: string | undefined;
-}> = async (app, { accounts, apiKeys, masterKey }) => {
-  registerMasterKeyAuth(app, masterKey);
+  authLimiter: AuthLimiter;
+}> = async (app, { accounts, apiKeys, masterKey, authLimiter }) => {
+  registerMasterKeyAuth(app, masterKey, authLimiter);
   const tags = ['admin'];
   const errors = errorResponses(400, 401, 404);
 

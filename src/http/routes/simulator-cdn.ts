@@ -6,10 +6,13 @@ import type { Simulator } from '../../simulator/simulator.js';
 import { errorResponses } from '../schemas/common.js';
 import { BinaryBody } from '../schemas/media.js';
 
+/** Where the simulated CDN serves its files: the only part of this server the CDN client may fetch. */
+export const SIMULATOR_CDN_PREFIX = '/simulator/cdn/';
+
 /** The simulated WhatsApp CDN: serves encrypted files (with Range, as the real one does). */
 export const simulatorCdnRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = async (app, { simulator }) => {
   app.get(
-    '/simulator/cdn/:file',
+    `${SIMULATOR_CDN_PREFIX}:file`,
     {
       schema: {
         tags: ['simulator'],

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { SimulatorDisabledError } from '../../errors.js';
 import type { Simulator } from '../../simulator/simulator.js';
+import { ValidationError } from '../../errors.js';
 import { principalOf } from '../auth.js';
 import { API_ERRORS, envelope, errorResponses, SessionParams } from '../schemas/common.js';
 import { SimulatedSchema, SimulateMediaQuery } from '../schemas/media.js';
@@ -37,7 +38,9 @@ export const simulatorRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = 
       },
       async (req, reply) => {
         const mimeType = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0]!.trim().toLowerCase();
-        const body = req.body as Readable;
+        const body = req.body as Readable | undefined;
+        // No Content-Type and no body: nothing was parsed, so there is no stream to read.
+        if (!body) throw new ValidationError('The request has no body: send the file itself as the body, with its Content-Type.');
         const data = await simulator.simulateMedia(principalOf(req).accountId, req.params.session, body, { mimeType, ...req.query });
         return reply.code(201).send({ data });
       },

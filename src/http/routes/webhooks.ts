@@ -9,6 +9,8 @@ import {
   DeliveriesQuery,
   DeliveryParams,
   DeliverySchema,
+  RotateSecretBody,
+  RotatedSecretSchema,
   UpdateWebhookBody,
   WebhookParams,
   WebhookSchema,
@@ -62,6 +64,22 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
       await webhooks.remove(account(req), req.params.id);
       return reply.code(204).send(null);
     },
+  );
+
+  app.post(
+    '/webhooks/:id/rotate-secret',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Rotate the signing secret (the old one keeps signing for a window)',
+        description: 'Every delivery carries signatures by both secrets in `webhook-signature` until `previousSecretExpiresAt`; then only the new one. `previousValidSeconds: 0` drops the old secret at once.',
+        params: WebhookParams,
+        body: RotateSecretBody,
+        response: { 200: envelope(RotatedSecretSchema), ...errorResponses(...API_ERRORS, 404) },
+      },
+    },
+    async (req) => ({ data: await webhooks.rotateSecret(account(req), req.params.id, req.body) }),
   );
 
   app.get(

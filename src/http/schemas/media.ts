@@ -13,6 +13,7 @@ export const MediaObjectSchema = z
     messageId: z.string(),
     session: z.string(),
     mimeType: z.string(),
+    declaredMimeType: z.string().nullable().describe('The type the message declared, when it was not a valid media type (RFC 6838); mimeType is then application/octet-stream.'),
     fileLength: z.number().nullable().describe('Plaintext size in bytes, as the message declares it.'),
     persisted: z.boolean(),
     s3Url: z.string().nullable().describe('Minted at read time: presigned, or the public URL.'),

@@ -30,7 +30,7 @@ export const SessionSchema = z
     businessName: z.string().nullable(),
     platform: z.string().nullable(),
     lid: z.string().nullable(),
-    proxy: z.string().nullable(),
+    proxy: z.string().nullable().describe('Shown with its password masked: http://user:***@host:port.'),
     config: z.record(z.string(), z.unknown()).nullable(),
     createdAt: Timestamp,
     updatedAt: Timestamp,

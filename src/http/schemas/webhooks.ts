@@ -4,7 +4,7 @@ import { RETRY_POLICIES } from '../../webhooks/retry-policy.js';
 import { SessionNameSchema, Timestamp } from './common.js';
 
 // Headers the server sets itself (or that HTTP owns) cannot be replaced by configuration.
-const RESERVED_HEADERS = ['content-type', 'content-length', 'host', 'user-agent', 'connection', 'transfer-encoding', 'x-webhook-id', 'x-webhook-timestamp', 'x-webhook-signature'];
+const RESERVED_HEADERS = ['content-type', 'content-length', 'host', 'user-agent', 'connection', 'transfer-encoding', 'x-webhook-id', 'x-webhook-timestamp', 'x-webhook-signature', 'webhook-id', 'webhook-timestamp', 'webhook-signature'];
 
 const HeaderSchema = z
   .object({
@@ -35,7 +35,7 @@ const fields = {
   events: EventsSchema,
   label: z.string().trim().max(100).nullable(),
   session: SessionNameSchema.nullable().describe('Only this session’s events; null for all sessions.'),
-  hmacKey: z.string().min(16).max(256).describe('Signs every body (HMAC-SHA256). Generated when omitted; returned only by create.'),
+  hmacKey: z.string().min(16).max(256).describe('The signing secret: `whsec_<base64>` (Standard Webhooks) or any other string (used as its bytes). Generated when omitted; returned only by create.'),
   retries: RetriesSchema,
   headers: z.array(HeaderSchema).max(20).describe('Extra request headers (e.g. your receiver’s own auth).'),
   enabled: z.boolean(),
@@ -77,6 +77,7 @@ export const WebhookSchema = z
     retries: z.object({ attempts: z.number(), delaySeconds: z.number(), policy: z.enum(RETRY_POLICIES) }),
     headers: z.array(z.object({ name: z.string(), value: z.string() })),
     enabled: z.boolean(),
+    previousSecretExpiresAt: Timestamp.nullable().describe('While set, deliveries are also signed with the previous secret (see rotate-secret).'),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -85,6 +86,17 @@ export const WebhookSchema = z
 export const CreatedWebhookSchema = WebhookSchema.extend({
   hmacKey: z.string().describe('The signing key. Shown only in this response; store it now.'),
 }).meta({ id: 'CreatedWebhook' });
+
+export const RotateSecretBody = z
+  .object({
+    hmacKey: fields.hmacKey.optional().describe('The new secret; generated (`whsec_<base64>`) when omitted.'),
+    previousValidSeconds: z.number().int().min(0).max(30 * 86_400).default(86_400).describe('How long the old secret keeps signing (default one day).'),
+  })
+  .strict();
+
+export const RotatedSecretSchema = WebhookSchema.extend({
+  hmacKey: z.string().describe('The new signing secret. Shown only in this response.'),
+}).meta({ id: 'RotatedWebhookSecret' });
 
 export const DeliverySchema = z
   .object({

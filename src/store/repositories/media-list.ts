@@ -7,7 +7,7 @@ export const PUBLIC_COLUMNS = [
   'id', 'account_id', 'session_id', 'message_id', 'remote_jid', 'from_me', 'participant', 'type', 'mime_type', 'file_length',
   'file_name', 'caption', 'direct_path', 'url', 'file_sha256', 'file_enc_sha256', 'media_key_timestamp', 'sha256', 'persisted_at',
   's3_bucket', 's3_key', 's3_size', 'created_at', 'updated_at', 'sender', 'width', 'height', 'duration_seconds', 'is_voice_note',
-  'is_animated', 'page_count', 'has_thumbnail', 'cdn_expires_at', 'key_wiped_at', 'deleted_at', 'object_deleted_at', 'expiry_queued_at',
+  'is_animated', 'page_count', 'has_thumbnail', 'cdn_expires_at', 'key_wiped_at', 'deleted_at', 'object_deleted_at', 'expiry_queued_at', 'declared_mime_type',
 ] as const satisfies readonly (keyof MediaTable)[];
 
 export type PublicMediaRow = Pick<MediaTable, (typeof PUBLIC_COLUMNS)[number]>;

@@ -71,6 +71,8 @@ export function loadDeliveryContexts(db: Db, ids: string[]) {
       'w.id as webhook_id',
       'w.url',
       'w.hmac_key',
+      'w.hmac_key_previous',
+      'w.hmac_key_previous_until',
       'w.headers',
       'w.retry_attempts',
       'w.retry_delay_ms',

@@ -1,5 +1,6 @@
 import { create as contentDisposition } from 'content-disposition';
-import { extensionFor, extensionOfName } from './object-key.js';
+import { extensionFor, extensionOfName } from '../storage/object-key.js';
+import { isPassive, safeFileName } from './content-headers.js';
 
 /** What names a stored object: its file name, if the message had one, and its kind. */
 export interface NamedMedia {
@@ -19,12 +20,13 @@ export function downloadName(m: NamedMedia): string {
 }
 
 /**
- * `Content-Disposition` of an object and of its presigned URLs (RFC 6266, with the RFC 8187
- * `filename*` form for names beyond ASCII): documents download as attachments, other media
- * open inline in a browser and save under their name.
+ * `Content-Disposition` of a presigned URL's response (RFC 6266, with the RFC 8187 `filename*`
+ * form for names beyond ASCII): documents and types a browser would run or render as a page
+ * download as attachments; passive media open inline and save under their name.
  */
-export function dispositionFor(m: NamedMedia): string {
-  return contentDisposition(downloadName(m), { type: m.type === 'document' ? 'attachment' : 'inline' });
+export function urlDisposition(m: NamedMedia): string {
+  const attachment = m.type === 'document' || !isPassive(m.mimeType);
+  return contentDisposition(safeFileName(downloadName(m)), { type: attachment ? 'attachment' : 'inline' });
 }
 
 /** The file name as object metadata (S3 metadata is ASCII: percent-encoded UTF-8). */
