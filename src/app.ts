@@ -196,7 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const catalog = createMediaCatalog({ db: store.db, sessions, buckets });
   const deletion = createMediaDeletion({ db: store.db, clock, lookup, onDeleted: events.onMediaDeleted, wakeDeletions: () => events.deletionsDue.ring(), notify: events.notify, metrics });
-  const background = createBackground({ store, clock, config, events, persist, buckets, metrics });
+  const background = createBackground({ store, clock, config, events, persist, buckets, logger: deps.logger, metrics });
   const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: events.outbox, wake: () => events.dispatcher.wake() });
   const simulator = config.simulatorEnabled
     ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })

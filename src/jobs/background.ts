@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { PersistService } from '../media/persist-service.js';
@@ -16,7 +17,7 @@ export type Background = ReturnType<typeof createBackground>;
  * auto-persist runner over the persist service, the object deletion worker and the media
  * lifecycle sweep.
  */
-export function createBackground(deps: { store: Store; clock: Clock; config: Config; events: EventPipeline; persist: PersistService; buckets: Buckets; metrics: Metrics }) {
+export function createBackground(deps: { store: Store; clock: Clock; config: Config; events: EventPipeline; persist: PersistService; buckets: Buckets; logger: Logger; metrics: Metrics }) {
   const { config, events } = deps;
   const runner = createPersistRunner({
     store: deps.store,
@@ -43,7 +44,7 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     owner: events.owner,
     buckets: deps.buckets,
     options: { concurrency: config.lifecycle.deletionConcurrency, pollIntervalMs: config.outbox.pollIntervalMs, leaseMs: config.outbox.leaseMs, retryDelayMs: 1_000 },
-    logger: events.logger.child({ component: 'media-deletion' }),
+    logger: deps.logger.child({ component: 'media-deletion' }),
     metrics: deps.metrics,
   });
   // A ring from inside a transaction may come before the commit; the poll catches up then.
@@ -57,7 +58,7 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     enqueuePersist: events.jobs.enqueue,
     wakePersist: () => runner.wake(),
     wakeDeletions: () => deletions.wake(),
-    logger: events.logger.child({ component: 'media-lifecycle' }),
+    logger: deps.logger.child({ component: 'media-lifecycle' }),
     metrics: deps.metrics,
   });
 
