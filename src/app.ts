@@ -12,7 +12,7 @@ import { registerApiKeyAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerMetrics } from './http/metrics.js';
 import { createMetrics } from './metrics.js';
-import { registerOpenApi } from './http/openapi.js';
+import { registerOpenApi } from './http/openapi/document.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { accountRoutes } from './http/routes/account.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -160,7 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addHook('onListen', async () => cdn.allowOrigin(selfOrigin(app, config.publicUrl)));
   }
 
-  await registerOpenApi(app, VERSION);
+  await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
   registerMetrics(app, metrics.registry);
   await app.register(healthRoutes, { db: store.db });
   await app.register(adminRoutes, { prefix: '/admin', accounts, apiKeys, masterKey: config.masterKey });

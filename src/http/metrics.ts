@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { binaryResponse } from './schemas/responses.js';
 
 /** `GET /metrics` for `registry`, plus requests by route and status and their latency. */
 export function registerMetrics(app: FastifyInstance, registry: Registry) {
@@ -20,7 +21,14 @@ export function registerMetrics(app: FastifyInstance, registry: Registry) {
     duration.observe(labels, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics (text format)' } }, async (_req, reply) => {
+  app.get('/metrics', {
+      schema: {
+        tags: ['ops'],
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics (text format)',
+        response: { 200: binaryResponse('The metrics in the Prometheus text format.', ['text/plain']) },
+      },
+    }, async (_req, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 }

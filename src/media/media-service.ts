@@ -88,7 +88,7 @@ export function createMediaService(deps: MediaServiceDeps) {
   }
 
   function headersFor(row: MediaTable, plain: Pick<PlainStream, 'contentLength' | 'contentRange'>): Record<string, string> {
-    const h: Record<string, string> = { 'content-type': row.mime_type, 'accept-ranges': 'bytes', 'cache-control': 'private, no-store' };
+    const h: Record<string, string> = { 'content-type': row.mime_type, 'accept-ranges': 'bytes', etag: etagOf(row), 'cache-control': 'private, no-store' };
     if (plain.contentLength !== null) h['content-length'] = String(plain.contentLength);
     if (plain.contentRange) h['content-range'] = plain.contentRange;
     if (row.file_name) h['content-disposition'] = contentDisposition(row.file_name);
@@ -109,14 +109,21 @@ export function createMediaService(deps: MediaServiceDeps) {
      * VERIFIED_HEAD_BYTES) once the whole file verified, so those failures are still errors;
      * later failures destroy the returned body. `signal` aborts the CDN transfer.
      */
-    async download(accountId: string, sessionName: string, mediaId: string, opts: { range?: string | undefined; signal: AbortSignal }): Promise<Download> {
+    async download(
+      accountId: string,
+      sessionName: string,
+      mediaId: string,
+      opts: { range?: string | undefined; ifRange?: string | undefined; signal: AbortSignal },
+    ): Promise<Download> {
       const { session, row } = await lookup(accountId, sessionName, mediaId);
-      const stored = await fromBucket(accountId, row, opts.range, opts.signal);
+      // A media's bytes never change, so its id is a strong validator (RFC 9110 §13.1.5).
+      const range = opts.ifRange === undefined || opts.ifRange === etagOf(row) ? opts.range : undefined;
+      const stored = await fromBucket(accountId, row, range, opts.signal);
       if (stored) return stored;
       if (row.file_length !== null && row.file_length > deps.maxBytes) throw new MediaTooLargeError(deps.maxBytes);
       const release = deps.limiter.acquire();
       try {
-        const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), opts.range, opts.signal), accountId, row, deps.recoverExpired);
+        const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), range, opts.signal), accountId, row, deps.recoverExpired);
         void plain.verified.then(async (sha256) => {
           if (sha256 && sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256 });
         }).catch((err: unknown) => deps.logger.warn({ err, mediaId }, 'could not record the verified sha256'));
@@ -130,6 +137,8 @@ export function createMediaService(deps: MediaServiceDeps) {
     },
   };
 }
+
+const etagOf = (row: Pick<MediaTable, 'id'>) => `"${row.id}"`;
 
 /** `attachment` with an ASCII fallback and the exact name in RFC 5987 form. */
 function contentDisposition(name: string): string {

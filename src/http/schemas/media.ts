@@ -13,7 +13,7 @@ export const MediaObjectSchema = z
     messageId: z.string(),
     session: z.string(),
     mimeType: z.string(),
-    fileLength: z.number().nullable().describe('Plaintext size in bytes, as the message declares it.'),
+    fileLength: z.int().nullable().describe('Plaintext size in bytes, as the message declares it.'),
     persisted: z.boolean(),
     s3Url: z.string().nullable().describe('Minted at read time: presigned, or the public URL.'),
     type: z.enum(MEDIA_TYPES),
@@ -26,7 +26,10 @@ export const MediaObjectSchema = z
   })
   .meta({ id: 'Media' });
 
-export const BinaryBody = z.string().meta({ format: 'binary' });
+export const DownloadHeaders = z.looseObject({
+  range: z.string().max(256).optional().describe('`bytes=a-b`, `bytes=a-` or `bytes=-n`: answers 206 with just that slice (not MAC-verified). Several ranges are answered in full (200).'),
+  'if-range': z.string().max(256).optional().describe('An ETag from an earlier download: the Range applies only while it still matches, else the whole file is sent.'),
+});
 
 export const SimulateMediaQuery = z.object({
   type: z.enum(MEDIA_TYPES).optional().describe('Defaults from the Content-Type (image/*, video/*, audio/*, image/webp → sticker, else document).'),
@@ -35,14 +38,17 @@ export const SimulateMediaQuery = z.object({
   from: z.string().min(1).max(128).optional().describe('Sender phone number or JID.'),
 });
 
-export const SimulatedSchema = z.object({ messageId: z.string(), mediaId: z.string().nullable() }).meta({ id: 'Simulated' });
+export const SimulatedMediaSchema = z.object({ messageId: z.string(), mediaId: z.string() }).meta({ id: 'SimulatedMedia' });
+export const SimulatedMessageSchema = z
+  .object({ messageId: z.string(), mediaId: z.string().nullable().describe('null when the message carries no media.') })
+  .meta({ id: 'SimulatedMessage' });
 
 export const PersistResultSchema = z
   .object({
     url: z.string().describe('Presigned URL (or public URL when the account set publicBaseUrl), minted now.'),
     key: z.string(),
     bucket: z.string(),
-    size: z.number().describe('Plaintext bytes stored.'),
+    size: z.int().describe('Plaintext bytes stored.'),
     mimeType: z.string(),
     sha256: z.string().nullable(),
   })

@@ -37,7 +37,7 @@ export const SettingsSchema = z
         forcePathStyle: z.boolean(),
         keyPrefix: z.string(),
         publicBaseUrl: z.string().nullable(),
-        presignExpiresSeconds: z.number(),
+        presignExpiresSeconds: z.int(),
       })
       .nullable(),
     autoPersist: z.boolean(),
