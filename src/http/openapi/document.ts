@@ -59,6 +59,9 @@ export async function registerOpenApi(app: FastifyInstance, opts: { version: str
       telemetry: false,
       persistAuth: true,
       hideClientButton: true,
+      // No hosted-service toolbar or AI agent: the page is this server's reference only.
+      showDeveloperTools: 'never',
+      agent: { disabled: true },
       authentication: { preferredSecurityScheme: 'apiKey' },
     },
   });
