@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXAMPLES } from './examples.js';
 
 /** The error envelope of every failure (DESIGN §3). */
 export const ErrorSchema = z
@@ -8,7 +9,7 @@ export const ErrorSchema = z
     docs: z.string().optional(),
     details: z.unknown().optional(),
   })
-  .meta({ id: 'Error' });
+  .meta({ id: 'Error', examples: [EXAMPLES.error] });
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid request (VALIDATION_FAILED, INVALID_JSON, BAD_REQUEST, …).',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MEDIA_TYPES } from '../../media/media-type.js';
 import { SessionNameSchema, Timestamp } from './common.js';
+import { EXAMPLES } from './examples.js';
 
 export const MediaParams = z.object({
   session: SessionNameSchema,
@@ -24,7 +25,7 @@ export const MediaObjectSchema = z
     cdnExpiresAt: Timestamp.describe('Estimated: media key timestamp + 14 days.'),
     persistedAt: Timestamp.nullable(),
   })
-  .meta({ id: 'Media' });
+  .meta({ id: 'Media', examples: [EXAMPLES.media] });
 
 export const DownloadHeaders = z.looseObject({
   range: z.string().max(256).optional().describe('`bytes=a-b`, `bytes=a-` or `bytes=-n`: answers 206 with just that slice (not MAC-verified). Several ranges are answered in full (200).'),
@@ -38,7 +39,7 @@ export const SimulateMediaQuery = z.object({
   from: z.string().min(1).max(128).optional().describe('Sender phone number or JID.'),
 });
 
-export const SimulatedMediaSchema = z.object({ messageId: z.string(), mediaId: z.string() }).meta({ id: 'SimulatedMedia' });
+export const SimulatedMediaSchema = z.object({ messageId: z.string(), mediaId: z.string() }).meta({ id: 'SimulatedMedia', examples: [EXAMPLES.simulatedMedia] });
 export const SimulatedMessageSchema = z
   .object({ messageId: z.string(), mediaId: z.string().nullable().describe('null when the message carries no media.') })
   .meta({ id: 'SimulatedMessage' });
@@ -52,4 +53,4 @@ export const PersistResultSchema = z
     mimeType: z.string(),
     sha256: z.string().nullable(),
   })
-  .meta({ id: 'PersistResult' });
+  .meta({ id: 'PersistResult', examples: [EXAMPLES.persistResult] });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EVENT_NAMES } from '../../webhooks/events.js';
 import { RETRY_POLICIES } from '../../webhooks/retry-policy.js';
 import { SessionNameSchema, Timestamp } from './common.js';
+import { EXAMPLES } from './examples.js';
 
 // Headers the server sets itself (or that HTTP owns) cannot be replaced by configuration.
 const RESERVED_HEADERS = ['content-type', 'content-length', 'host', 'user-agent', 'connection', 'transfer-encoding', 'x-webhook-id', 'x-webhook-timestamp', 'x-webhook-signature'];
@@ -80,7 +81,7 @@ export const WebhookSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .meta({ id: 'Webhook' });
+  .meta({ id: 'Webhook', examples: [EXAMPLES.webhook] });
 
 export const CreatedWebhookSchema = WebhookSchema.extend({
   hmacKey: z.string().describe('The signing key. Shown only in this response; store it now.'),
@@ -110,7 +111,7 @@ export const DeliverySchema = z
       }),
     ),
   })
-  .meta({ id: 'WebhookDelivery' });
+  .meta({ id: 'WebhookDelivery', examples: [EXAMPLES.delivery] });
 
 const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an id');
 export const WebhookParams = z.object({ id: Id });
