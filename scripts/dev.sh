@@ -7,11 +7,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export SIMULATOR_ENABLED=${SIMULATOR_ENABLED:-true}
+# A default of the dev command, unless the environment or .env sets the variable (an exported
+# value would win over .env, which the server reads without overriding).
+dev_default() {
+  [[ -n ${!1:-} ]] && return 0
+  [[ -f .env ]] && grep -q "^$1=" .env && return 0
+  export "$1=$2"
+}
 # Reachable from this machine only, unless told otherwise.
-export HOST=${HOST:-127.0.0.1}
+dev_default HOST 127.0.0.1
 # Development allowance: webhooks may go to http and loopback/private receivers (such as
 # scripts/webhook-receiver.ts), which production refuses.
-export WEBHOOK_ALLOW_HTTP=${WEBHOOK_ALLOW_HTTP:-true} WEBHOOK_ALLOW_PRIVATE_NETWORKS=${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true}
+dev_default WEBHOOK_ALLOW_HTTP true
+dev_default WEBHOOK_ALLOW_PRIVATE_NETWORKS true
 if [[ -f .env ]] && grep -q '^S3_BUCKET=.' .env; then :; elif [[ -z ${S3_BUCKET:-} && ${DEV_S3:-1} == 1 ]]; then
   if [[ -x /usr/bin/apt-get ]] && out=$(bash scripts/s3-gateway-start.sh); then
     eval "$(grep '^TEST_S3_' <<<"$out" | sed 's/^/export /')"
