@@ -1,11 +1,44 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: `unit` needs no service (no database server, no S3) and runs alone with
+ * `npm run test:unit`; `integration` is everything else and starts or finds the services it
+ * needs (test/support/global-setup.ts). `npm test` runs both. A new test file lands in
+ * `integration` unless it is listed here.
+ */
+const UNIT = [
+  'test/config.test.ts',
+  'test/docs.test.ts',
+  'test/docker.test.ts',
+  'test/errors-catalogue.test.ts',
+  'test/media/baileys-crosscheck.test.ts',
+  'test/media/cdn-allowlist.test.ts',
+  'test/media/cdn-client.test.ts',
+  'test/media/decrypt-stream.test.ts',
+  'test/media/range-decrypt.test.ts',
+  'test/media/test-vectors.test.ts',
+  'test/storage/multipart-sink.test.ts',
+  'test/whatsapp/buffer-json.test.ts',
+  'test/whatsapp/disconnect-reason.test.ts',
+  'test/whatsapp/extract-media.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: UNIT,
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

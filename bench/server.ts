@@ -1,7 +1,7 @@
 /** Our server as a child process: build, start, provision a key, session and media message, stop. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,11 +64,23 @@ export function ensureBuilt(root: string): string {
  * waits for /healthz. `nodeArgs` go before the entry (e.g. `--cpu-prof`); `env` adds to or
  * overrides the server's environment.
  */
+/**
+ * The Node flags `npm start` runs the server with (package.json is their one source; the
+ * Dockerfile's CMD is checked against it). BENCH_START_FLAGS=0 runs the server without them.
+ */
+export const START_FLAGS: string[] =
+  process.env.BENCH_START_FLAGS === '0'
+    ? []
+    : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+        .split(/\s+/)
+        .filter((arg) => arg.startsWith('--'))
+        .concat((process.env.BENCH_EXTRA_FLAGS ?? '').split(' ').filter(Boolean));
+
 export async function startServer(opts: { entry: string; maxBytes: number; nodeArgs?: string[]; env?: Record<string, string> }): Promise<RunningServer> {
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), 'titan-bench-server-'));
   const masterKey = randomBytes(24).toString('base64url');
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry], {
+  const child: ChildProcess = spawn(process.execPath, [...START_FLAGS, ...(opts.nodeArgs ?? []), opts.entry], {
     cwd,
     env: {
       PATH: process.env.PATH ?? '',

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Static checks of the Docker files; no Docker engine needed (CI has none).
 #   docker-compose.yml  dclint: YAML, compose-spec schema (always on) and lint rules
-#                       (.dclintrc); then references between services and volumes;
-#                       then `docker compose config -q` where the compose plugin exists.
+#                       (.dclintrc); then references between services and volumes,
+#                       and deploy/Caddyfile against the replicas profile; then
+#                       `docker compose config -q` where the compose plugin exists and
+#                       `docker-compose config -q` (1.29) where that is installed (in CI
+#                       it must be). Both run with and without --profile replicas.
 #   Dockerfile          scripts/check-dockerfile.js (stages, context, user, health
 #                       check, ...); also dockerfile-utils and hadolint when present.
 # Every check runs; the script exits 1 if any of them found an error.
@@ -74,6 +77,10 @@ for (const [name, svc] of Object.entries(services)) {
     }
   }
   if (!svc.image && !svc.build) problems.push(`${name}: has neither image nor build`);
+  for (const v of svc.volumes ?? []) {
+    const source = typeof v === 'string' ? v.split(':')[0] : v.type === 'bind' ? v.source : undefined;
+    if (source?.startsWith('./') && !fs.existsSync(source)) problems.push(`${name}: bind-mounts "${source}", which does not exist`);
+  }
 }
 for (const p of problems) console.log(`  ERROR: ${file}: ${p}`);
 console.log(`  ${Object.keys(services).length} services, ${Object.keys(volumes).length} volumes, ${problems.length} problem(s)`);
@@ -82,11 +89,68 @@ JS
 }
 check "compose references" compose_refs
 
-step "docker compose config -q (the compose CLI's own parser; needs no engine)"
+step "the replicas profile's proxy (deploy/Caddyfile) against $COMPOSE_FILE"
+# Caddy is not installed here; check what ties its config to the stack: every upstream
+# is a service of the profile on the port the server listens on, and the site listens
+# on the container port that the proxy service publishes.
+caddy_refs() {
+  node - "$COMPOSE_FILE" deploy/Caddyfile <<'JS'
+const { createRequire } = require('node:module');
+const fs = require('node:fs');
+const YAML = createRequire(require.resolve('dclint'))('yaml');
+const [file, caddyfile] = process.argv.slice(2);
+const services = (YAML.parse(fs.readFileSync(file, 'utf8'), { merge: true }) ?? {}).services ?? {};
+const text = fs.readFileSync(caddyfile, 'utf8').replace(/#.*$/gm, '');
+const problems = [];
+const proxy = services.proxy;
+if (!proxy) problems.push(`${file} has no "proxy" service`);
+else if (!(proxy.volumes ?? []).some((v) => String(v).startsWith(`./${caddyfile}:`))) problems.push(`the proxy service does not mount ./${caddyfile}`);
+const inProfile = (s) => !s.profiles || s.profiles.includes('replicas');
+const site = /^:(\d+)\s*\{/m.exec(text)?.[1];
+const published = (proxy?.ports ?? []).map((p) => String(p).split(':').at(-1));
+if (!site) problems.push(`${caddyfile}: no site block ":<port> {"`);
+else if (!published.includes(site)) problems.push(`${caddyfile}: listens on :${site}, but the proxy publishes ${published.join(', ') || 'nothing'}`);
+const upstreams = [...text.matchAll(/^\s*reverse_proxy\s+([^{\n]+)/gm)].flatMap((m) => m[1].trim().split(/\s+/));
+if (upstreams.length < 2) problems.push(`${caddyfile}: expected at least two upstreams, found ${upstreams.length}`);
+for (const u of upstreams) {
+  const [host, port] = u.split(':');
+  const svc = services[host];
+  if (!svc) { problems.push(`${caddyfile}: upstream ${u} is not a service of ${file}`); continue; }
+  if (!inProfile(svc)) problems.push(`${caddyfile}: upstream ${host} is not started with --profile replicas`);
+  const listens = String(svc.environment?.PORT ?? 8080);
+  if (port !== listens) problems.push(`${caddyfile}: upstream ${u}, but ${host} listens on ${listens}`);
+  if (!proxy?.depends_on?.[host]) problems.push(`the proxy service does not wait for ${host}`);
+}
+for (const p of problems) console.log(`  ERROR: ${p}`);
+console.log(`  upstreams ${upstreams.join(', ')}; site :${site}; ${problems.length} problem(s)`);
+process.exit(problems.length ? 1 : 0);
+JS
+}
+check "proxy config" caddy_refs
+
+step "docker compose config -q (Compose v2's own parser, compose-go; needs no engine)"
 if docker compose version >/dev/null 2>&1; then
   check "docker compose config" docker compose -f "$COMPOSE_FILE" config -q
+  check "docker compose config (replicas)" docker compose -f "$COMPOSE_FILE" --profile replicas config -q
 else
-  skip "the docker compose plugin is not installed here"
+  skip "the docker compose plugin is not installed here (dclint above checked the same Compose Specification schema)"
+fi
+
+step "docker-compose config -q (docker-compose 1.29, Debian 12's package: apt-get install docker-compose)"
+# CI always checks 1.29: install it there (as root, from Debian's packages) when it is missing.
+if [[ ${CI:-} == true ]] && ! command -v docker-compose >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && ((EUID == 0)); then
+  echo "installing docker-compose (apt-get)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose; } >/dev/null ||
+    echo "apt-get install docker-compose failed"
+fi
+if command -v docker-compose >/dev/null 2>&1; then
+  check "docker-compose config" docker-compose -f "$COMPOSE_FILE" config -q
+  check "docker-compose config (replicas)" docker-compose -f "$COMPOSE_FILE" --profile replicas config -q
+elif [[ ${CI:-} == true ]]; then
+  echo "-- FAILED: docker-compose is not installed (CI must check 1.29: apt-get install -y docker-compose)"
+  failed+=("docker-compose config")
+else
+  skip "docker-compose is not installed (apt-get install docker-compose)"
 fi
 
 # ---- Dockerfile -----------------------------------------------------------------

@@ -78,6 +78,7 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: bool(false),
   S3_KEY_PREFIX: z.string().default(''),
   S3_PUBLIC_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  S3_PUBLIC_ENDPOINT: optionalString.refine((v) => v === undefined || (/^https?:\/\//.test(v) && URL.canParse(v)), { message: 'must be an http(s) URL' }),
   S3_PRESIGN_EXPIRES_SECONDS: int(3600, 60, 604_800),
   S3_PART_SIZE_BYTES: int(5 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
   S3_QUEUE_SIZE: int(4, 1, 64),
@@ -183,7 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.NODE_ENV === 'production' && !e.SECRET_KEY) {
     problems.push('SECRET_KEY: is required when NODE_ENV=production (it encrypts secrets at rest)');
   }
-  if (!e.S3_BUCKET && (e.S3_ENDPOINT || e.S3_ACCESS_KEY_ID)) {
+  if (!e.S3_BUCKET && (e.S3_ENDPOINT || e.S3_ACCESS_KEY_ID || e.S3_PUBLIC_ENDPOINT)) {
     problems.push('S3_BUCKET: is required when other S3_* variables are set');
   }
   if (!isAllowedOrigin(new URL(e.MEDIA_CDN_BASE_URL), parseAllowlist(e.MEDIA_CDN_ALLOWLIST))) {
@@ -197,9 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const database = e.DATABASE_URL.startsWith('sqlite:')
-    ? { kind: 'sqlite' as const, path: e.DATABASE_URL.slice('sqlite:'.length) }
-    : { kind: 'postgres' as const, url: e.DATABASE_URL };
+  const database = databaseOf(e.DATABASE_URL);
 
   return deepFreeze({
     nodeEnv: e.NODE_ENV,
@@ -237,6 +236,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           forcePathStyle: e.S3_FORCE_PATH_STYLE,
           keyPrefix: e.S3_KEY_PREFIX,
           publicBaseUrl: e.S3_PUBLIC_BASE_URL ?? null,
+          presignEndpoint: e.S3_PUBLIC_ENDPOINT ?? null,
           presignExpiresSeconds: e.S3_PRESIGN_EXPIRES_SECONDS,
         }
       : null,
@@ -262,6 +262,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, leaseMs: e.OUTBOX_LEASE_MS },
     autoPersist: { concurrency: e.AUTO_PERSIST_CONCURRENCY, attempts: e.AUTO_PERSIST_ATTEMPTS, retryDelayMs: e.AUTO_PERSIST_RETRY_DELAY_MS },
   });
+}
+
+function databaseOf(url: string): Config['database'] {
+  return url.startsWith('sqlite:') ? { kind: 'sqlite', path: url.slice('sqlite:'.length) } : { kind: 'postgres', url };
+}
+
+/**
+ * Only the database (DATABASE_URL, validated as the server does): all the admin command line
+ * needs, so it runs without the server's secrets.
+ */
+export function loadDatabaseConfig(env: Record<string, string | undefined>): Config['database'] {
+  const parsed = envSchema.pick({ DATABASE_URL: true }).safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return databaseOf(parsed.data.DATABASE_URL);
 }
 
 function deepFreeze<T>(o: T): T {

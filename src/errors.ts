@@ -86,8 +86,8 @@ export class ForbiddenError extends AppError {
 
 // --- resources ----------------------------------------------------------------------------
 export class AccountNotFoundError extends AppError {
-  constructor() {
-    super('ACCOUNT_NOT_FOUND', 404, 'Account not found.');
+  constructor(message = 'Account not found.') {
+    super('ACCOUNT_NOT_FOUND', 404, message);
   }
 }
 export class ApiKeyNotFoundError extends AppError {

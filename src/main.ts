@@ -1,4 +1,3 @@
-import v8 from 'node:v8';
 import closeWithGrace from 'close-with-grace';
 import { createAccountService } from './accounts/account-service.js';
 import { createApiKeyService } from './accounts/api-key-service.js';
@@ -13,12 +12,8 @@ import { enableScavengePacing } from './media/scavenge-pacer.js';
 import { openStore } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
 
-// undici compiles its llhttp WebAssembly parser on the first connection; V8's optimising
-// recompilation of it (tier-up) costs a ~35 MB RSS spike for no measurable parsing gain.
-// Before anything connects, so the parser's first compile already sees these.
-v8.setFlagsFromString('--no-wasm-tier-up');
-v8.setFlagsFromString('--no-wasm-dynamic-tiering');
-// Media transfers free their chunk buffers as they go (see scavenge-pacer.ts).
+// Media transfers free their chunk buffers as they go when `npm start`'s V8 flags are given
+// (see scavenge-pacer.ts and the `start` script in package.json).
 enableScavengePacing();
 
 async function main() {

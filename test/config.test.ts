@@ -39,6 +39,14 @@ describe('config', () => {
     expect(() => loadConfig({ MEDIA_CDN_ALLOWLIST: 'http://127.0.0.1:*' })).toThrow(/MEDIA_CDN_BASE_URL: its origin must be on MEDIA_CDN_ALLOWLIST/);
   });
 
+  it('takes S3_PUBLIC_ENDPOINT for presigning the default bucket only with a bucket, as a URL', () => {
+    const s3 = { S3_BUCKET: 'b', S3_ENDPOINT: 'http://minio:9000' };
+    expect(loadConfig({ ...s3, S3_PUBLIC_ENDPOINT: 'http://127.0.0.1:9000' }).s3Default).toMatchObject({ endpoint: 'http://minio:9000', presignEndpoint: 'http://127.0.0.1:9000' });
+    expect(loadConfig(s3).s3Default?.presignEndpoint).toBeNull();
+    expect(() => loadConfig({ ...s3, S3_PUBLIC_ENDPOINT: '127.0.0.1:9000' })).toThrow(/S3_PUBLIC_ENDPOINT: must be an http\(s\) URL/);
+    expect(() => loadConfig({ S3_PUBLIC_ENDPOINT: 'http://127.0.0.1:9000' })).toThrow(/S3_BUCKET: is required/);
+  });
+
   it('rejects short keys', () => {
     expect(() => loadConfig({ MASTER_KEY: 'short' })).toThrow(/MASTER_KEY: must be at least 16/);
   });

@@ -6,9 +6,6 @@
  * (scavenge) after every few MiB moved frees them while they are young, for a few percent of
  * the transfer's CPU.
  */
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
 const EVERY_BYTES = 4 * 1024 * 1024;
 
 let gc: ((options: { type: 'minor' }) => void) | null = null;
@@ -16,23 +13,21 @@ let moved = 0;
 let scheduled = false;
 
 /**
- * Turns pacing on for this process (the server's entry point does; tests and tools need not).
- * Also tunes the two V8 heuristics that frequent scavenges upset, both measured on 1 GiB
- * transfers:
- * - allocation-site pretenuring: V8 sees many objects of a site survive one scavenge and then
- *   allocates that site's objects straight in the old generation, where only a full GC frees
- *   them (the heap grew ~30 MB over a download);
- * - old-generation growth: objects that outlive a few scavenges, such as those of an S3 request
- *   in flight, are promoted, and the default growth factor let ~30 MB of them accumulate before
- *   a full GC during a persist. A 20% factor collects them sooner, concurrently and cheaply.
+ * Turns pacing on when the process runs with `--expose-gc` (the `npm start` command and the
+ * image's CMD pass it, with the V8 flags below; tests and tools run without and pace nothing).
+ * The flags are process flags, not flipped after start, and both were measured on 1 GiB
+ * transfers (docs/decisions.md):
+ * - `--no-allocation-site-pretenuring`: V8 sees many objects of a site survive one scavenge and
+ *   then allocates that site's objects straight in the old generation, where only a full GC
+ *   frees them (the heap grew ~30 MB over a download);
+ * - `--heap-growing-percent=20`: objects that outlive a few scavenges, such as those of an S3
+ *   request in flight, are promoted, and the default growth factor let ~30 MB of them
+ *   accumulate before a full GC during a persist.
  */
-export function enableScavengePacing(): void {
-  if (gc) return;
-  // `gc` is installed on contexts created after the flag is set; a throwaway one hands it over.
-  v8.setFlagsFromString('--expose-gc');
-  gc = runInNewContext('gc') as (options: { type: 'minor' }) => void;
-  v8.setFlagsFromString('--no-allocation-site-pretenuring');
-  v8.setFlagsFromString('--heap-growing-percent=20');
+export function enableScavengePacing(): boolean {
+  const exposed = (globalThis as { gc?: unknown }).gc;
+  if (typeof exposed === 'function') gc = exposed as (options: { type: 'minor' }) => void;
+  return gc !== null;
 }
 
 // Runs between I/O callbacks, when no chunk is on the stack: what a scavenge finds alive is

@@ -67,4 +67,22 @@ function newS3Client(sdk: { S3Client: typeof S3Client }, s: StorageTarget['setti
   return client;
 }
 
+// Keyed by the settings object: the server default's is one frozen object for the process's life.
+const presigners = new WeakMap<StorageTarget['settings'], S3Client>();
+
+/**
+ * The client that signs URLs handed to clients: `client` itself, or, with a presign endpoint,
+ * one that names that endpoint (SigV4 signs the host, so the URL cannot be rewritten after
+ * signing). It only signs, so it never opens a connection.
+ */
+export async function presigningClient(client: S3Client, s: StorageTarget['settings']): Promise<S3Client> {
+  if (!s.presignEndpoint) return client;
+  let signer = presigners.get(s);
+  if (!signer) {
+    signer = newS3Client(await loadClientS3(), { ...s, endpoint: s.presignEndpoint });
+    presigners.set(s, signer);
+  }
+  return signer;
+}
+
 const UNSIGNED_COMMANDS = new Set(['UploadPartCommand', 'PutObjectCommand']);

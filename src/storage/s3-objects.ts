@@ -2,14 +2,18 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { MediaNotFoundError, RangeNotSatisfiableError, StorageFailedError } from '../errors.js';
 import { loadClientS3, loadPresigner } from './aws-sdk.js';
+import { presigningClient } from './s3-clients.js';
 import { describe } from './s3-upload.js';
 import type { S3Settings } from './s3-settings.js';
 
-/** The URL handed out for an object: public when a public base URL is set, else presigned. */
+/**
+ * The URL handed out for an object: public when a public base URL is set, else presigned (for
+ * the presign endpoint, when one is set).
+ */
 export async function objectUrl(client: S3Client, s: S3Settings, bucket: string, key: string): Promise<string> {
   if (s.publicBaseUrl) return `${s.publicBaseUrl.replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  const [{ GetObjectCommand }, { getSignedUrl }] = await Promise.all([loadClientS3(), loadPresigner()]);
-  return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: s.presignExpiresSeconds });
+  const [{ GetObjectCommand }, { getSignedUrl }, signer] = await Promise.all([loadClientS3(), loadPresigner(), presigningClient(client, s)]);
+  return getSignedUrl(signer, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: s.presignExpiresSeconds });
 }
 
 export interface StoredObject {

@@ -12,6 +12,11 @@ export interface S3Settings {
   /** When set, object URLs are `<publicBaseUrl>/<key>` instead of presigned URLs. */
   publicBaseUrl: string | null;
   presignExpiresSeconds: number;
+  /**
+   * Endpoint that presigned URLs name, when clients reach the storage at another address than
+   * this server does (a container network). Server default only (S3_PUBLIC_ENDPOINT).
+   */
+  presignEndpoint?: string | null;
 }
 
 /** A bucket to use, with an identity for caching its client. */

@@ -13,7 +13,7 @@ export type DbOrTrx = Db | Trx;
 
 export type DatabaseTarget =
   | { kind: 'sqlite'; path: string }
-  | { kind: 'postgres'; url: string; schema?: string };
+  | { kind: 'postgres'; url: string; schema?: string; connectTimeoutMs?: number };
 
 export interface Store {
   db: Db;
@@ -48,6 +48,8 @@ export function openStore(target: DatabaseTarget): Store {
     types: pgTypes(types),
     // A per-run schema keeps test runs (and tenants of one server, if wanted) apart.
     ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
+    // Also bounds the wait for a free pooled connection, so only where a caller asks for it.
+    ...(target.connectTimeoutMs ? { connectionTimeoutMillis: target.connectTimeoutMs } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };

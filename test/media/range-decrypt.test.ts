@@ -35,6 +35,8 @@ function decryptRange(encrypted: Buffer, start: number, end: number, seed = star
 }
 
 function rangesFor(size: number): Array<[number, number]> {
+  // An empty file has no satisfiable range (the route answers 416).
+  if (size === 0) return [];
   const ranges: Array<[number, number]> = [
     [0, 0],
     [0, size - 1],

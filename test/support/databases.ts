@@ -16,7 +16,8 @@ export const DIALECTS: Dialect[] = (process.env.TEST_DIALECTS ?? 'sqlite,postgre
 
 export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-async function assertPostgres() {
+/** Fails with a message that names the server and how to provide it. */
+export async function assertPostgres() {
   const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();

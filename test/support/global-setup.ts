@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
+import { assertPostgres, DIALECTS } from './databases.js';
 import { readObservations, startObserving } from './observed-responses.js';
 
 export interface S3Endpoint {
@@ -28,11 +29,13 @@ const HOW_TO =
   'TEST_S3_ACCESS_KEY_ID=minioadmin TEST_S3_SECRET_ACCESS_KEY=minioadmin), or run on Debian, where the suite starts Ceph RADOS Gateway itself (scripts/s3-gateway-start.sh).';
 
 /**
- * Finds the S3 endpoint for the suite: TEST_S3_ENDPOINT when set, else a Ceph RADOS Gateway
+ * Checks that PostgreSQL answers (unless TEST_DIALECTS leaves it out), then finds the S3 endpoint for the suite: TEST_S3_ENDPOINT when set, else a Ceph RADOS Gateway
  * started here (Debian), else a failure that says how to provide one. A gateway this run
  * started is stopped when the run ends.
  */
 export default async function setup(project: TestProject) {
+  // Checked once, before any test: a missing server is one clear failure, not one per suite.
+  if (DIALECTS.includes('postgres')) await assertPostgres();
   // Workers inherit the environment: each test app records what it answers there.
   const observed = mkdtempSync(join(tmpdir(), 'titan-observed-'));
   startObserving(observed);
