@@ -7,10 +7,12 @@ import { defineConfig } from 'vitest/config';
  * `integration` unless it is listed here.
  */
 const UNIT = [
+  'test/architecture.test.ts',
   'test/config.test.ts',
   'test/docs.test.ts',
   'test/docker.test.ts',
   'test/errors-catalogue.test.ts',
+  'test/log-lines.test.ts',
   'test/media/baileys-crosscheck.test.ts',
   'test/media/cdn-allowlist.test.ts',
   'test/media/cdn-client.test.ts',
@@ -21,10 +23,13 @@ const UNIT = [
   'test/whatsapp/buffer-json.test.ts',
   'test/whatsapp/disconnect-reason.test.ts',
   'test/whatsapp/extract-media.test.ts',
+  'test/whatsapp/session-command.test.ts',
 ];
 
 export default defineConfig({
   test: {
+    // Every log line the apps and server processes write is checked (test/support/log-lines.ts).
+    setupFiles: ['test/support/log-check-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -10,7 +10,9 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { registerApiKeyAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
-import { registerMetrics } from './http/metrics.js';
+import { registerShutdownOrder } from './http/shutdown-order.js';
+import { httpSeries, registerMetrics } from './http/metrics.js';
+import { registerRequestLog } from './http/request-log.js';
 import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './http/openapi/document.js';
 import { registerRateLimit } from './http/rate-limit.js';
@@ -21,22 +23,37 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { createSecretBox, type SecretBox } from './crypto/secret-box.js';
 import { createCdnClient, type CdnClient } from './media/cdn-client.js';
 import { parseAllowlist } from './media/cdn-allowlist.js';
+import { createMediaCatalog } from './media/media-catalog.js';
+import { createMediaDeletion } from './media/media-deletion.js';
+import { createMediaLookup } from './media/media-lookup.js';
 import { createMediaService } from './media/media-service.js';
+import { createMediaSource } from './media/media-source.js';
 import { createPersistService } from './media/persist-service.js';
+import { createMediaRepair } from './media/media-repair.js';
+import { createUploadClaims } from './media/upload-claims.js';
+import { createSessionTransfers } from './media/session-transfers.js';
+import { createUploadSweeper } from './jobs/upload-sweeper.js';
+import { processOwner } from './process-owner.js';
 import { createSettingsService } from './accounts/settings-service.js';
 import { settingsRoutes } from './http/routes/settings.js';
-import { createS3ClientCache } from './storage/s3-clients.js';
+import { createBucketProbe, createBuckets } from './storage/buckets.js';
+import { s3ClientFactory } from './storage/s3-clients.js';
+import type { S3ClientFactory } from './storage/s3-clients.js';
+import { createTransferAccounts } from './media/transfer-account.js';
+import { CDN_LIFETIME_MS } from './media/media-object.js';
 import { createTransferLimiter } from './media/transfer-limiter.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { simulatorCdnRoutes } from './http/routes/simulator-cdn.js';
-import { simulatorRoutes } from './http/routes/simulator.js';
+import { simulatorDisabledRoutes, simulatorRoutes } from './http/routes/simulator.js';
 import { createSessionService } from './sessions/session-service.js';
 import { createSimulator } from './simulator/simulator.js';
+import { createSimulatorJanitor } from './simulator/simulator-janitor.js';
 import { createIngest } from './whatsapp/ingest.js';
 import { pairingRoutes } from './http/routes/pairing.js';
 import { createSessionManager } from './whatsapp/session-manager.js';
 import { createBaileysSocketFactory, type SocketFactory } from './whatsapp/socket-factory.js';
 import { createBackground } from './jobs/background.js';
+import { createEventPipeline } from './jobs/event-pipeline.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import type { SessionStatusListener } from './sessions/session-events.js';
 import { createWebhookService } from './webhooks/webhook-service.js';
@@ -55,6 +72,8 @@ export interface AppDeps {
   cdn?: CdnClient;
   /** More listeners of session status changes, besides the webhook outbox's. */
   statusListeners?: SessionStatusListener[];
+  /** Makes the S3 client of a bucket's settings; defaults to the AWS SDK's, tuned for S3-compatible stores. */
+  s3ClientFactory?: S3ClientFactory;
   /** Makes WhatsApp sockets; defaults to real Baileys sockets (tests pass a fake). */
   socketFactory?: SocketFactory;
 }
@@ -81,23 +100,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  const metrics = createMetrics();
+  registerRequestLog(app, httpSeries(metrics.registry, (code) => metrics.httpError(code)));
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
-  // One line per request, with the account when known.
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime), accountId: request.principal?.accountId },
-      'request',
-    );
-  });
-
   const accounts = createAccountService(store.db, clock);
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });
   const sessions = createSessionService(store.db, clock);
-  if (!deps.secretBox && !config.secretKey) throw new Error('SECRET_KEY (or a secretBox) is required.');
-  const secretBox = deps.secretBox ?? createSecretBox(config.secretKey!, config.secretKeyPrevious);
+  const secretBox = deps.secretBox ?? (config.secretKey ? createSecretBox(config.secretKey, config.secretKeyPrevious) : null);
+  if (!secretBox) throw new Error('SECRET_KEY (or a secretBox) is required.');
   const m = config.media;
   const cdn =
     deps.cdn ??
@@ -105,19 +118,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       baseUrl: m.cdnBaseUrl,
       allowlist: parseAllowlist(m.cdnAllowlist),
       connectTimeoutMs: m.cdnConnectTimeoutMs,
+      proxyTimeoutMs: m.proxyConnectTimeoutMs,
       headersTimeoutMs: m.cdnHeadersTimeoutMs,
       bodyTimeoutMs: m.cdnBodyTimeoutMs,
       maxRetries: m.cdnMaxRetries,
       // The CDN file is the plaintext plus at most one block of padding and the MAC.
       maxBytes: m.maxBytes + 26,
       logger: deps.logger,
+      onRetry: (kind) => metrics.media.cdnRetry(kind),
+      onBytes: (n) => metrics.media.bytes('cdn_in', n),
     });
-  // The outbox and its workers (webhook dispatcher, auto-persist jobs); settings come later.
-  const metrics = createMetrics();
-  const background = createBackground({ store, clock, config, secretBox, settings: () => settings, logger: deps.logger, metrics });
-  const ingest = background.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [background.onIngest] }));
+  // Built in one direction, each from what came before: settings → bucket → events → sessions →
+  // media source → media and persist services → background workers.
+  // Every S3 client gets the configured deadlines, unless a test or embedder brings its own.
+  const s3Factory = deps.s3ClientFactory ?? s3ClientFactory(config.s3Deadlines);
+  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(s3Factory) });
+  const buckets = createBuckets({
+    resolve: settings.storageOf,
+    clientFactory: s3Factory,
+    partSize: config.s3Upload.partSize,
+    queueSize: config.s3Upload.queueSize,
+    checksums: config.s3Upload.checksums,
+    observer: metrics.media,
+    logger: deps.logger.child({ component: 'storage' }),
+  });
+  const events = createEventPipeline({ store, clock, config, secretBox, buckets, logger: deps.logger, metrics });
+  const ingest = events.wrapIngest(createIngest({ db: store.db, clock, secretBox, listeners: [events.onIngest] }));
   // Every status change goes through these, inside its transaction (the session manager takes them).
-  const statusListeners: SessionStatusListener[] = [background.onSessionStatus, ...(deps.statusListeners ?? [])];
+  const statusListeners: SessionStatusListener[] = [events.onSessionStatus, ...(deps.statusListeners ?? [])];
   const whatsapp = createSessionManager({
     db: store.db,
     clock,
@@ -129,35 +157,53 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     statusListeners,
     settings: { ...config.whatsapp, cdnBaseUrl: m.cdnBaseUrl },
   });
+  const limiter = createTransferLimiter(m.maxConcurrentTransfers, m.maxConcurrentTransfersPerAccount);
+  metrics.watch({ db: store.db, clock, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger, cdnLifetimeMs: CDN_LIFETIME_MS });
+  const lookup = createMediaLookup({ db: store.db, sessions });
   // Expired media are re-uploaded by the sender's phone through its session (download and persist).
-  const recoverExpired = whatsapp.recoverExpired;
-  const s3Clients = createS3ClientCache();
-  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, s3Clients });
-  const limiter = createTransferLimiter(m.maxConcurrentTransfers);
-  metrics.watch({ db: store.db, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger });
-  const media = createMediaService({ db: store.db, sessions, secretBox, cdn, limiter, settings, maxBytes: m.maxBytes, logger: deps.logger, recoverExpired });
-  const persist = createPersistService({
+  const repair = createMediaRepair({ db: store.db, clock, logger: deps.logger, metrics });
+  const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired, repair });
+  const transfers = createSessionTransfers();
+  // Set once closing starts, so transfers cut by the shutdown say so.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  const accounting = createTransferAccounts({ metrics: metrics.media, logger: deps.logger, shuttingDown: () => closing });
+  const media = createMediaService({ db: store.db, lookup, source, buckets, transfers, accounting, logger: deps.logger });
+  // Uploads are recorded (and claimed across processes) in the database before they start.
+  const owner = processOwner();
+  const claims = createUploadClaims({ db: store.db, clock, owner, leaseMs: config.uploads.leaseMs, pollMs: 200, logger: deps.logger });
+  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, claims, transfers, accounting, repair, cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs, logger: deps.logger });
+  const sweeper = createUploadSweeper({
     db: store.db,
     clock,
-    media,
-    settings,
-    cdn,
-    limiter,
-    maxBytes: m.maxBytes,
-    partSize: config.s3Upload.partSize,
-    queueSize: config.s3Upload.queueSize,
+    owner,
+    buckets,
+    options: { leaseMs: config.uploads.leaseMs, intervalMs: config.uploads.sweepIntervalMs, strayAgeMs: config.uploads.strayAgeMs, dryRun: config.uploads.dryRun },
     logger: deps.logger,
-    listeners: background.persistListeners,
-    recoverExpired,
+    metrics,
   });
-  background.usePersist(persist);
-  const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: background.outbox, wake: () => background.dispatcher.wake() });
+  const catalog = createMediaCatalog({ db: store.db, sessions, buckets });
+  const deletion = createMediaDeletion({ db: store.db, clock, lookup, onDeleted: events.onMediaDeleted, wakeDeletions: () => events.deletionsDue.ring(), notify: events.notify, metrics });
+  const background = createBackground({ store, clock, config, events, persist, buckets, metrics });
+  const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: events.outbox, wake: () => events.dispatcher.wake() });
   const simulator = config.simulatorEnabled
     ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
     : null;
   if (simulator) {
     // The simulated CDN is this server: allow its origin only while the simulator is on.
     app.addHook('onListen', async () => cdn.allowOrigin(selfOrigin(app, config.publicUrl)));
+    const janitor = createSimulatorJanitor({
+      db: store.db,
+      clock,
+      cdnDir: simulator.cdnDir,
+      retentionMs: config.simulatorRetentionHours * 3_600_000,
+      intervalMs: 10 * 60_000,
+      logger: deps.logger.child({ component: 'simulator' }),
+    });
+    app.addHook('onReady', async () => janitor.start());
+    app.addHook('preClose', async () => janitor.stop());
   }
 
   await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
@@ -169,26 +215,37 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerApiKeyAuth(api, apiKeys);
       await registerRateLimit(api, config.rateLimit);
       await api.register(accountRoutes, { accounts, apiKeys });
-      await api.register(sessionRoutes, { sessions, manager: whatsapp });
+      await api.register(sessionRoutes, { sessions, manager: whatsapp, cancelTransfers: (accountId, session) => void transfers.cancel(accountId, session) });
       await api.register(pairingRoutes, { manager: whatsapp });
       await api.register(settingsRoutes, { settings });
-      await api.register(mediaRoutes, { media, persist });
+      await api.register(mediaRoutes, { media, persist, catalog, deletion, onPersisted: events.requestHook });
       await api.register(webhookRoutes, { webhooks });
-      if (simulator) await api.register(simulatorRoutes, { simulator });
+      await (simulator ? api.register(simulatorRoutes, { simulator }) : api.register(simulatorDisabledRoutes));
     },
     { prefix: '/api' },
   );
   if (simulator) await app.register(simulatorCdnRoutes, { simulator });
 
   // Workers start with the app (inject()-based tests included) and stop before the store closes.
-  app.addHook('onReady', async () => background.start());
-  // In-flight requests have finished when onClose runs; abort whatever upload is still going.
-  app.addHook('onClose', async () => {
-    await background.stop();
-    persist.abortAll(new Error('The server is shutting down.'));
-    s3Clients.close();
-    if (!deps.cdn) await cdn.close();
-    await store.close();
+  app.addHook('onReady', async () => {
+    background.start();
+    sweeper.start();
+  });
+  registerShutdownOrder(app, {
+    refuseTransfers: () => limiter.close(),
+    async abortPersists() {
+      // The runner first marks itself stopping, so its aborted jobs are given back, not failed.
+      const runnerStopped = background.stopPersisting();
+      persist.abortAll();
+      await runnerStopped;
+    },
+    async release() {
+      await background.stop();
+      await sweeper.stop();
+      buckets.close();
+      if (!deps.cdn) await cdn.close();
+      await store.close();
+    },
   });
   // Sessions resume once the app is ready; on close (onClose hooks run last-added first) their
   // sockets close without logging out, before the store does.

@@ -53,6 +53,8 @@ const envSchema = z.object({
   KEY_CACHE_TTL_MS: int(2_000, 0, 5_000),
   MAX_MEDIA_BYTES: int(2 * 1024 ** 3, 1),
   MAX_CONCURRENT_TRANSFERS: int(16, 1),
+  MAX_CONCURRENT_TRANSFERS_PER_ACCOUNT: int(4, 1),
+  PROXY_CONNECT_TIMEOUT_MS: int(10_000, 100, 120_000),
   MEDIA_CDN_BASE_URL: z.string().url({ message: 'must be a URL' }).default('https://mmg.whatsapp.net'),
   MEDIA_CDN_ALLOWLIST: z
     .string()
@@ -69,6 +71,7 @@ const envSchema = z.object({
   CDN_BODY_TIMEOUT_MS: int(30_000, 1),
   CDN_MAX_RETRIES: int(3, 0, 10),
   SIMULATOR_ENABLED: bool(false),
+  SIMULATOR_RETENTION_HOURS: int(24, 1, 24 * 365),
   DATA_DIR: z.string().min(1).default('./data'),
   S3_ENDPOINT: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -82,6 +85,15 @@ const envSchema = z.object({
   S3_PRESIGN_EXPIRES_SECONDS: int(3600, 60, 604_800),
   S3_PART_SIZE_BYTES: int(5 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
   S3_QUEUE_SIZE: int(4, 1, 64),
+  S3_CHECKSUMS: z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' }).default('auto'),
+  S3_CONNECT_TIMEOUT_MS: int(5_000, 100, 120_000),
+  S3_STALL_TIMEOUT_MS: int(30_000, 100, 600_000),
+  S3_REQUEST_TIMEOUT_MS: int(600_000, 1_000, 24 * 3_600_000),
+  S3_MAX_ATTEMPTS: int(3, 1, 10),
+  UPLOAD_LEASE_MS: int(30_000, 300, 3_600_000),
+  UPLOAD_SWEEP_INTERVAL_MS: int(60_000, 100, 24 * 3_600_000),
+  UPLOAD_STRAY_AGE_MS: int(86_400_000, 1_000, 30 * 86_400_000),
+  UPLOAD_SWEEP_DRY_RUN: bool(false),
   SECRET_KEY_PREVIOUS: z.string().default(''),
   MEDIA_REUPLOAD_TIMEOUT_MS: int(20_000, 100, 300_000),
   SESSION_LEASE_MS: int(30_000, 100, 3_600_000),
@@ -102,6 +114,10 @@ const envSchema = z.object({
   AUTO_PERSIST_CONCURRENCY: int(4, 1, 64),
   AUTO_PERSIST_ATTEMPTS: int(5, 1, 50),
   AUTO_PERSIST_RETRY_DELAY_MS: int(5_000, 0, 3_600_000),
+  LIFECYCLE_SWEEP_INTERVAL_MS: int(60_000, 50, 86_400_000),
+  LIFECYCLE_BATCH_SIZE: int(200, 1, 5_000),
+  MEDIA_KEY_WIPE_GRACE_HOURS: int(24, 0, 24 * 365),
+  MEDIA_DELETION_CONCURRENCY: int(4, 1, 64),
 });
 
 /** Every environment variable the server reads (the docs test keeps README and .env.example in step). */
@@ -123,6 +139,9 @@ export type Config = Readonly<{
   media: {
     maxBytes: number;
     maxConcurrentTransfers: number;
+    maxConcurrentTransfersPerAccount: number;
+    /** TCP connect plus the CONNECT/SOCKS handshake of a session proxy. */
+    proxyConnectTimeoutMs: number;
     cdnBaseUrl: string;
     cdnAllowlist: string;
     cdnConnectTimeoutMs: number;
@@ -131,12 +150,16 @@ export type Config = Readonly<{
     cdnMaxRetries: number;
   };
   simulatorEnabled: boolean;
+  simulatorRetentionHours: number;
   dataDir: string;
   /** Older SECRET_KEYs still accepted for opening secrets during a rotation. */
   secretKeyPrevious: string[];
   /** The server-wide default bucket (S3_*), for accounts without their own; null when unset. */
   s3Default: S3Settings | null;
-  s3Upload: { partSize: number; queueSize: number };
+  s3Upload: { partSize: number; queueSize: number; checksums: 'auto' | 'on' | 'off' };
+  s3Deadlines: { connectTimeoutMs: number; stallTimeoutMs: number; requestTimeoutMs: number; maxAttempts: number };
+  /** Uploads recorded in the database: the owner's lease and the sweeper that aborts leftovers. */
+  uploads: { leaseMs: number; sweepIntervalMs: number; strayAgeMs: number; dryRun: boolean };
   /** WhatsApp sessions: leases, reconnects, pairing and media re-upload timings. */
   whatsapp: {
     leaseMs: number;
@@ -160,6 +183,8 @@ export type Config = Readonly<{
   /** The durable outbox's workers (webhook dispatcher, auto-persist jobs). */
   outbox: { pollIntervalMs: number; leaseMs: number };
   autoPersist: { concurrency: number; attempts: number; retryDelayMs: number };
+  /** The media lifecycle sweep (persist before expiry, key wipe, retention) and object deletions. */
+  lifecycle: { sweepIntervalMs: number; batchSize: number; keyWipeGraceMs: number; deletionConcurrency: number };
 }>;
 
 /** Raised when the environment is invalid; `problems` names each bad variable and why. */
@@ -216,6 +241,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     media: {
       maxBytes: e.MAX_MEDIA_BYTES,
       maxConcurrentTransfers: e.MAX_CONCURRENT_TRANSFERS,
+      maxConcurrentTransfersPerAccount: Math.min(e.MAX_CONCURRENT_TRANSFERS_PER_ACCOUNT, e.MAX_CONCURRENT_TRANSFERS),
+      proxyConnectTimeoutMs: e.PROXY_CONNECT_TIMEOUT_MS,
       cdnBaseUrl: e.MEDIA_CDN_BASE_URL,
       cdnAllowlist: e.MEDIA_CDN_ALLOWLIST,
       cdnConnectTimeoutMs: e.CDN_CONNECT_TIMEOUT_MS,
@@ -224,6 +251,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       cdnMaxRetries: e.CDN_MAX_RETRIES,
     },
     simulatorEnabled: e.SIMULATOR_ENABLED,
+    simulatorRetentionHours: e.SIMULATOR_RETENTION_HOURS,
     dataDir: e.DATA_DIR,
     secretKeyPrevious: e.SECRET_KEY_PREVIOUS.split(',').map((k) => k.trim()).filter(Boolean),
     s3Default: e.S3_BUCKET
@@ -240,7 +268,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           presignExpiresSeconds: e.S3_PRESIGN_EXPIRES_SECONDS,
         }
       : null,
-    s3Upload: { partSize: e.S3_PART_SIZE_BYTES, queueSize: e.S3_QUEUE_SIZE },
+    s3Upload: { partSize: e.S3_PART_SIZE_BYTES, queueSize: e.S3_QUEUE_SIZE, checksums: e.S3_CHECKSUMS },
+    s3Deadlines: { connectTimeoutMs: e.S3_CONNECT_TIMEOUT_MS, stallTimeoutMs: e.S3_STALL_TIMEOUT_MS, requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS, maxAttempts: e.S3_MAX_ATTEMPTS },
+    uploads: { leaseMs: e.UPLOAD_LEASE_MS, sweepIntervalMs: e.UPLOAD_SWEEP_INTERVAL_MS, strayAgeMs: e.UPLOAD_STRAY_AGE_MS, dryRun: e.UPLOAD_SWEEP_DRY_RUN },
     whatsapp: {
       leaseMs: e.SESSION_LEASE_MS,
       leaseRenewMs: e.SESSION_LEASE_RENEW_MS,
@@ -261,6 +291,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, leaseMs: e.OUTBOX_LEASE_MS },
     autoPersist: { concurrency: e.AUTO_PERSIST_CONCURRENCY, attempts: e.AUTO_PERSIST_ATTEMPTS, retryDelayMs: e.AUTO_PERSIST_RETRY_DELAY_MS },
+    lifecycle: {
+      sweepIntervalMs: e.LIFECYCLE_SWEEP_INTERVAL_MS,
+      batchSize: e.LIFECYCLE_BATCH_SIZE,
+      keyWipeGraceMs: e.MEDIA_KEY_WIPE_GRACE_HOURS * 3_600_000,
+      deletionConcurrency: e.MEDIA_DELETION_CONCURRENCY,
+    },
   });
 }
 

@@ -111,7 +111,28 @@ export class MediaNotFoundError extends AppError {
   }
 }
 
+export class ThumbnailNotFoundError extends AppError {
+  constructor() {
+    super('THUMBNAIL_NOT_FOUND', 404, 'The message of this media carried no thumbnail.');
+  }
+}
+export class InvalidCursorError extends AppError {
+  constructor() {
+    super('INVALID_CURSOR', 400, 'The cursor is not one this listing handed out; start again without it.');
+  }
+}
+
 // --- media --------------------------------------------------------------------------------
+export class MediaDeletedError extends AppError {
+  constructor(deletedAt: string) {
+    super('MEDIA_DELETED', 410, `The media was deleted by its owner (at ${deletedAt}).`);
+  }
+}
+export class MediaKeyWipedError extends AppError {
+  constructor() {
+    super('MEDIA_EXPIRED', 410, 'The media expired on the WhatsApp CDN before it was persisted, and its key has been wiped: it can no longer be read.');
+  }
+}
 export class MediaExpiredError extends AppError {
   constructor(message = 'The media is no longer available on the WhatsApp CDN.', opts: Opts = {}) {
     super('MEDIA_EXPIRED', 410, message, opts);
@@ -149,6 +170,18 @@ export class BusyError extends AppError {
     super('BUSY', 503, 'Too many media transfers in flight, retry shortly.', {
       headers: { 'retry-after': String(retryAfterSeconds) },
     });
+  }
+}
+export class ShuttingDownError extends AppError {
+  constructor(retryAfterSeconds = 5) {
+    super('SHUTTING_DOWN', 503, 'The server is shutting down; retry shortly (another instance may take the request).', {
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    });
+  }
+}
+export class TransferCancelledError extends AppError {
+  constructor(message = 'The transfer was cancelled: its session was stopped or deleted.') {
+    super('TRANSFER_CANCELLED', 409, message);
   }
 }
 export class SimulatorDisabledError extends AppError {

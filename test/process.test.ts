@@ -16,9 +16,16 @@ describe('the server process', () => {
     const p = runServer({});
     try {
       await waitForOutput(p, listening);
-      const key = /(titan_[A-Za-z0-9_-]{43})/.exec(p.stdout())?.[1];
+      // The key is shown once on stderr, never in the JSON log on stdout.
+      const key = /(titan_[A-Za-z0-9_-]{43})/.exec(p.stderr())?.[1];
       expect(key).toBeDefined();
-      expect(p.stdout()).toContain(`curl -H "Authorization: Bearer ${key}"`);
+      expect(p.stderr()).toContain(`curl -H "Authorization: Bearer ${key}"`);
+      expect(p.stdout()).not.toContain(key);
+      // One start line (not Fastify's one per interface), with the real address, the docs and the version.
+      const starts = p.stdout().split('\n').filter((l) => /listening/i.test(l));
+      expect(starts).toHaveLength(1);
+      const start = JSON.parse(starts[0]!) as { address: string };
+      expect(start).toMatchObject({ msg: 'titan-media listening', address: expect.stringMatching(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/), docs: `${start.address}/docs`, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
       const res = await fetch(`${p.baseUrl}/api/account`, { headers: { authorization: `Bearer ${key}` } });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { data: { name: string } }).data.name).toBe('default');

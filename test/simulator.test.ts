@@ -83,3 +83,22 @@ describe('simulator off', () => {
     }
   });
 });
+
+describe('sandbox simulator switched off (the default)', () => {
+  it('answers its routes with 404 SIMULATOR_DISABLED, after authentication', async () => {
+    const t = await buildTestApp('sqlite');
+    try {
+      const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { auth } = await t.newAccount();
+      const url = `${base}/api/sessions/demo/simulate/media`;
+      const res = await fetch(url, { method: 'POST', headers: { ...auth, 'content-type': 'image/jpeg' }, body: plaintextOf(300_000) });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { code: string }).code).toBe('SIMULATOR_DISABLED');
+      const msg = await t.app.inject({ method: 'POST', url: '/api/sessions/demo/simulate/message', headers: auth, payload: {} });
+      expect([msg.statusCode, msg.json<{ code: string }>().code]).toEqual([404, 'SIMULATOR_DISABLED']);
+      expect((await t.app.inject({ method: 'POST', url: '/api/sessions/demo/simulate/message', payload: {} })).statusCode).toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@ import { ApiKeyNotFoundError, ForbiddenError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Db } from '../store/db.js';
 import * as repo from '../store/repositories/api-keys.js';
-import type { ApiKeyTable } from '../store/schema.js';
+import type { ApiKeyRecord } from '../store/repositories/api-keys.js';
 import { displayPrefix, digestsEqual, generateKeySecret, hashKeySecret, looksLikeKeySecret } from './key-secret.js';
 import { coversScopes, type Scope } from './scopes.js';
 
@@ -32,12 +32,12 @@ export interface CreateKeyInput {
   lifetimeDays?: number | undefined;
 }
 
-const toApiKey = (r: ApiKeyTable): ApiKey => ({
+const toApiKey = (r: ApiKeyRecord): ApiKey => ({
   id: r.id,
   accountId: r.account_id,
   label: r.label,
   prefix: r.prefix,
-  scopes: JSON.parse(r.scopes) as string[],
+  scopes: r.scopes,
   isActive: r.is_active === 1,
   expiresAt: r.expires_at,
   lastUsedAt: r.last_used_at,
@@ -54,14 +54,14 @@ export type ApiKeyService = ReturnType<typeof createApiKeyService>;
 export function createApiKeyService(db: Db, clock: Clock, opts: { cacheTtlMs: number }) {
   // Short-lived cache of verified keys; entries are dropped on every change made here, and
   // live at most cacheTtlMs (a few seconds) so changes made by another process apply quickly.
-  const cache = new Map<string, { row: ApiKeyTable; at: number }>();
+  const cache = new Map<string, { row: ApiKeyRecord; at: number }>();
   const touched = new Map<string, number>();
 
   function invalidate(id: string) {
     for (const [hash, e] of cache) if (e.row.id === id) cache.delete(hash);
   }
 
-  async function lookup(hash: string): Promise<ApiKeyTable | undefined> {
+  async function lookup(hash: string): Promise<ApiKeyRecord | undefined> {
     const now = clock.now().getTime();
     const hit = cache.get(hash);
     if (hit && now - hit.at < opts.cacheTtlMs) return hit.row;
@@ -79,13 +79,13 @@ export function createApiKeyService(db: Db, clock: Clock, opts: { cacheTtlMs: nu
       }
       const secret = generateKeySecret();
       const now = clock.now();
-      const row: ApiKeyTable = {
+      const row: ApiKeyRecord = {
         id: newId('key_'),
         account_id: accountId,
         label: input.label,
         prefix: displayPrefix(secret),
         hash: hashKeySecret(secret),
-        scopes: JSON.stringify([...new Set(input.scopes)]),
+        scopes: [...new Set<string>(input.scopes)],
         is_active: 1,
         expires_at: input.lifetimeDays ? new Date(now.getTime() + input.lifetimeDays * DAY_MS).toISOString() : null,
         last_used_at: null,
@@ -100,7 +100,7 @@ export function createApiKeyService(db: Db, clock: Clock, opts: { cacheTtlMs: nu
     },
 
     async update(accountId: string, id: string, patch: { label?: string | undefined; isActive?: boolean | undefined }) {
-      const set: Partial<ApiKeyTable> = {};
+      const set: { label?: string; is_active?: number } = {};
       if (patch.label !== undefined) set.label = patch.label;
       if (patch.isActive !== undefined) set.is_active = patch.isActive ? 1 : 0;
       if (Object.keys(set).length > 0 && !(await repo.updateApiKey(db, accountId, id, set))) {
@@ -130,7 +130,7 @@ export function createApiKeyService(db: Db, clock: Clock, opts: { cacheTtlMs: nu
         touched.set(row.id, now.getTime());
         await repo.touchApiKey(db, row.id, now.toISOString());
       }
-      return { keyId: row.id, accountId: row.account_id, scopes: JSON.parse(row.scopes) as string[] };
+      return { keyId: row.id, accountId: row.account_id, scopes: row.scopes };
     },
 
     count: () => repo.countApiKeys(db),

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
@@ -9,6 +10,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../errors.js';
+import { noteFailure } from './request-log.js';
 
 // Served by this server (http/openapi.ts), so the link works on every install.
 const DOCS_BASE = '/docs/errors';
@@ -60,22 +62,34 @@ export function sendError(reply: FastifyReply, err: AppError) {
   });
 }
 
+/**
+ * A streamed body that fails after the headers went out only cuts the connection; its code
+ * still belongs on the request's line (unless the client leaving is what stopped it).
+ */
+export function noteLateFailure(request: FastifyRequest, body: Readable, clientGone: AbortSignal): void {
+  body.once('error', (err) => {
+    if (!clientGone.aborted) noteFailure(request, { code: toAppError(err).code, err });
+  });
+}
+
 /** One error handler and one not-found handler for the whole app. */
 export function registerErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(error);
-    if (appErr.statusCode >= 500) {
-      request.log.error({ err: error, method: request.method, url: request.url, params: request.params }, 'request failed');
-    } else {
-      request.log.info({ code: appErr.code }, appErr.message);
-    }
     // Headers already gone: the only honest signal left is to cut the connection.
-    if (reply.sent || reply.raw.headersSent) {
+    const late = reply.sent || reply.raw.headersSent;
+    // The request's one line (request-log.ts) carries the code, and the cause of a 5xx or a cut reply.
+    noteFailure(request, { code: appErr.code, ...(appErr.statusCode >= 500 || late ? { err: error } : {}) });
+    if (late) {
       reply.raw.destroy(appErr);
       return reply;
     }
     return sendError(reply, appErr);
   });
 
-  app.setNotFoundHandler((request, reply) => sendError(reply, new RouteNotFoundError(request.method, request.url.split('?')[0] ?? '')));
+  app.setNotFoundHandler((request, reply) => {
+    const err = new RouteNotFoundError(request.method, request.url.split('?')[0] ?? '');
+    noteFailure(request, { code: err.code });
+    return sendError(reply, err);
+  });
 }

@@ -19,6 +19,8 @@ export interface CdnClientOptions {
   /** Origins that may be fetched (default: {@link DEFAULT_CDN_ALLOWLIST}). */
   allowlist?: AllowRule[];
   connectTimeoutMs?: number;
+  /** Reaching a session's proxy and its CONNECT/SOCKS handshake (default: connectTimeoutMs). */
+  proxyTimeoutMs?: number;
   /** Time to wait for response headers. */
   headersTimeoutMs?: number;
   /** Longest idle gap between two body chunks. */
@@ -34,6 +36,10 @@ export interface CdnClientOptions {
   /** Largest whole-file size accepted. */
   maxBytes?: number;
   logger?: CdnLogger;
+  /** Told of every retry and resume (the CDN series). */
+  onRetry?: (kind: 'retry' | 'resume') => void;
+  /** Told of the bytes of every body chunk received (the CDN series). */
+  onBytes?: (n: number) => void;
 }
 
 /** Where a media file lives (`directPath`, preferred, or a full `url`) and how to reach it. */
@@ -59,6 +65,15 @@ export interface CdnBody {
   size: number | null;
   /** Whole-file size, when known. */
   totalSize: number | null;
+  /** Whether the requests go through the session's proxy. */
+  throughProxy: boolean;
+  /** Bytes received and resumes so far. */
+  progress: CdnProgress;
+}
+
+export interface CdnProgress {
+  readonly bytesReceived: number;
+  readonly resumes: number;
 }
 
 export interface CdnClient {
@@ -97,7 +112,7 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
   function proxyDispatcher(proxy: string): Dispatcher {
     let d = proxies.get(proxy);
     if (!d) {
-      d = createProxyDispatcher(proxy, connectTimeoutMs);
+      d = createProxyDispatcher(proxy, opts.proxyTimeoutMs ?? connectTimeoutMs);
       proxies.set(proxy, d);
       if (proxies.size > MAX_PROXIES) {
         const [oldest, old] = proxies.entries().next().value!;
@@ -159,6 +174,9 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
       maxBytes: opts.maxBytes,
       logger: opts.logger,
       retries: 0,
+      resumes: 0,
+      onRetry: opts.onRetry,
+      onBytes: opts.onBytes,
       validator: null,
       totalSize: null,
     };
@@ -170,7 +188,7 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
         throw new CdnUnavailableError(`The requested range starts beyond the end of the CDN file (${t.totalSize} bytes).`);
       }
       stream = new ResumingStream(t, first, start, end, release);
-      return { stream, size: end === null ? null : end - start + 1, totalSize: t.totalSize };
+      return { stream, size: end === null ? null : end - start + 1, totalSize: t.totalSize, throughProxy: viaProxy !== null, progress: stream };
     } catch (err) {
       release(err);
       throw err;

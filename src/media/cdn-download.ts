@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { RangeNotSatisfiableError } from '../errors.js';
-import type { CdnClient, CdnMediaRef } from './cdn-client.js';
+import type { CdnClient, CdnMediaRef, CdnProgress } from './cdn-client.js';
 import { AES_BLOCK_SIZE, createDecryptVerifyStream, MAC_LENGTH } from './decrypt-stream.js';
 import { parseRangeHeader, resolveRange, type RangeRequest } from './http-range.js';
 import { deriveMediaKeys } from './media-keys.js';
@@ -26,8 +26,18 @@ export interface PlainStream {
   /** `bytes a-b/size` for a 206. */
   contentRange: string | null;
   body: Readable;
-  /** Resolves with the verified plaintext SHA-256 (hex) when a whole-file body ends verified. */
-  verified: Promise<string | null>;
+  /** Resolves when a whole-file body ended verified; null for a slice or a body that did not end. */
+  verified: Promise<Verified | null>;
+  /** The CDN body it decrypts (bytes received and resumes so far, through a proxy or not); null for a bucket read. */
+  source: { progress: CdnProgress; throughProxy: boolean } | null;
+}
+
+/** What a whole CDN file proved once it ended: its MAC (and its hash, when claimed) checked. */
+export interface Verified {
+  /** SHA-256 of the plaintext, hex. */
+  sha256: string;
+  /** Plaintext bytes the body carried. */
+  length: number;
 }
 
 /** CDN file size for a plaintext of `n` bytes: PKCS7 always pads, then the MAC. */
@@ -49,15 +59,18 @@ export async function openPlaintextFromCdn(cdn: CdnClient, file: MediaFile, rang
     fileSha256: file.fileSha256,
     fileEncSha256: file.fileEncSha256,
   });
-  const verified = new Promise<string | null>((resolve) => {
-    decrypt.once('end', () => resolve(decrypt.plaintextSha256?.toString('hex') ?? null));
+  const verified = new Promise<Verified | null>((resolve) => {
+    decrypt.once('end', () => {
+      const sha = decrypt.plaintextSha256;
+      resolve(sha ? { sha256: sha.toString('hex'), length: decrypt.plaintextLength } : null);
+    });
     decrypt.once('close', () => resolve(null));
   });
   // An error anywhere (CDN cut for good, MAC mismatch) destroys both sides.
   pipeline(cdnBody.stream, decrypt, () => undefined);
   // Trust the declared length only when it fits the CDN file's size exactly.
   const declaredFits = file.fileLength !== null && cdnBody.totalSize === encLengthFor(file.fileLength);
-  return { status: 200, contentLength: declaredFits ? file.fileLength : null, contentRange: null, body: decrypt, verified };
+  return { status: 200, contentLength: declaredFits ? file.fileLength : null, contentRange: null, body: decrypt, verified, source: cdnBody };
 }
 
 async function openRange(cdn: CdnClient, file: MediaFile, range: Exclude<RangeRequest, { kind: 'none' }>, signal: AbortSignal): Promise<PlainStream> {
@@ -91,6 +104,7 @@ async function openRange(cdn: CdnClient, file: MediaFile, range: Exclude<RangeRe
       contentRange: `bytes ${r.start}-${r.end}/${size}`,
       body: decrypt,
       verified: Promise.resolve(null),
+      source: cdnBody,
     };
   }
 }

@@ -32,6 +32,11 @@ export interface Transfer {
   readonly logger: CdnLogger | undefined;
   /** Retries and resumes used so far; both draw on `maxRetries`. */
   retries: number;
+  /** Of those, the resumes of a cut body. */
+  resumes: number;
+  /** Told of every retry and resume (the CDN series). */
+  readonly onRetry: ((kind: 'retry' | 'resume') => void) | undefined;
+  readonly onBytes: ((n: number) => void) | undefined;
   /** Validators of the first response; later responses must carry the same. */
   validator: { etag: string | undefined; lastModified: string | undefined } | null;
   /** Whole-file size once any response told it. */
@@ -85,8 +90,11 @@ export function discard(body: CdnResponseBody): void {
  */
 export async function fetchPart(t: Transfer, start: number, end: number | null, cause?: unknown): Promise<Part> {
   let lastError = cause;
+  // Called with a cause, the first attempt continues a cut body; later ones are retries.
+  let kind: 'retry' | 'resume' = cause === undefined ? 'retry' : 'resume';
   for (;;) {
-    if (lastError !== undefined) await backoff(t, lastError);
+    if (lastError !== undefined) await backoff(t, lastError, kind);
+    kind = 'retry';
     const headers: Record<string, string> = {
       // Byte offsets must be those of the stored file, so no content coding.
       'accept-encoding': 'identity',
@@ -124,11 +132,13 @@ export async function fetchPart(t: Transfer, start: number, end: number | null, 
   }
 }
 
-async function backoff(t: Transfer, cause: unknown): Promise<void> {
+async function backoff(t: Transfer, cause: unknown, kind: 'retry' | 'resume'): Promise<void> {
   if (t.retries >= t.maxRetries) {
     throw unavailable(`The CDN failed after ${t.maxRetries} retries${through(t)}.`, cause);
   }
   t.retries += 1;
+  if (kind === 'resume') t.resumes += 1;
+  t.onRetry?.(kind);
   const hinted = cause instanceof CdnStatusError ? cause.retryAfterMs : null;
   const delay =
     hinted !== null

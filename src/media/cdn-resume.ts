@@ -27,6 +27,7 @@ export class ResumingStream extends Readable {
   readonly #onClose: (reason: unknown) => void;
   /** Next absolute offset to deliver. */
   #pos: number;
+  readonly #start: number;
   /** Last absolute offset wanted (inclusive); null until the file size is known. */
   #end: number | null;
   #body: CdnResponseBody | null = null;
@@ -39,8 +40,19 @@ export class ResumingStream extends Readable {
     this.#t = t;
     this.#onClose = onClose;
     this.#pos = start;
+    this.#start = start;
     this.#end = end;
     this.#attach(first);
+  }
+
+  /** Bytes handed on so far (a transfer's bytes from the CDN). */
+  get bytesReceived(): number {
+    return this.#pos - this.#start;
+  }
+
+  /** Times a cut body was continued with a Range request. */
+  get resumes(): number {
+    return this.#t.resumes;
   }
 
   override _read(): void {
@@ -83,6 +95,7 @@ export class ResumingStream extends Readable {
     if (this.#end !== null && c.length > this.#end - this.#pos + 1) c = c.subarray(0, this.#end - this.#pos + 1);
     if (c.length === 0) return;
     this.#pos += c.length;
+    this.#t.onBytes?.(c.length);
     const max = this.#t.maxBytes;
     if (max !== undefined && this.#pos > max) {
       this.destroy(new MediaTooLargeError(max));

@@ -1,7 +1,8 @@
 import type { MediaTable } from '../store/schema.js';
+import { dispositionFor, type NamedMedia } from '../storage/object-naming.js';
 import type { MediaType } from './media-type.js';
 
-const CDN_LIFETIME_MS = 14 * 86_400_000;
+export const CDN_LIFETIME_MS = 14 * 86_400_000;
 
 /** The media object of the API (DESIGN §4): Titan's fields plus ours. Never the media key. */
 export interface MediaObject {
@@ -19,12 +20,28 @@ export interface MediaObject {
   createdAt: string;
   cdnExpiresAt: string;
   persistedAt: string | null;
+  from: string | null;
+  width: number | null;
+  height: number | null;
+  durationSeconds: number | null;
+  isVoiceNote: boolean | null;
+  isAnimated: boolean | null;
+  pageCount: number | null;
+  hasThumbnail: boolean;
+  /** The CDN copy expired unpersisted and the media key was wiped: it can never be read again. */
+  expired: boolean;
 }
 
+/** The estimated end of the CDN copy: WhatsApp drops media about 14 days after upload. */
+export function cdnExpiry(mediaKeyTimestamp: number | null, createdAt: string): string {
+  const uploaded = mediaKeyTimestamp !== null ? mediaKeyTimestamp * 1000 : Date.parse(createdAt);
+  return new Date(uploaded + CDN_LIFETIME_MS).toISOString();
+}
+
+const flag = (v: number | null) => (v === null ? null : v === 1);
+
 /** The one mapping from a media row to the API; `s3Url` is minted by the caller at read time. */
-export function toMediaObject(row: MediaTable, session: string, s3Url: string | null): MediaObject {
-  // WhatsApp drops media about 14 days after upload; the media key timestamp dates the upload.
-  const uploaded = row.media_key_timestamp !== null ? row.media_key_timestamp * 1000 : Date.parse(row.created_at);
+export function toMediaObject(row: Omit<MediaTable, 'media_key' | 'wa_message'>, session: string, s3Url: string | null): MediaObject {
   return {
     id: row.id,
     messageId: row.message_id,
@@ -33,12 +50,28 @@ export function toMediaObject(row: MediaTable, session: string, s3Url: string | 
     fileLength: row.file_length,
     persisted: row.persisted_at !== null,
     s3Url,
-    type: row.type as MediaType,
+    type: row.type,
     fileName: row.file_name,
     caption: row.caption,
     sha256: row.sha256 ?? row.file_sha256,
     createdAt: row.created_at,
-    cdnExpiresAt: new Date(uploaded + CDN_LIFETIME_MS).toISOString(),
+    cdnExpiresAt: row.cdn_expires_at ?? cdnExpiry(row.media_key_timestamp, row.created_at),
     persistedAt: row.persisted_at,
+    from: row.sender,
+    width: row.width,
+    height: row.height,
+    durationSeconds: row.duration_seconds,
+    isVoiceNote: flag(row.is_voice_note),
+    isAnimated: flag(row.is_animated),
+    pageCount: row.page_count,
+    hasThumbnail: row.has_thumbnail === 1,
+    // A persist that was already streaming when the key was wiped still stored the file.
+    expired: row.key_wiped_at !== null && row.persisted_at === null,
   };
 }
+
+/** What names a media's object and downloads. */
+export const namedMedia = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): NamedMedia => ({ id: row.id, type: row.type, mimeType: row.mime_type, fileName: row.file_name });
+
+/** The `Content-Disposition` of a media's object, presigned URLs and downloads. */
+export const mediaDisposition = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): string => dispositionFor(namedMedia(row));

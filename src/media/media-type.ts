@@ -1,7 +1,6 @@
-/** The media kinds WhatsApp encrypts with a per-message `mediaKey` that this server handles. */
-export const MEDIA_TYPES = ['image', 'video', 'audio', 'document', 'sticker'] as const;
+import { MEDIA_TYPES, type MediaType } from '../store/enums.js';
 
-export type MediaType = (typeof MEDIA_TYPES)[number];
+export { MEDIA_TYPES, type MediaType } from '../store/enums.js';
 
 /** Narrows an untrusted string (e.g. a stored column) to a {@link MediaType}. */
 export function isMediaType(value: unknown): value is MediaType {

@@ -1,10 +1,17 @@
 import type { Trx } from '../store/db.js';
+import type { SessionStatus } from '../store/enums.js';
 
-/** A session's status as Titan reports it. */
-export type SessionStatus = 'CONNECTING' | 'CONNECTED' | 'DISCONNECTED';
+export type { SessionStatus } from '../store/enums.js';
+
+/** The one way code outside the store names a session: its id, its account and its name. */
+export interface SessionRef {
+  id: string;
+  accountId: string;
+  name: string;
+}
 
 export interface SessionStatusChange {
-  session: { id: string; accountId: string; name: string };
+  session: SessionRef;
   status: SessionStatus;
   statusReason: string | null;
   previousStatus: SessionStatus;

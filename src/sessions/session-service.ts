@@ -2,10 +2,9 @@ import type { Clock } from '../clock.js';
 import { SessionExistsError, SessionNotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Db } from '../store/db.js';
+import { queueObjectDeletions, storedObjectsOfSession } from '../store/repositories/media-deletions.js';
 import * as repo from '../store/repositories/sessions.js';
 import type { SessionTable } from '../store/schema.js';
-
-export const SESSION_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 
 export interface Session {
   name: string;
@@ -95,9 +94,20 @@ export function createSessionService(db: Db, clock: Clock) {
       return (await repo.listSessions(db, accountId)).map(toSession);
     },
 
-    async remove(accountId: string, name: string): Promise<void> {
+    /**
+     * Deletes the session; its media records (keys, thumbnails) go with it. With `deleteMedia`,
+     * the stored objects are queued for the deletion worker in the same transaction.
+     */
+    async remove(accountId: string, name: string, opts: { deleteMedia?: boolean } = {}): Promise<void> {
       const row = await requireRow(accountId, name);
-      if (!(await repo.deleteSession(db, accountId, row.id))) throw new SessionNotFoundError();
+      await db.transaction().execute(async (trx) => {
+        if (opts.deleteMedia) {
+          const objects = await storedObjectsOfSession(trx, accountId, row.id);
+          const now = clock.now().toISOString();
+          await queueObjectDeletions(trx, objects.map((o) => ({ accountId, mediaId: null, bucket: o.s3_bucket!, key: o.s3_key! })), 'session', now);
+        }
+        if (!(await repo.deleteSession(trx, accountId, row.id))) throw new SessionNotFoundError();
+      });
     },
   };
 }

@@ -1,43 +1,66 @@
-const EXT: Record<string, string> = {
+import mimeDb from 'mime-db';
+
+/**
+ * Our extensions first: the names people expect where mime-db's first choice is rare (`jpeg`,
+ * `mpga`, `oga`), and types mime-db lacks or that WhatsApp clients send in odd spellings.
+ */
+const OVERRIDES: Record<string, string> = {
   'image/jpeg': 'jpg',
-  'image/png': 'png',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-  'image/heic': 'heic',
-  'video/mp4': 'mp4',
-  'video/3gpp': '3gp',
-  'video/quicktime': 'mov',
-  'video/webm': 'webm',
-  'audio/ogg': 'ogg',
   'audio/mpeg': 'mp3',
   'audio/mp4': 'm4a',
-  'audio/aac': 'aac',
+  'audio/ogg': 'ogg',
+  'audio/opus': 'opus',
   'audio/amr': 'amr',
+  'audio/aac': 'aac',
   'audio/wav': 'wav',
-  'application/pdf': 'pdf',
-  'application/zip': 'zip',
-  'application/msword': 'doc',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
-  'application/vnd.ms-excel': 'xls',
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
-  'application/vnd.ms-powerpoint': 'ppt',
-  'application/vnd.openxmlformats-officedocument.presentationml.presentation': 'pptx',
+  'audio/x-wav': 'wav',
+  'video/mp4': 'mp4',
+  'video/quicktime': 'mov',
+  'video/3gpp': '3gp',
+  'video/x-matroska': 'mkv',
   'text/plain': 'txt',
-  'text/csv': 'csv',
-  'application/json': 'json',
+  'text/vcard': 'vcf',
+  'text/x-vcard': 'vcf',
+  'text/directory': 'vcf',
+  'application/vnd.android.package-archive': 'apk',
+  'application/epub+zip': 'epub',
+  'application/vnd.oasis.opendocument.text': 'odt',
+  'application/vnd.oasis.opendocument.spreadsheet': 'ods',
+  'application/vnd.oasis.opendocument.presentation': 'odp',
+  'application/vnd.rar': 'rar',
+  'application/x-rar-compressed': 'rar',
+  'application/x-rar': 'rar',
+  'application/x-7z-compressed': '7z',
+  'application/gzip': 'gz',
+  'application/x-tar': 'tar',
+  'application/octet-stream': 'bin',
+  // WhatsApp's own sticker-pack / animation payloads.
   'application/was': 'was',
 };
 
-/** File extension for a MIME type (parameters ignored); `bin` when unknown. */
+const SANE_EXT = /^[a-z0-9]{1,10}$/;
+
+/** File extension for a MIME type (parameters ignored): ours, else mime-db's first, else `bin`. */
 export function extensionFor(mimeType: string): string {
-  return EXT[mimeType.split(';')[0]!.trim().toLowerCase()] ?? 'bin';
+  const type = mimeType.split(';')[0]!.trim().toLowerCase();
+  return OVERRIDES[type] ?? mimeDb[type]?.extensions?.[0] ?? 'bin';
 }
 
-/** `{keyPrefix}{session}/{yyyy}/{mm}/{dd}/{mediaId}.{ext}`, dated by when the media arrived (UTC). */
-export function objectKey(p: { keyPrefix: string; session: string; mediaId: string; mimeType: string; createdAt: string }): string {
+/** The extension of a file name (`Report.PDF` → `pdf`), when it has a plausible one. */
+export function extensionOfName(fileName: string | null | undefined): string | null {
+  const m = /\.([^./\\]+)$/.exec(fileName ?? '');
+  const ext = m?.[1]?.toLowerCase();
+  return ext && SANE_EXT.test(ext) ? ext : null;
+}
+
+/**
+ * `{keyPrefix}{session}/{yyyy}/{mm}/{dd}/{mediaId}.{ext}`, dated by when the media arrived (UTC);
+ * the extension is the file name's, else the MIME type's.
+ */
+export function objectKey(p: { keyPrefix: string; session: string; mediaId: string; mimeType: string; createdAt: string; fileName?: string | null }): string {
   const d = new Date(p.createdAt);
   const yyyy = String(d.getUTCFullYear());
   const mm = String(d.getUTCMonth() + 1).padStart(2, '0');
   const dd = String(d.getUTCDate()).padStart(2, '0');
-  return `${p.keyPrefix}${p.session}/${yyyy}/${mm}/${dd}/${p.mediaId}.${extensionFor(p.mimeType)}`;
+  return `${p.keyPrefix}${p.session}/${yyyy}/${mm}/${dd}/${p.mediaId}.${extensionOfName(p.fileName) ?? extensionFor(p.mimeType)}`;
 }

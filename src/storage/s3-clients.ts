@@ -1,35 +1,44 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadClientS3 } from './aws-sdk.js';
-import type { StorageTarget } from './s3-settings.js';
+import { observeS3Requests, type S3Observer } from './s3-request-metrics.js';
+import type { S3Settings, StorageTarget } from './s3-settings.js';
+
+/** Makes the S3 client for a bucket's settings (tests and embedders may pass their own). */
+export type S3ClientFactory = (settings: S3Settings) => Promise<S3Client>;
 
 /**
  * S3 clients cached per settings version: one client (and connection pool) per bucket
- * configuration, rebuilt only when the settings change. `get` is async only because the first
- * call imports the SDK (aws-sdk.ts); after that await, it runs to the end without yielding, so
- * concurrent callers still share one client.
+ * configuration, rebuilt only when the settings change. The promise is cached, so concurrent
+ * callers share one client even while the first call still imports the SDK.
  */
-export function createS3ClientCache() {
-  const clients = new Map<string, S3Client>();
+export function createS3ClientCache(factory: S3ClientFactory = buildS3Client, observer?: S3Observer) {
+  const clients = new Map<string, Promise<S3Client>>();
+  const destroy = (p: Promise<S3Client>) => void p.then((c) => c.destroy()).catch(() => undefined);
   return {
-    async get(target: StorageTarget): Promise<S3Client> {
-      const sdk = await loadClientS3();
+    get(target: StorageTarget): Promise<S3Client> {
       let client = clients.get(target.cacheKey);
       if (!client) {
         // A newer version of the same owner replaces the old client.
         const owner = target.cacheKey.split('@')[0];
         for (const [k, c] of clients) {
           if (k.split('@')[0] === owner) {
-            c.destroy();
+            destroy(c);
             clients.delete(k);
           }
         }
-        client = newS3Client(sdk, target.settings);
+        // Every client the cache hands out reports its requests (operation, outcome, latency).
+        client = observer ? factory(target.settings).then((c) => (observeS3Requests(c, observer), c)) : factory(target.settings);
+        // A failed build is not cached: the next call tries again.
+        const built = client;
+        built.catch(() => {
+          if (clients.get(target.cacheKey) === built) clients.delete(target.cacheKey);
+        });
         clients.set(target.cacheKey, client);
       }
       return client;
     },
     close() {
-      for (const c of clients.values()) c.destroy();
+      for (const c of clients.values()) destroy(c);
       clients.clear();
     },
   };
@@ -37,12 +46,32 @@ export function createS3ClientCache() {
 
 export type S3ClientCache = ReturnType<typeof createS3ClientCache>;
 
-/** An S3 client for AWS or any S3-compatible endpoint. */
-export async function buildS3Client(s: StorageTarget['settings']): Promise<S3Client> {
-  return newS3Client(await loadClientS3(), s);
+/** How long any S3 call may take (S3_* deadlines, see docs/operations.md). */
+export interface S3Deadlines {
+  /** TCP (and TLS) connect. */
+  connectTimeoutMs: number;
+  /** No byte moving either way for this long fails the request: a stalled part upload included. */
+  stallTimeoutMs: number;
+  /** One request, start to end. */
+  requestTimeoutMs: number;
+  /** Tries per request (the SDK's retries with backoff), the first included. */
+  maxAttempts: number;
 }
 
-function newS3Client(sdk: { S3Client: typeof S3Client }, s: StorageTarget['settings']): S3Client {
+export const DEFAULT_S3_DEADLINES: S3Deadlines = { connectTimeoutMs: 5_000, stallTimeoutMs: 30_000, requestTimeoutMs: 600_000, maxAttempts: 3 };
+
+/** An S3 client for AWS or any S3-compatible endpoint. */
+export async function buildS3Client(s: S3Settings, deadlines: S3Deadlines = DEFAULT_S3_DEADLINES): Promise<S3Client> {
+  return newS3Client(await loadClientS3(), s, deadlines);
+}
+
+/** The default client factory, with the configured deadlines. */
+export const s3ClientFactory =
+  (deadlines: S3Deadlines): S3ClientFactory =>
+  (s) =>
+    buildS3Client(s, deadlines);
+
+function newS3Client(sdk: { S3Client: typeof S3Client }, s: S3Settings, d: S3Deadlines): S3Client {
   const client = new sdk.S3Client({
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
@@ -51,7 +80,10 @@ function newS3Client(sdk: { S3Client: typeof S3Client }, s: StorageTarget['setti
     // Non-AWS endpoints often lack the newer default checksums; ask only when required.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 3,
+    maxAttempts: d.maxAttempts,
+    // Without these a gateway that accepts and never answers holds a request (and its transfer
+    // slot) for as long as the kernel keeps the connection: minutes, or for good.
+    requestHandler: { connectionTimeout: d.connectTimeoutMs, socketTimeout: d.stallTimeoutMs, requestTimeout: d.requestTimeoutMs, throwOnRequestTimeout: true },
   });
   // Uploaded bytes were verified (MAC, SHA-256) on their way in; hashing every part again for
   // SigV4 cost ~14% of a persist's CPU. UNSIGNED-PAYLOAD signs the request without the body
@@ -67,6 +99,8 @@ function newS3Client(sdk: { S3Client: typeof S3Client }, s: StorageTarget['setti
   return client;
 }
 
+const SIGN_ONLY: S3Deadlines = { connectTimeoutMs: 1_000, stallTimeoutMs: 1_000, requestTimeoutMs: 1_000, maxAttempts: 1 };
+
 // Keyed by the settings object: the server default's is one frozen object for the process's life.
 const presigners = new WeakMap<StorageTarget['settings'], S3Client>();
 
@@ -79,7 +113,8 @@ export async function presigningClient(client: S3Client, s: StorageTarget['setti
   if (!s.presignEndpoint) return client;
   let signer = presigners.get(s);
   if (!signer) {
-    signer = newS3Client(await loadClientS3(), { ...s, endpoint: s.presignEndpoint });
+    // It never connects, so its deadlines are never used.
+    signer = newS3Client(await loadClientS3(), { ...s, endpoint: s.presignEndpoint }, SIGN_ONLY);
     presigners.set(s, signer);
   }
   return signer;

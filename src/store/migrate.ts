@@ -6,6 +6,8 @@ import * as m002 from './migrations/002-media.js';
 import * as m003 from './migrations/003-settings.js';
 import * as m004 from './migrations/004-whatsapp.js';
 import * as m005 from './migrations/005-webhooks.js';
+import * as m006 from './migrations/006-uploads.js';
+import * as m008 from './migrations/008-media-lifecycle.js';
 
 /**
  * Forward-only migrations, bundled in code (no file-system scan, so `dist/` and `tsx` behave
@@ -17,6 +19,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-settings': m003,
   '004-whatsapp': m004,
   '005-webhooks': m005,
+  '006-uploads': m006,
+  '008-media-lifecycle': m008,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -1,3 +1,5 @@
+import type { CommandKind, CommandState, DeliveryState, DesiredState, DownloadMode, MediaType, PersistJobState, RetryPolicy, SessionStatus } from './enums.js';
+
 /**
  * Row types of every table. Timestamps are ISO 8601 strings (they sort lexicographically, and
  * read the same on SQLite and PostgreSQL); booleans are 0/1 integers for the same reason.
@@ -28,7 +30,7 @@ export interface SessionTable {
   id: string;
   account_id: string;
   name: string;
-  status: string;
+  status: SessionStatus;
   status_reason: string | null;
   phone_number: string | null;
   push_name: string | null;
@@ -40,7 +42,7 @@ export interface SessionTable {
   /** JSON of the free-form session config, or null. */
   config: string | null;
   /** `running` or `stopped`: what the session should be doing (running ones resume after a restart). */
-  desired_state: string;
+  desired_state: DesiredState;
   /** The QR code to scan while pairing, else null (kept here so every process can show it). */
   qr: string | null;
   created_at: string;
@@ -55,7 +57,7 @@ export interface MediaTable {
   remote_jid: string | null;
   from_me: number;
   participant: string | null;
-  type: string;
+  type: MediaType;
   mime_type: string;
   file_length: number | null;
   file_name: string | null;
@@ -77,6 +79,58 @@ export interface MediaTable {
   wa_message: string | null;
   created_at: string;
   updated_at: string;
+  /** Who sent it: the participant in groups, else the chat's JID. */
+  sender: string | null;
+  width: number | null;
+  height: number | null;
+  duration_seconds: number | null;
+  /** 0/1, or null when the message does not say. */
+  is_voice_note: number | null;
+  is_animated: number | null;
+  page_count: number | null;
+  /** 1 when media_thumbnails holds the message's JPEG preview. */
+  has_thumbnail: number | null;
+  /** Estimated end of the CDN copy: media key timestamp (else arrival) + 14 days. */
+  cdn_expires_at: string | null;
+  /** When the media key was wiped (expired, never persisted): nothing can be decrypted any more. */
+  key_wiped_at: string | null;
+  /** Tombstone: the owner deleted the media; the id answers 410 from then on. */
+  deleted_at: string | null;
+  /** When retention (or a delete) removed the stored object. */
+  object_deleted_at: string | null;
+  /** When the persist-before-expiry sweep queued this media (it is queued once, never again). */
+  expiry_queued_at: string | null;
+}
+
+export interface MediaThumbnailTable {
+  media_id: string;
+  /** Base64 of the JPEG. */
+  jpeg: string;
+}
+
+/** An object to remove from a bucket, removed in batches by the deletion worker. */
+export interface MediaDeletionTable {
+  id: string;
+  account_id: string;
+  media_id: string | null;
+  bucket: string;
+  key: string;
+  /** delete | retention | session */
+  reason: string;
+  attempts: number;
+  next_run_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  created_at: string;
+}
+
+/** Who runs a background sweep right now (one process at a time), and when it last ran. */
+export interface SweepClaimTable {
+  name: string;
+  owner: string | null;
+  expires_at: string | null;
+  last_run_at: string | null;
 }
 
 export interface AccountSettingsTable {
@@ -84,7 +138,11 @@ export interface AccountSettingsTable {
   /** JSON of StoredS3Settings (secret sealed), or null for the server default. */
   s3: string | null;
   auto_persist: number;
-  download_mode: string;
+  download_mode: DownloadMode;
+  /** JSON `{enabled, hoursBefore}`, or null (off). */
+  persist_before_expiry: string | null;
+  /** JSON `{persistedDays, recordsDays}`, or null (keep everything). */
+  retention: string | null;
   version: number;
   updated_at: string;
 }
@@ -110,7 +168,7 @@ export interface WebhookTable {
   hmac_key: string;
   retry_attempts: number;
   retry_delay_ms: number;
-  retry_policy: string;
+  retry_policy: RetryPolicy;
   /** JSON array of `{name, value}`, sealed with SECRET_KEY (values may be credentials). */
   headers: string;
   enabled: number;
@@ -140,7 +198,7 @@ export interface WebhookDeliveryTable {
   event_id: string;
   account_id: string;
   /** held | pending | delivered | failed */
-  state: string;
+  state: DeliveryState;
   attempts: number;
   next_attempt_at: string | null;
   lease_owner: string | null;
@@ -173,7 +231,7 @@ export interface PersistJobTable {
   /** The held `message.received` event released when the job ends, if any webhook wanted it. */
   event_id: string | null;
   /** pending | done | failed */
-  state: string;
+  state: PersistJobState;
   /** Runs that ended (success, failure or retry) and were recorded. */
   attempts: number;
   /** Times the job was claimed; more claims than attempts means a run died mid-way. */
@@ -185,6 +243,8 @@ export interface PersistJobTable {
   last_error: string | null;
   created_at: string;
   updated_at: string;
+  /** auto (on arrival) or expiry (persist-before-expiry); null on jobs older than the column. */
+  trigger: string | null;
 }
 
 /** Baileys credentials of a session: BufferJSON of AuthenticationCreds, sealed with SECRET_KEY. */
@@ -215,13 +275,39 @@ export interface SessionCommandTable {
   session_id: string;
   /** The lease owner the command is addressed to. */
   owner_id: string;
-  kind: string;
+  kind: CommandKind;
   /** JSON arguments, or null. */
   payload: string | null;
   /** pending | running | done | failed | abandoned */
-  state: string;
+  state: CommandState;
   /** JSON of the result, or of `{code, statusCode, message}` when it failed. */
   result: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * An upload into a bucket, recorded before it starts: the cross-process claim on its media and
+ * what any process needs to abort it once its owner's lease lapsed.
+ */
+export interface UploadTable {
+  media_id: string;
+  /** New for every claim, so a waiter can tell the run it waits on from a later one. */
+  claim_id: string;
+  account_id: string;
+  bucket: string;
+  object_key: string;
+  /** The multipart upload's id once CreateMultipartUpload answered; null before (or for a single PUT). */
+  upload_id: string | null;
+  owner: string;
+  /** running | failed */
+  state: string;
+  lease_expires_at: string;
+  /** 1 when a failed run could not confirm its abort: the sweeper aborts it again. */
+  needs_abort: number;
+  error_code: string | null;
+  error_status: number | null;
+  error_message: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -242,4 +328,8 @@ export interface Database {
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;
   persist_jobs: PersistJobTable;
+  media_thumbnails: MediaThumbnailTable;
+  media_deletions: MediaDeletionTable;
+  sweep_claims: SweepClaimTable;
+  uploads: UploadTable;
 }

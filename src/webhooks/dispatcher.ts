@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
-import { createWorker, type Worker } from '../jobs/worker.js';
+import { createWorker, type Worker } from '../workers/polling-worker.js';
 import type { Metrics } from '../metrics.js';
 import { newId } from '../ids.js';
 import type { Store } from '../store/db.js';
@@ -9,7 +9,7 @@ import { claimDueDeliveries, loadDeliveryContexts, pruneOutbox, recordAttempt, r
 import { VERSION } from '../version.js';
 import { envelopeBody, type Payload } from './events.js';
 import type { SendResult, WebhookSender } from './http-sender.js';
-import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { retryDelayMs } from './retry-policy.js';
 import { signBody } from './signer.js';
 
 export interface DispatcherOptions {
@@ -22,7 +22,6 @@ export interface DispatcherOptions {
   retentionMs: number;
 }
 
-const PRUNE_EVERY_MS = 10 * 60_000;
 const STOP_GRACE_MS = 2_000;
 
 /**
@@ -45,16 +44,10 @@ export function createDispatcher(deps: {
 }): Worker {
   const { store, clock, options: o } = deps;
   const db = store.db;
-  const stop = new AbortController();
-  let lastPrune = 0;
   const iso = (ms: number) => new Date(ms).toISOString();
 
   async function claim(limit: number): Promise<DeliveryContext[]> {
     const now = clock.now().getTime();
-    if (now - lastPrune > PRUNE_EVERY_MS) {
-      lastPrune = now;
-      await pruneOutbox(db, iso(now - o.retentionMs)).catch((err: unknown) => deps.logger.warn({ err }, 'could not prune the webhook log'));
-    }
     const claimed = await claimDueDeliveries(store, { owner: deps.owner, now: iso(now), leaseUntil: iso(now + o.leaseMs), limit });
     return claimed.length === 0 ? [] : loadDeliveryContexts(db, claimed.map((c) => c.id));
   }
@@ -89,7 +82,7 @@ export function createDispatcher(deps: {
   }
 
   async function attempt(d: DeliveryContext): Promise<void> {
-    if (stop.signal.aborted) {
+    if (worker.signal.aborted) {
       await releaseDeliveryLease(db, d.id, deps.owner);
       return;
     }
@@ -97,13 +90,13 @@ export function createDispatcher(deps: {
     let r: SendResult;
     try {
       const { raw, headers } = await request(d, startedAt);
-      r = await deps.sender.send(d.url, headers, raw, stop.signal);
+      r = await deps.sender.send(d.url, headers, raw, worker.signal);
     } catch (err) {
       // E.g. a key sealed under a SECRET_KEY this process lacks: a failed attempt, visible in the log.
       deps.logger.error({ err, deliveryId: d.id }, 'could not prepare a webhook request');
       r = { statusCode: null, error: `could not prepare the request: ${(err as Error).message}`, durationMs: 0 };
     }
-    if (r.statusCode === null && stop.signal.aborted) {
+    if (r.statusCode === null && worker.signal.aborted) {
       // Cut short by shutdown: not the receiver's fault, so not an attempt. Another run sends it.
       await releaseDeliveryLease(db, d.id, deps.owner);
       return;
@@ -111,7 +104,7 @@ export function createDispatcher(deps: {
     const n = d.attempts + 1;
     const now = clock.now();
     const ok = r.error === null;
-    const retryAt = !ok && n < d.retry_attempts ? iso(now.getTime() + retryDelayMs(d.retry_policy as RetryPolicy, d.retry_delay_ms, n, o.minRetryDelayMs)) : null;
+    const retryAt = !ok && n < d.retry_attempts ? iso(now.getTime() + retryDelayMs(d.retry_policy, d.retry_delay_ms, n, o.minRetryDelayMs)) : null;
     const state = ok ? 'delivered' : retryAt ? 'pending' : 'failed';
     const recorded = await db.transaction().execute((trx) =>
       recordAttempt(
@@ -129,19 +122,8 @@ export function createDispatcher(deps: {
     else deps.logger.debug(log, 'webhook delivered');
   }
 
-  const worker = createWorker<DeliveryContext>({ name: 'webhooks', concurrency: o.concurrency, pollIntervalMs: o.pollIntervalMs, claim, run: attempt, logger: deps.logger });
-  return {
-    start: worker.start,
-    wake: worker.wake,
-    get running() {
-      return worker.running;
-    },
-    /** Nothing new starts; in-flight attempts get a short grace, then are cut and given back. */
-    async stop() {
-      const done = worker.stop();
-      const timer = setTimeout(() => stop.abort(new Error('The server is shutting down.')), STOP_GRACE_MS);
-      await done;
-      clearTimeout(timer);
-    },
-  };
+  const prune = { what: 'the webhook log', run: (before: string) => pruneOutbox(db, before) };
+  // Nothing new starts on stop; in-flight attempts get a short grace, then are cut and given back.
+  const worker: Worker = createWorker<DeliveryContext>({ name: 'webhooks', options: o, clock, logger: deps.logger, claim, run: attempt, prune, stopGraceMs: STOP_GRACE_MS });
+  return worker;
 }

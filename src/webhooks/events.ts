@@ -4,7 +4,7 @@ import type { MediaTable } from '../store/schema.js';
 import type { ExtractedMedia } from '../whatsapp/extract-media.js';
 
 /** Events a webhook can subscribe to (`webhook.test` goes only to the webhook being tested). */
-export const EVENT_NAMES = ['message.received', 'session.status', 'media.persisted', 'media.persist_failed'] as const;
+export const EVENT_NAMES = ['message.received', 'session.status', 'media.persisted', 'media.persist_failed', 'media.deleted'] as const;
 export type EventName = (typeof EVENT_NAMES)[number] | 'webhook.test';
 
 export type Payload = Record<string, unknown>;
@@ -89,6 +89,10 @@ export function mediaPersistedPayload(media: MediaTable, r: { url: string; key: 
 
 export function mediaPersistFailedPayload(media: MediaTable, error: unknown, trigger: string): Payload {
   return { mediaId: media.id, messageId: media.message_id, type: media.type, mimeType: media.mime_type, error: errorInfo(error), trigger };
+}
+
+export function mediaDeletedPayload(media: MediaTable, deletedAt: string, object: 'deleting' | 'kept' | 'none'): Payload {
+  return { mediaId: media.id, messageId: media.message_id, type: media.type, mimeType: media.mime_type, deletedAt, object };
 }
 
 /** `{code, message}` of a failure; anything but our typed errors is reported generically. */

@@ -1,12 +1,24 @@
 import type { Clock } from '../clock.js';
-import type { PersistListener } from '../media/persist-service.js';
+import type { PersistHook } from '../media/persist-service.js';
 import type { SessionStatusListener } from '../sessions/session-events.js';
-import type { DbOrTrx } from '../store/db.js';
+import type { Trx } from '../store/db.js';
 import { findSettings } from '../store/repositories/settings.js';
 import type { IngestListener } from '../whatsapp/ingest.js';
-import type { NewPersistJob } from '../jobs/persist-jobs.js';
 import { mediaPersistedPayload, mediaPersistFailedPayload, messageReceivedPayload } from './events.js';
 import type { Outbox } from './outbox.js';
+
+/** An auto-persist to queue with a new message's media. */
+export interface NewPersistJob {
+  accountId: string;
+  mediaId: string;
+  sessionName: string;
+  /** The held `message.received` to release when the job ends (null: no webhook wanted it). */
+  eventId: string | null;
+  /** Why it was queued: on arrival (auto-persist, default) or ahead of the CDN expiry. */
+  trigger?: 'auto' | 'expiry';
+  /** When it may run (default now): the expiry sweep staggers accounts so they take turns. */
+  runAt?: string;
+}
 
 /**
  * The seams through which events enter the outbox. Each runs inside the transaction of what it
@@ -15,7 +27,7 @@ import type { Outbox } from './outbox.js';
 export function createEventListeners(deps: {
   outbox: Outbox;
   clock: Clock;
-  enqueuePersist: (trx: DbOrTrx, job: NewPersistJob) => Promise<void>;
+  enqueuePersist: (trx: Trx, job: NewPersistJob) => Promise<void>;
   /** Asks the dispatcher to look soon (best effort: the poll interval is the guarantee). */
   notify: () => void;
 }) {
@@ -43,7 +55,7 @@ export function createEventListeners(deps: {
   };
 
   /** `media.persisted` / `media.persist_failed` for every persist, on demand or automatic. */
-  const onPersistOutcome: PersistListener = async (trx, o) => {
+  const onPersistOutcome: PersistHook = async (trx, o) => {
     const base = { accountId: o.accountId, session: o.session, mediaId: o.media.id };
     const written = o.ok
       ? await deps.outbox.write(trx, { ...base, event: 'media.persisted', payload: mediaPersistedPayload(o.media, o.result, o.trigger) })

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { newId } from '../ids.js';
-import type { DbOrTrx } from '../store/db.js';
+import type { Trx } from '../store/db.js';
 import { findEvent, insertDeliveries, insertEvent, releaseHeldEvent } from '../store/repositories/webhook-outbox.js';
 import { listEnabledWebhooks } from '../store/repositories/webhooks.js';
 import type { WebhookDeliveryTable } from '../store/schema.js';
@@ -20,8 +20,8 @@ export interface OutboxEvent {
 }
 
 /** Whether a webhook's filters let an event through: event names (`*` = all) and session. */
-export function subscribed(w: { events: string; session: string | null }, event: string, session: string | null): boolean {
-  const events = JSON.parse(w.events) as string[];
+export function subscribed(w: { events: string[]; session: string | null }, event: string, session: string | null): boolean {
+  const { events } = w;
   return (events.includes('*') || events.includes(event)) && (w.session === null || w.session === session);
 }
 
@@ -35,7 +35,7 @@ export type Outbox = ReturnType<typeof createOutbox>;
 export function createOutbox(deps: { clock: Clock }) {
   return {
     /** Records the event and its deliveries; returns the event id, or null when nobody listens. */
-    async write(trx: DbOrTrx, e: OutboxEvent): Promise<string | null> {
+    async write(trx: Trx, e: OutboxEvent): Promise<string | null> {
       const targets = e.webhookId
         ? [e.webhookId]
         : (await listEnabledWebhooks(trx, e.accountId)).filter((w) => subscribed(w, e.event, e.session)).map((w) => w.id);
@@ -57,7 +57,7 @@ export function createOutbox(deps: { clock: Clock }) {
     },
 
     /** Completes a held event's payload with `patch` and makes its deliveries due now. */
-    async release(trx: DbOrTrx, eventId: string, patch: Payload): Promise<void> {
+    async release(trx: Trx, eventId: string, patch: Payload): Promise<void> {
       const ev = await findEvent(trx, eventId);
       if (!ev || ev.held === 0) return;
       const payload = { ...(JSON.parse(ev.payload) as Payload), ...patch };

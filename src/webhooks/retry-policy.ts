@@ -1,5 +1,6 @@
-export const RETRY_POLICIES = ['exponential', 'linear', 'constant'] as const;
-export type RetryPolicy = (typeof RETRY_POLICIES)[number];
+import type { RetryPolicy } from '../store/enums.js';
+
+export { RETRY_POLICIES, type RetryPolicy } from '../store/enums.js';
 
 /** No single wait is longer than a day, whatever the policy's growth. */
 export const MAX_RETRY_DELAY_MS = 86_400_000;

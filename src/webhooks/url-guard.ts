@@ -77,8 +77,18 @@ export function staticUrlProblem(u: URL, rules: UrlRules): string | null {
   return null;
 }
 
+/** A resolver that never answers must not hold the request: the save-time lookup gets this long. */
+const SAVE_LOOKUP_TIMEOUT_MS = 5_000;
+
 function lookupAll(host: string): Promise<LookupAddress[]> {
-  return new Promise((resolve, reject) => dnsLookup(host, { all: true, verbatim: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`resolving ${host} timed out`)), SAVE_LOOKUP_TIMEOUT_MS);
+    dnsLookup(host, { all: true, verbatim: true }, (err, addrs) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(addrs);
+    });
+  });
 }
 
 /**

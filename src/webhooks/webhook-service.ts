@@ -3,9 +3,10 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import { WebhookDeliveryNotFoundError, WebhookDisabledError, WebhookNotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Db } from '../store/db.js';
+import type { DeliveryState } from '../store/enums.js';
 import { findDelivery, findDeliveryOfEvent, insertDeliveries, listAttempts, listDeliveries } from '../store/repositories/webhook-outbox.js';
 import * as repo from '../store/repositories/webhooks.js';
-import type { WebhookTable } from '../store/schema.js';
+import type { WebhookRecord } from '../store/repositories/webhooks.js';
 import { newDelivery, type Outbox } from './outbox.js';
 import { generateHmacKey } from './signer.js';
 import { assertWebhookUrl, type UrlRules } from './url-guard.js';
@@ -33,7 +34,7 @@ const normaliseEvents = (events: string[]) => (events.includes('*') ? ['*'] : [.
 export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: SecretBox; rules: UrlRules; outbox: Outbox; wake: () => void }) {
   const { db, secretBox: box } = deps;
 
-  async function requireRow(accountId: string, id: string): Promise<WebhookTable> {
+  async function requireRow(accountId: string, id: string): Promise<WebhookRecord> {
     const row = await repo.findWebhook(db, accountId, id);
     if (!row) throw new WebhookNotFoundError();
     return row;
@@ -50,13 +51,13 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
       const url = (await assertWebhookUrl(input.url, deps.rules)).href;
       const hmacKey = input.hmacKey ?? generateHmacKey();
       const now = deps.clock.now().toISOString();
-      const row: WebhookTable = {
+      const row: WebhookRecord = {
         id: newId('wh_'),
         account_id: accountId,
         url,
         label: input.label,
         session: input.session,
-        events: JSON.stringify(normaliseEvents(input.events)),
+        events: normaliseEvents(input.events),
         hmac_key: box.seal(hmacKey),
         retry_attempts: input.retries.attempts,
         retry_delay_ms: Math.round(input.retries.delaySeconds * 1000),
@@ -81,12 +82,12 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
     /** Changes the given fields; a new URL is checked like on create; `hmacKey` replaces the key. */
     async update(accountId: string, id: string, p: WebhookPatch): Promise<Webhook> {
       const row = await requireRow(accountId, id);
-      const next: WebhookTable = {
+      const next: WebhookRecord = {
         ...row,
         url: p.url !== undefined && p.url !== row.url ? (await assertWebhookUrl(p.url, deps.rules)).href : row.url,
         label: p.label !== undefined ? p.label : row.label,
         session: p.session !== undefined ? p.session : row.session,
-        events: p.events ? JSON.stringify(normaliseEvents(p.events)) : row.events,
+        events: p.events ? normaliseEvents(p.events) : row.events,
         hmac_key: p.hmacKey ? box.seal(p.hmacKey) : row.hmac_key,
         retry_attempts: p.retries?.attempts ?? row.retry_attempts,
         retry_delay_ms: p.retries ? Math.round(p.retries.delaySeconds * 1000) : row.retry_delay_ms,
@@ -117,7 +118,7 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
     },
 
     /** Recent deliveries, newest first, each with its attempt log. */
-    async deliveries(accountId: string, id: string, q: { limit: number; state?: string | undefined }): Promise<Delivery[]> {
+    async deliveries(accountId: string, id: string, q: { limit: number; state?: DeliveryState | undefined }): Promise<Delivery[]> {
       const row = await requireRow(accountId, id);
       const ds = await listDeliveries(db, row.id, q.limit, q.state);
       const attempts = await listAttempts(db, ds.map((d) => d.id));

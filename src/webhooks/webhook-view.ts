@@ -1,5 +1,7 @@
 import type { SecretBox } from '../crypto/secret-box.js';
-import type { WebhookAttemptTable, WebhookDeliveryTable, WebhookTable } from '../store/schema.js';
+import type { DeliveryState } from '../store/enums.js';
+import type { WebhookRecord } from '../store/repositories/webhooks.js';
+import type { WebhookAttemptTable, WebhookDeliveryTable } from '../store/schema.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 export interface WebhookHeader {
@@ -42,7 +44,7 @@ export interface Delivery {
   id: string;
   eventId: string;
   event: string;
-  state: 'held' | 'pending' | 'delivered' | 'failed';
+  state: DeliveryState;
   attempts: number;
   lastStatusCode: number | null;
   lastError: string | null;
@@ -54,14 +56,14 @@ export interface Delivery {
 }
 
 /** The one mapping from a webhook row to the API (headers are stored sealed). */
-export function toWebhook(r: WebhookTable, box: SecretBox): Webhook {
+export function toWebhook(r: WebhookRecord, box: SecretBox): Webhook {
   return {
     id: r.id,
     url: r.url,
     label: r.label,
     session: r.session,
-    events: JSON.parse(r.events) as string[],
-    retries: { attempts: r.retry_attempts, delaySeconds: r.retry_delay_ms / 1000, policy: r.retry_policy as RetryPolicy },
+    events: r.events,
+    retries: { attempts: r.retry_attempts, delaySeconds: r.retry_delay_ms / 1000, policy: r.retry_policy },
     headers: JSON.parse(box.open(r.headers).toString('utf8')) as WebhookHeader[],
     enabled: r.enabled === 1,
     createdAt: r.created_at,
@@ -74,7 +76,7 @@ export function toDelivery(d: WebhookDeliveryTable & { event: string }, attempts
     id: d.id,
     eventId: d.event_id,
     event: d.event,
-    state: d.state as Delivery['state'],
+    state: d.state,
     attempts: d.attempts,
     lastStatusCode: d.last_status_code,
     lastError: d.last_error,

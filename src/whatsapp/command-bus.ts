@@ -5,9 +5,9 @@ import { AppError, SessionUnreachableError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Db } from '../store/db.js';
 import * as repo from '../store/repositories/session-commands.js';
+import type { SessionCommandTable } from '../store/schema.js';
 
-/** What another process may ask the one running a session to do. */
-export type CommandKind = 'stop' | 'restart' | 'logout' | 'pair-code' | 'reupload';
+import { commandPayload, storedCommand, type SessionCommand } from './session-command.js';
 
 export interface CommandBusDeps {
   db: Db;
@@ -18,7 +18,7 @@ export interface CommandBusDeps {
   /** Whether this process runs any session (else there is nothing to poll for). */
   busy(): boolean;
   /** Runs a command addressed to this process. */
-  execute(sessionId: string, kind: CommandKind, payload: unknown): Promise<unknown>;
+  execute(sessionId: string, command: SessionCommand): Promise<unknown>;
 }
 
 interface Failure {
@@ -37,10 +37,10 @@ export function createCommandBus(deps: CommandBusDeps) {
   let polling: Promise<void> | null = null;
   const at = () => deps.clock.now().toISOString();
 
-  async function run(cmd: { id: string; session_id: string; kind: string; payload: string | null }): Promise<void> {
+  async function run(cmd: Pick<SessionCommandTable, 'id' | 'session_id' | 'kind' | 'payload'>): Promise<void> {
     if (!(await repo.transitionCommand(deps.db, cmd.id, 'pending', 'running', at()))) return;
     try {
-      const result = await deps.execute(cmd.session_id, cmd.kind as CommandKind, cmd.payload === null ? null : JSON.parse(cmd.payload));
+      const result = await deps.execute(cmd.session_id, storedCommand(cmd.kind, cmd.payload));
       await repo.transitionCommand(deps.db, cmd.id, 'running', 'done', at(), JSON.stringify(result ?? null));
     } catch (err) {
       if (!(err instanceof AppError)) deps.logger.error({ err, kind: cmd.kind }, 'session command failed');
@@ -60,14 +60,14 @@ export function createCommandBus(deps: CommandBusDeps) {
      * Asks `owner` to run a command on a session and waits up to `timeoutMs` for the answer.
      * A failure comes back as the same error code, status and message.
      */
-    async send<T>(owner: string, sessionId: string, kind: CommandKind, payload: unknown, timeoutMs: number): Promise<T> {
+    async send<T>(owner: string, sessionId: string, command: SessionCommand, timeoutMs: number): Promise<T> {
       const id = newId('cmd_');
       await repo.insertCommand(deps.db, {
         id,
         session_id: sessionId,
         owner_id: owner,
-        kind,
-        payload: payload === undefined ? null : JSON.stringify(payload),
+        kind: command.kind,
+        payload: commandPayload(command),
         state: 'pending',
         result: null,
         created_at: at(),

@@ -23,6 +23,19 @@ export interface ExtractedMedia {
   fileSha256: Buffer | null;
   fileEncSha256: Buffer | null;
   mediaKeyTimestamp: number | null;
+  /** What the message says about the file, without downloading it (null when it does not say). */
+  details: MediaDetails;
+  /** The JPEG preview WhatsApp embeds in the message, if any. */
+  jpegThumbnail: Buffer | null;
+}
+
+export interface MediaDetails {
+  width: number | null;
+  height: number | null;
+  durationSeconds: number | null;
+  isVoiceNote: boolean | null;
+  isAnimated: boolean | null;
+  pageCount: number | null;
 }
 
 // Content fields that carry an encrypted CDN file, and the media type (hence HKDF info) of each.
@@ -102,5 +115,24 @@ function describe(c: MediaContent, type: MediaType, field: string): ExtractedMed
     fileSha256: toBuffer(c.fileSha256),
     fileEncSha256: toBuffer(c.fileEncSha256),
     mediaKeyTimestamp: toNumber(c.mediaKeyTimestamp),
+    details: detailsOf(c, type, field),
+    jpegThumbnail: nonEmpty(toBuffer(c.jpegThumbnail)),
+  };
+}
+
+const nonEmpty = (b: Buffer | null) => (b && b.length > 0 ? b : null);
+const bool = (v: boolean | null | undefined) => (v === null || v === undefined ? null : v);
+
+/** Only the fields each kind of content has: a document has no duration, audio no size. */
+function detailsOf(c: MediaContent, type: MediaType, field: string): MediaDetails {
+  const visual = type === 'image' || type === 'video' || type === 'sticker';
+  return {
+    width: visual ? toNumber(c.width) : null,
+    height: visual ? toNumber(c.height) : null,
+    durationSeconds: type === 'audio' || type === 'video' ? toNumber(c.seconds) : null,
+    // A round video note (ptvMessage) is the video kind of a voice note.
+    isVoiceNote: type === 'audio' ? bool(c.ptt) : field === 'ptvMessage' ? true : null,
+    isAnimated: type === 'video' ? bool(c.gifPlayback) : type === 'sticker' ? bool(c.isAnimated) : null,
+    pageCount: type === 'document' ? toNumber(c.pageCount) : null,
   };
 }

@@ -3,18 +3,15 @@ import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
+import type { SessionRef } from '../sessions/session-events.js';
 import type { Db, Trx } from '../store/db.js';
-import { findMediaByMessage, insertMediaIfAbsent } from '../store/repositories/media.js';
+import { cdnExpiry } from '../media/media-object.js';
+import { findMediaByMessage, insertMediaIfAbsent, insertThumbnail } from '../store/repositories/media.js';
 import { insertMessageIfAbsent } from '../store/repositories/messages.js';
 import type { MediaTable } from '../store/schema.js';
 import { extractMedia, type ExtractedMedia } from './extract-media.js';
 import { sealWaMessage } from './wa-message.js';
 
-export interface IngestSession {
-  id: string;
-  accountId: string;
-  name: string;
-}
 
 export interface IngestResult {
   messageId: string;
@@ -26,10 +23,10 @@ export interface IngestResult {
 /** Runs inside the ingest transaction once a message is recorded (the outbox hooks in here). */
 export type IngestListener = (
   trx: Trx,
-  event: { session: IngestSession; message: proto.IWebMessageInfo; media: ExtractedMedia | null; mediaId: string | null },
+  event: { session: SessionRef; message: proto.IWebMessageInfo; media: ExtractedMedia | null; mediaId: string | null },
 ) => Promise<void>;
 
-export type Ingest = (session: IngestSession, message: proto.IWebMessageInfo) => Promise<IngestResult>;
+export type Ingest = (session: SessionRef, message: proto.IWebMessageInfo) => Promise<IngestResult>;
 
 /**
  * The one path every incoming WhatsApp message takes (live sockets and the simulator alike).
@@ -73,8 +70,17 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
           wa_message: sealWaMessage(deps.secretBox, message, media),
           created_at: now,
           updated_at: now,
+          ...detailColumns(media),
+          sender: message.key?.participant ?? message.participant ?? message.key?.remoteJid ?? null,
+          cdn_expires_at: cdnExpiry(media.mediaKeyTimestamp, now),
+          key_wiped_at: null,
+          deleted_at: null,
+          object_deleted_at: null,
+          expiry_queued_at: null,
         };
-        created = (await insertMediaIfAbsent(trx, row)) && created;
+        const added = await insertMediaIfAbsent(trx, row);
+        if (added && media.jpegThumbnail) await insertThumbnail(trx, row.id, media.jpegThumbnail);
+        created = added && created;
         mediaId = created ? row.id : ((await findMediaByMessage(trx, session.id, messageId))?.id ?? null);
       }
       if (created) {
@@ -82,5 +88,21 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
       }
       return { messageId, mediaId, created };
     });
+  };
+}
+
+const bit = (v: boolean | null) => (v === null ? null : v ? 1 : 0);
+
+/** The message's own description of the file, as columns. */
+function detailColumns(media: ExtractedMedia) {
+  const d = media.details;
+  return {
+    width: d.width,
+    height: d.height,
+    duration_seconds: d.durationSeconds,
+    is_voice_note: bit(d.isVoiceNote),
+    is_animated: bit(d.isAnimated),
+    page_count: d.pageCount,
+    has_thumbnail: media.jpegThumbnail ? 1 : 0,
   };
 }

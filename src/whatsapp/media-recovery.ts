@@ -35,12 +35,13 @@ export function createMediaRecovery(deps: { db: Db; secretBox: SecretBox; clock:
       if (!session || session.status !== 'CONNECTED') {
         throw new MediaExpiredError(`${GONE}, and session "${session?.name ?? '?'}" is not connected, so the sender's phone cannot be asked to upload it again.`);
       }
-      return deps.host.dispatch<RecoveredRef>(session, 'reupload', { mediaId: media.id });
+      return deps.host.dispatch<RecoveredRef>(session, { kind: 'reupload', mediaId: media.id });
     },
 
     /** Runs in the process that holds the session. */
     reuploadLocal: async (session: SessionTable, mediaId: string): Promise<RecoveredRef> => {
-      const socket = deps.host.runner(session.id)?.state === 'open' ? deps.host.runner(session.id)!.socket : null;
+      const runner = deps.host.runner(session.id);
+      const socket = runner?.state === 'open' ? runner.socket : null;
       if (!socket) throw new MediaExpiredError(`${GONE}, and session "${session.name}" is not connected, so the sender's phone cannot be asked to upload it again.`);
       const row = await findMedia(deps.db, session.account_id, session.id, mediaId);
       if (!row) throw new MediaExpiredError(`${GONE}.`);

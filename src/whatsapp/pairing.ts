@@ -1,13 +1,13 @@
 import { PairingFailedError, QrNotAvailableError, SessionAlreadyPairedError, SessionUnreachableError } from '../errors.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { SessionTable } from '../store/schema.js';
-import type { CommandKind } from './command-bus.js';
+import type { SessionCommand } from './session-command.js';
 import type { SessionRunner } from './session-runner.js';
 
 /** What pairing needs from the session manager. */
 export interface PairingHost {
   runner(sessionId: string): SessionRunner | undefined;
-  dispatch<T>(row: SessionTable, kind: CommandKind, payload: unknown): Promise<T>;
+  dispatch<T>(row: SessionTable, command: SessionCommand): Promise<T>;
   ensureRunning(row: SessionTable): Promise<void>;
 }
 
@@ -46,7 +46,7 @@ export function createPairing(deps: { host: PairingHost; sessions: SessionServic
       const row = await deps.sessions.requireRow(accountId, name);
       if (row.status === 'CONNECTED') throw new SessionAlreadyPairedError();
       await deps.host.ensureRunning(row);
-      return deps.host.dispatch<{ code: string }>(row, 'pair-code', { phoneNumber });
+      return deps.host.dispatch<{ code: string }>(row, { kind: 'pair-code', phoneNumber });
     },
 
     /** Runs in the process that holds the session. */

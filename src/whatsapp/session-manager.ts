@@ -10,7 +10,7 @@ import type { CreateSessionInput, Session, SessionService } from '../sessions/se
 import type { Db } from '../store/db.js';
 import { findSessionById, updateSession } from '../store/repositories/sessions.js';
 import type { SessionTable } from '../store/schema.js';
-import { createCommandBus, type CommandKind } from './command-bus.js';
+import { createCommandBus } from './command-bus.js';
 import type { Ingest } from './ingest.js';
 import { createKeyedLock } from './keyed-lock.js';
 import { createLeaseKeeper } from './lease-keeper.js';
@@ -19,6 +19,7 @@ import { createMediaRecovery } from './media-recovery.js';
 import { createMediaUpdateHandler } from './media-update.js';
 import { createPairing } from './pairing.js';
 import { startRunner, type RunnerDeps, type SessionRunner } from './session-runner.js';
+import { runCommand, type CommandHandlers, type SessionCommand } from './session-command.js';
 import { createStatusRecorder } from './session-status.js';
 import type { SocketFactory } from './socket-factory.js';
 
@@ -104,13 +105,13 @@ export function createSessionManager(deps: SessionManagerDeps) {
     },
   });
 
-  /** Runs `kind` where the session runs: here, in the lease owner's process, or here if nowhere. */
-  async function dispatch<T>(row: SessionTable, kind: CommandKind, payload: unknown, timeoutMs = remoteTimeout): Promise<T> {
+  /** Runs `command` where the session runs: here, in the lease owner's process, or here if nowhere. */
+  async function dispatch<T>(row: SessionTable, command: SessionCommand, timeoutMs = remoteTimeout): Promise<T> {
     if (!runners.has(row.id)) {
       const owner = await leases.owner(row.id);
-      if (owner && owner !== ownerId) return bus.send<T>(owner, row.id, kind, payload, timeoutMs);
+      if (owner && owner !== ownerId) return bus.send<T>(owner, row.id, command, timeoutMs);
     }
-    return (await executeLocal(row.id, kind, payload)) as T;
+    return (await executeLocal(row.id, command)) as T;
   }
 
   const host = { runner: (id: string) => runners.get(id), dispatch, ensureRunning };
@@ -128,12 +129,19 @@ export function createSessionManager(deps: SessionManagerDeps) {
   });
   const bus = createCommandBus({ db, clock: deps.clock, logger: log, ownerId, pollMs: cfg.commandPollMs, busy: () => runners.size > 0, execute: executeLocal });
 
-  async function executeLocal(id: string, kind: CommandKind, payload: unknown): Promise<unknown> {
+  // Where each command runs once it reached this process; lifecycle operations hold the session's lock.
+  const handlers: CommandHandlers = {
+    stop: (row) => locked(row.id, () => ops.stop(row)),
+    restart: (row) => locked(row.id, () => ops.restart(row)),
+    logout: (row) => locked(row.id, () => ops.logout(row)),
+    'pair-code': (row, c) => pairing.pairCodeLocal(row, c.phoneNumber),
+    reupload: (row, c) => recovery.reuploadLocal(row, c.mediaId),
+  };
+
+  async function executeLocal(id: string, command: SessionCommand): Promise<unknown> {
     const row = await findSessionById(db, id);
     if (!row) throw new SessionNotFoundError();
-    if (kind === 'pair-code') return pairing.pairCodeLocal(row, (payload as { phoneNumber: string }).phoneNumber);
-    if (kind === 'reupload') return recovery.reuploadLocal(row, (payload as { mediaId: string }).mediaId);
-    return locked(id, () => ops[kind](row));
+    return runCommand(handlers, row, command);
   }
 
   const rowOf = (accountId: string, name: string) => deps.sessions.requireRow(accountId, name);
@@ -159,7 +167,7 @@ export function createSessionManager(deps: SessionManagerDeps) {
 
     /** Closes the connection (the device stays linked); the session stays stopped. */
     async stop(accountId: string, name: string): Promise<Session> {
-      await dispatch(await rowOf(accountId, name), 'stop', null);
+      await dispatch(await rowOf(accountId, name), { kind: 'stop' });
       return deps.sessions.get(accountId, name);
     },
 
@@ -167,20 +175,20 @@ export function createSessionManager(deps: SessionManagerDeps) {
     async restart(accountId: string, name: string): Promise<Session> {
       const row = await rowOf(accountId, name);
       await updateSession(db, row.id, { desired_state: 'running' });
-      await dispatch(row, 'restart', null);
+      await dispatch(row, { kind: 'restart' });
       return deps.sessions.get(accountId, name);
     },
 
     /** Unlinks the device from the WhatsApp account and wipes its credentials. */
     async logout(accountId: string, name: string): Promise<Session> {
-      await dispatch(await rowOf(accountId, name), 'logout', null);
+      await dispatch(await rowOf(accountId, name), { kind: 'logout' });
       return deps.sessions.get(accountId, name);
     },
 
     /** Stops, logs out and deletes the session. */
-    async remove(accountId: string, name: string): Promise<void> {
-      await dispatch(await rowOf(accountId, name), 'logout', null);
-      await deps.sessions.remove(accountId, name);
+    async remove(accountId: string, name: string, opts: { deleteMedia?: boolean } = {}): Promise<void> {
+      await dispatch(await rowOf(accountId, name), { kind: 'logout' });
+      await deps.sessions.remove(accountId, name, opts);
     },
 
     qr: pairing.qr,

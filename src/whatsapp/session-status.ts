@@ -1,15 +1,11 @@
 import type { Updateable } from 'kysely';
 import type { Clock } from '../clock.js';
-import type { SessionStatus, SessionStatusListener } from '../sessions/session-events.js';
+import type { SessionRef, SessionStatus, SessionStatusListener } from '../sessions/session-events.js';
 import type { Db } from '../store/db.js';
 import { findSessionById, updateSession } from '../store/repositories/sessions.js';
 import type { SessionTable } from '../store/schema.js';
 
-export interface SessionRef {
-  id: string;
-  accountId: string;
-  name: string;
-}
+export type { SessionRef } from '../sessions/session-events.js';
 
 /** Other columns that change with a status: account fields once paired, the QR, the intent. */
 export type StatusFields = Pick<
@@ -34,7 +30,7 @@ export function createStatusRecorder(deps: { db: Db; clock: Clock; listeners: re
       const at = deps.clock.now().toISOString();
       await updateSession(trx, session.id, { ...fields, status, status_reason: reason, updated_at: at });
       if (row.status === status && row.status_reason === reason) return;
-      const change = { session, status, statusReason: reason, previousStatus: row.status as SessionStatus, at };
+      const change = { session, status, statusReason: reason, previousStatus: row.status, at };
       for (const listener of deps.listeners) await listener(trx, change);
     });
 }

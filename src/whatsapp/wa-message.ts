@@ -43,7 +43,7 @@ export function sealWaMessage(secretBox: SecretBox, message: proto.IWebMessageIn
  * current CDN reference. Rows recorded before `wa_message` existed are rebuilt from columns.
  */
 export function rebuildWaMessage(secretBox: SecretBox, row: MediaTable): WAMessage {
-  const field = RETRY_FIELD[row.type as MediaType];
+  const field = RETRY_FIELD[row.type];
   const stored: WAMessage = row.wa_message
     ? (JSON.parse(secretBox.open(row.wa_message).toString('utf8'), bufferReviver) as WAMessage)
     : {

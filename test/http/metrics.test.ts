@@ -12,6 +12,23 @@ const text = (body: string) => ({
   message: { conversation: body },
 });
 
+/** An image message uploaded at `mediaKeyTimestamp` (seconds); the CDN is never asked. */
+const imageAt = (id: string, mediaKeyTimestamp: number) => ({
+  key: { remoteJid: '15550001111@s.whatsapp.net', fromMe: false, id },
+  messageTimestamp: mediaKeyTimestamp,
+  message: {
+    imageMessage: {
+      url: 'https://mmg.whatsapp.net/v/t62/x.enc',
+      mimetype: 'image/jpeg',
+      mediaKey: randomBytes(32).toString('base64'),
+      fileSha256: randomBytes(32).toString('base64'),
+      fileEncSha256: randomBytes(32).toString('base64'),
+      fileLength: 1000,
+      mediaKeyTimestamp,
+    },
+  },
+});
+
 describe.each(DIALECTS)('/metrics: sessions, webhook deliveries and attempts (%s)', (dialect) => {
   let t: TestApp;
   let a: Awaited<ReturnType<TestApp['newAccount']>>;
@@ -67,7 +84,23 @@ describe.each(DIALECTS)('/metrics: sessions, webhook deliveries and attempts (%s
     await flaky.waitFor((rs) => rs.length === 1);
     await down.waitFor((rs) => rs.length === 1);
     await expect.poll(attempts).toEqual({ delivered: 0, retry: 1, failed: 1, pending: 1, failedDeliveries: 1, timed: 2 });
+    // The delivery waiting for its retry has an age; none is waiting once it went out.
+    const age = async () => (await scrapeMetrics(t.app)).get('titan_webhook_oldest_pending_age_seconds');
+    expect(await age()).toBeGreaterThan(0);
     await flaky.waitFor((rs) => rs.length === 2);
     await expect.poll(attempts, { timeout: 5_000 }).toEqual({ delivered: 1, retry: 1, failed: 1, pending: 0, failedDeliveries: 1, timed: 3 });
+    expect(await age()).toBe(0);
+  });
+
+  it('counts unpersisted media whose CDN copy expires within 24 hours (titan_media_at_risk)', async () => {
+    const atRisk = async () => (await scrapeMetrics(t.app)).get('titan_media_at_risk');
+    expect(await atRisk()).toBe(0);
+    const day = 86_400;
+    const now = Math.floor(Date.now() / 1000);
+    // Uploaded 13.5 days ago: expires in half a day. 10 days ago: safe for now. 15 days ago: already gone.
+    for (const [id, uploaded] of [['RISK', now - 13.5 * day], ['SAFE', now - 10 * day], ['GONE', now - 15 * day]] as const) {
+      await ingestMessage(t, a.auth, 'one', imageAt(`3EB0AT${id}`, Math.floor(uploaded)));
+    }
+    expect(await atRisk()).toBe(1);
   });
 });

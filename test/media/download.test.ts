@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA_TYPES } from '../../src/media/media-type.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/databases.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/media.js';
 
 const SIZES = [0, 1, 15, 16, 17, 1024 * 1024 + 3];
 
-describe('download through HTTP', () => {
+describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
   let t: TestApp;
   let cdn: FakeCdn;
   let other: FakeCdn;
@@ -16,7 +17,7 @@ describe('download through HTTP', () => {
   beforeAll(async () => {
     cdn = await startFakeCdn();
     other = await startFakeCdn({ host: '127.0.0.2' });
-    t = await buildTestApp('sqlite', {
+    t = await buildTestApp(dialect, {
       SIMULATOR_ENABLED: 'true',
       MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
       MAX_MEDIA_BYTES: String(80 * 1024 * 1024),
@@ -71,7 +72,7 @@ describe('download through HTTP', () => {
   it('names documents in Content-Disposition', async () => {
     const m = await publishAndIngest({ type: 'document', plaintext: plaintextOf(100), fileName: 'Relatório final.pdf' });
     const res = await download(m.mediaId);
-    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="Relat_rio final.pdf"; filename*=UTF-8''Relat%C3%B3rio%20final.pdf`);
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="Relat?rio final.pdf"; filename*=UTF-8''Relat%C3%B3rio%20final.pdf`);
     const meta = await t.app.inject({ url: `/api/sessions/shop/media/${m.mediaId}`, headers: auth });
     expect(meta.json().data).toMatchObject({ type: 'document', fileName: 'Relatório final.pdf', fileLength: 100, persisted: false, s3Url: null });
   });

@@ -3,13 +3,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA_TYPES, type MediaType } from '../../src/media/media-type.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/databases.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/media.js';
 import { createBucket, getObject, listKeys, listVersions, pendingUploads, s3Endpoint, serverS3Env, settingsBody, testS3Client } from '../support/s3.js';
 
 const PART = 5 * 1024 * 1024;
 
-describe('persist to S3', () => {
+describe.each(DIALECTS)('persist to S3 (%s)', (dialect) => {
   let t: TestApp;
   let cdn: FakeCdn;
   let s3: S3Client;
@@ -21,7 +22,7 @@ describe('persist to S3', () => {
     cdn = await startFakeCdn();
     s3 = testS3Client();
     bucket = await createBucket(s3);
-    t = await buildTestApp('sqlite', {
+    t = await buildTestApp(dialect, {
       SIMULATOR_ENABLED: 'true',
       MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
       S3_PART_SIZE_BYTES: String(PART),
@@ -209,13 +210,13 @@ describe('persist to S3', () => {
   });
 });
 
-describe('server-wide default bucket', () => {
+describe.each(DIALECTS)('server-wide default bucket (%s)', (dialect) => {
   it('is used by accounts without settings, with public URLs when S3_PUBLIC_BASE_URL is set', async () => {
     const cdn = await startFakeCdn();
     const s3 = testS3Client();
     const bucket = await createBucket(s3, 'titan-default');
     const e = s3Endpoint();
-    const t = await buildTestApp('sqlite', {
+    const t = await buildTestApp(dialect, {
       SIMULATOR_ENABLED: 'true',
       MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
       ...serverS3Env(bucket),

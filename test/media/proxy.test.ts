@@ -66,6 +66,15 @@ describe("media through the session's proxy", () => {
     expect(proxy.tunnels.length).toBeGreaterThan(tunnelsBefore);
     expect(new Set(proxy.tunnels)).toEqual(new Set([cdnHost]));
     expect(proxy.refused).toBe(0);
+    // The transfer lines say so, and the proxy's credentials never reach the log.
+    const mediaId = url.split('/').at(-1);
+    const lines = t.logs.lines.filter((l) => l.msg === 'transfer' && l.mediaId === mediaId);
+    expect(lines.map((l) => [l.transfer, l.outcome, l.throughProxy])).toEqual([
+      ['download', 'completed', true],
+      ['range', 'completed', true],
+      ['persist', 'completed', true],
+    ]);
+    expect(t.logs.text()).not.toContain('s3cret');
   });
 
   it('a session without a proxy fetches directly', async () => {
@@ -74,6 +83,7 @@ describe("media through the session's proxy", () => {
     const dl = await t.app.inject({ method: 'POST', url: `${url}/download`, headers: auth });
     expect(sha256(dl.rawPayload)).toBe(sha256(p.plaintext));
     expect([httpProxy.tunnels.length, socksProxy.tunnels.length]).toEqual(before);
+    expect(t.logs.lines.find((l) => l.msg === 'transfer' && l.mediaId === url.split('/').at(-1))).toMatchObject({ outcome: 'completed', throughProxy: false });
   });
 
   it('an unreachable proxy fails the download with CDN_UNAVAILABLE, and the CDN is never contacted directly', async () => {
@@ -89,6 +99,7 @@ describe("media through the session's proxy", () => {
     expect(dl.json()).toMatchObject({ code: 'CDN_UNAVAILABLE', error: expect.stringContaining(`through the session's proxy http://${new URL(dead.url).host}`) });
     expect(dl.body).not.toContain('s3cret');
     expect(cdn.requests.filter((r) => r.path === p.path).length).toBe(cdnRequests);
+    expect(t.logs.lines.find((l) => l.msg === 'transfer' && l.mediaId === url.split('/').at(-1))).toMatchObject({ outcome: 'cdn_failed', code: 'CDN_UNAVAILABLE', throughProxy: true });
   });
 
   it('a proxy that refuses the credentials fails the download with CDN_UNAVAILABLE', async () => {

@@ -7,6 +7,7 @@ import { migrateToLatest } from '../../src/store/migrate.js';
 import * as accountsRepo from '../../src/store/repositories/accounts.js';
 import * as keysRepo from '../../src/store/repositories/api-keys.js';
 import * as sessionsRepo from '../../src/store/repositories/sessions.js';
+import * as settingsRepo from '../../src/store/repositories/settings.js';
 import { createSessionService } from '../../src/sessions/session-service.js';
 import { createTestDb, DIALECTS, type TestDb } from '../support/databases.js';
 
@@ -19,7 +20,7 @@ describe.each(DIALECTS)('store (%s)', (dialect) => {
 
   it('records applied migrations and re-running is a no-op', async () => {
     const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(t.store.db);
-    expect(rows.rows.map((r) => r.name)).toEqual(['001-foundation', '002-media', '003-settings', '004-whatsapp', '005-webhooks']);
+    expect(rows.rows.map((r) => r.name)).toEqual(['001-foundation', '002-media', '003-settings', '004-whatsapp', '005-webhooks', '006-uploads', '008-media-lifecycle']);
     expect(await migrateToLatest(t.store.db)).toEqual([]);
   });
 
@@ -33,6 +34,25 @@ describe.each(DIALECTS)('store (%s)', (dialect) => {
     const ids = (await accountsRepo.listAccounts(t.store.db)).map((r) => r.id);
     expect(ids.indexOf(a.id)).toBeLessThan(ids.indexOf(b.id));
     expect((await accounts.defaultAccount()).id).toBe(ids[0]);
+  });
+
+  it('settings: the bucket JSON is parsed and checked on read; fields a row predates take their defaults', async () => {
+    const a = await createAccountService(t.store.db, systemClock).create('settings');
+    const row = { account_id: a.id, auto_persist: 0, download_mode: 'stream' as const, version: 1, updated_at: new Date().toISOString() };
+    await t.store.db.insertInto('account_settings').values({ ...row, s3: JSON.stringify({ bucket: 'old-bucket', region: 'eu-west-1' }) }).execute();
+    expect((await settingsRepo.findSettings(t.store.db, a.id))?.s3).toEqual({
+      endpoint: null,
+      region: 'eu-west-1',
+      bucket: 'old-bucket',
+      accessKeyId: null,
+      forcePathStyle: false,
+      keyPrefix: '',
+      publicBaseUrl: null,
+      presignExpiresSeconds: 3600,
+      secretAccessKeySealed: null,
+    });
+    await t.store.db.updateTable('account_settings').set({ s3: JSON.stringify({ region: 'eu-west-1' }) }).where('account_id', '=', a.id).execute();
+    await expect(settingsRepo.findSettings(t.store.db, a.id)).rejects.toThrow(/account_settings.s3 holds a value of the wrong shape/);
   });
 
   it('api keys: round trip, scoped by account, hash is unique', async () => {

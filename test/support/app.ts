@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Store } from '../../src/store/db.js';
 import { createTestDb, type Dialect, type TestDb } from './databases.js';
+import { checkLogLine } from './log-lines.js';
 import { observeResponses } from './observed-responses.js';
 
 export const MASTER_KEY = 'test-master-key-0123456789abcdef';
@@ -57,7 +58,10 @@ export async function buildTestApp(
     write(chunk: Buffer, _enc, cb) {
       const s = chunk.toString();
       raw += s;
-      for (const l of s.split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of s.split('\n').filter(Boolean)) {
+        const parsed = checkLogLine(l);
+        if (parsed) lines.push(parsed);
+      }
       cb();
     },
   });

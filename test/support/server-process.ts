@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { checkLogLine } from './log-lines.js';
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams;
@@ -29,7 +30,11 @@ export function runServer(env: Record<string, string>, opts: { cwd?: string } = 
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  // The process's whole stdout is its JSON log (checked line by line once it exits).
+  const exited = once(child, 'exit').then(([code]) => {
+    for (const l of out.split('\n').filter(Boolean)) checkLogLine(l);
+    return code as number | null;
+  });
   return {
     child,
     get baseUrl() {

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Store } from '../../src/store/db.js';
 import { MASTER_KEY, SECRET_KEY } from './app.js';
+import { checkLogLine } from './log-lines.js';
 
 /** Settings that make delivery fast and let tests use loopback receivers. */
 export const FAST_WEBHOOKS: Record<string, string> = {
@@ -106,7 +107,12 @@ export function opensslHmac(key: string, body: Buffer): Promise<string> {
  */
 export async function buildAppOn(store: Store, env: Record<string, string>): Promise<FastifyInstance> {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'warn', MASTER_KEY, SECRET_KEY, ...env });
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const sink = new Writable({
+    write: (c: Buffer, _e, cb) => {
+      for (const l of c.toString().split('\n').filter(Boolean)) checkLogLine(l);
+      cb();
+    },
+  });
   const app = await buildApp({ config, store, logger: createLogger(config.logLevel, { pretty: false, destination: sink }) });
   await app.ready();
   return app;
@@ -121,4 +127,17 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Deliveries still to be attempted (pending or held). Zero is the positive signal that every
+ * event written so far was sent or given up, so "nothing else arrived" can be checked then.
+ */
+export async function unsettledDeliveries(db: Store['db']): Promise<number> {
+  const r = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', 'in', ['pending', 'held'])
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
 }

@@ -1,13 +1,14 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/databases.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/media.js';
 import { scrapeMetrics } from '../support/metrics.js';
 import { createBucket, listKeys, pendingUploads, settingsBody, testS3Client } from '../support/s3.js';
-import { FAST_WEBHOOKS, startReceiver, type Receiver } from '../support/webhooks.js';
+import { FAST_WEBHOOKS, startReceiver, unsettledDeliveries, type Receiver } from '../support/webhooks.js';
 
-describe('auto-persist and its events', () => {
+describe.each(DIALECTS)('auto-persist and its events (%s)', (dialect) => {
   let t: TestApp;
   let cdn: FakeCdn;
   let s3: S3Client;
@@ -19,7 +20,7 @@ describe('auto-persist and its events', () => {
     s3 = testS3Client();
     bucket = await createBucket(s3, 'titan-auto');
     r = await startReceiver();
-    t = await buildTestApp('sqlite', {
+    t = await buildTestApp(dialect, {
       SIMULATOR_ENABLED: 'true',
       MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
       CDN_MAX_RETRIES: '0',
@@ -71,10 +72,13 @@ describe('auto-persist and its events', () => {
     cdn.misbehave(p.path, { slowBytesPerSec: 800_000, times: 1 });
     const before = await runs();
     const { mediaId } = await ingestMessage(t, a.auth, 'shop', p.message);
-    await new Promise((res) => setTimeout(res, 200));
+    // The job was claimed and is running (the slow CDN holds it there).
+    await expect.poll(async () => (await t.db.store.db.selectFrom('persist_jobs').select('claims').where('media_id', '=', mediaId!).executeTakeFirst())?.claims).toBe(1);
     expect((await mediaObject(a.auth, mediaId!)).persisted).toBe(false);
     expect(a.mine('message.received')).toEqual([]);
     expect(await runs()).toEqual({ ...before, pending: before.pending + 1 });
+    // The job waits: the backlog has an age.
+    expect((await scrapeMetrics(t.app)).get('titan_auto_persist_backlog_age_seconds')).toBeGreaterThan(0);
 
     await r.waitFor(() => a.mine('message.received').length === 1 && a.mine('media.persisted').length === 1);
     // Announced only once the record says so.
@@ -89,6 +93,9 @@ describe('auto-persist and its events', () => {
     expect((await listKeys(s3, bucket)).filter((k) => k.includes(mediaId!))).toHaveLength(1);
     const job = await t.db.store.db.selectFrom('persist_jobs').selectAll().where('media_id', '=', mediaId!).executeTakeFirstOrThrow();
     expect(job).toMatchObject({ state: 'done', lease_owner: null });
+    // One transfer line, naming the job.
+    const lines = t.logs.lines.filter((l) => l.msg === 'transfer' && l.mediaId === mediaId);
+    expect(lines).toEqual([expect.objectContaining({ transfer: 'auto-persist', outcome: 'completed', jobId: job.id, bytesOut: plaintext.length, bytesIn: p.encrypted.length })]);
     await expect.poll(runs).toEqual({ ...before, stored: before.stored + 1 });
 
     // Text messages need no job and go out at once.
@@ -110,8 +117,8 @@ describe('auto-persist and its events', () => {
     const job = await t.db.store.db.selectFrom('persist_jobs').selectAll().where('media_id', '=', mediaId!).executeTakeFirstOrThrow();
     expect(job).toMatchObject({ state: 'failed', attempts: 2, last_error_code: 'STORAGE_FAILED' });
     await expect.poll(runs).toEqual({ ...before, retry: before.retry + 1, gave_up: before.gave_up + 1, failed: before.failed + 1 });
-    // Retries that were not final announced nothing.
-    await new Promise((res) => setTimeout(res, 150));
+    // Retries that were not final announced nothing: every delivery written has been sent.
+    await expect.poll(() => unsettledDeliveries(t.db.store.db)).toBe(0);
     expect(a.mine('media.persist_failed')).toHaveLength(1);
     expect(await pendingUploads(s3, bucket)).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/media.js';
-import { FAST_WEBHOOKS, opensslHmac, startReceiver, type Receiver } from '../support/webhooks.js';
+import { FAST_WEBHOOKS, opensslHmac, startReceiver, unsettledDeliveries, type Receiver } from '../support/webhooks.js';
 
 type Auth = { authorization: string };
 const textMessage = (text: string, id = `3EB0${randomBytes(8).toString('hex').toUpperCase()}`, extra: Record<string, unknown> = {}) => ({
@@ -173,7 +173,8 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     await ingestMessage(t, a.auth, 'other', textMessage('to other'));
     await ingestMessage(t, b.auth, 'shop', textMessage('to b'));
     await r.waitFor((rs) => rs.length === 3);
-    await new Promise((res) => setTimeout(res, 200));
+    // Every delivery written was sent: nothing else can still arrive.
+    await expect.poll(() => unsettledDeliveries(t.db.store.db)).toBe(0);
     const texts = (w: string) => r.received.filter((x) => x.path.endsWith(`?w=${w}`)).map((x) => x.body.payload.text);
     expect(texts('shop')).toEqual(['to shop']);
     expect(texts('other')).toEqual(['to other']);
@@ -209,7 +210,7 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(off.json().data).toMatchObject({ enabled: false, events: ['*'] });
     expect((await t.app.inject({ method: 'POST', url: `/api/webhooks/${w.id}/test`, headers: a.auth })).json().code).toBe('WEBHOOK_DISABLED');
     await ingestMessage(t, a.auth, 'shop', textMessage('nobody listens'));
-    await new Promise((res2) => setTimeout(res2, 200));
+    await expect.poll(() => unsettledDeliveries(t.db.store.db)).toBe(0);
     expect(r.received).toHaveLength(1);
     expect(await deliveries(w.id)).toHaveLength(1);
     await t.app.inject({ method: 'DELETE', url: `/api/webhooks/${w.id}`, headers: a.auth });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
-import { buildAppOn, FAST_WEBHOOKS, startReceiver, type Receiver } from '../support/webhooks.js';
+import { buildAppOn, FAST_WEBHOOKS, startReceiver, unsettledDeliveries, type Receiver } from '../support/webhooks.js';
 
 const EVENTS = 1000;
 
@@ -48,8 +48,8 @@ describe.runIf(DIALECTS.includes('postgres'))('two processes sharing one outbox 
     };
     for (let i = 0; i < EVENTS; i += 25) await Promise.all(Array.from({ length: 25 }, (_, k) => ingest(i + k)));
     await r.waitFor((rs) => rs.length >= EVENTS, 30_000);
-    // Give a duplicate, if any, the time to show up.
-    await new Promise((res) => setTimeout(res, 300));
+    // Every delivery settled (sent once, or given up): a duplicate, if any, has shown up by then.
+    await expect.poll(() => unsettledDeliveries(first.db.store.db), { timeout: 30_000 }).toBe(0);
     const perEvent = new Map<string, number>();
     for (const x of r.received) perEvent.set(x.body.id, (perEvent.get(x.body.id) ?? 0) + 1);
     expect(perEvent.size).toBe(EVENTS);

@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/databases.js';
 
 // The URL rules as in production: https only, no internal addresses.
-describe('webhook configuration API', () => {
+describe.each(DIALECTS)('webhook configuration API (%s)', (dialect) => {
   let t: TestApp;
   let a: Awaited<ReturnType<TestApp['newAccount']>>;
   const create = (payload: Record<string, unknown>, auth = a.auth) => t.app.inject({ method: 'POST', url: '/api/webhooks', headers: auth, payload });
 
   beforeAll(async () => {
-    t = await buildTestApp('sqlite');
+    t = await buildTestApp(dialect);
     a = await t.newAccount();
   });
   afterAll(() => t.close());

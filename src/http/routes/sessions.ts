@@ -16,7 +16,13 @@ const ACTIONS: Record<Action, { summary: string; description: string }> = {
 };
 
 /** `/api/sessions`: sessions of the caller's account and their WhatsApp connections. */
-export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; manager: SessionManager }> = async (app, { sessions, manager }) => {
+export const sessionRoutes: FastifyPluginAsyncZod<{
+  sessions: SessionService;
+  manager: SessionManager;
+  /** Cancels the session's media transfers running in this process. */
+  cancelTransfers?: (accountId: string, session: string) => void;
+}> = async (app, opts) => {
+  const { sessions, manager } = opts;
   const tags = ['sessions'];
 
   app.post(
@@ -50,7 +56,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; ma
         config: { scope: 'sessions:manage' },
         schema: { tags, operationId: `${action}Session`, ...ACTIONS[action], params: SessionParams, response: { 200: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 404, 503) } },
       },
-      async (req) => ({ data: await manager[action](principalOf(req).accountId, req.params.session) }),
+      async (req) => {
+        const { accountId } = principalOf(req);
+        const data = await manager[action](accountId, req.params.session);
+        // A stopped or logged-out session's media transfers stop with it.
+        if (action === 'stop' || action === 'logout') opts.cancelTransfers?.(accountId, req.params.session);
+        return { data };
+      },
     );
   }
 
@@ -62,13 +74,19 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ sessions: SessionService; ma
         tags,
         operationId: 'deleteSession',
         summary: 'Delete a session',
-        description: 'Stops the session, logs it out (unlinking the device) and deletes it with its credentials.',
+        description:
+          'Stops the session, logs it out (unlinking the device) and deletes it with its credentials and media records (keys, thumbnails). `?deleteMedia=true` also deletes its stored objects from the bucket (in the background).',
         params: SessionParams,
+        querystring: z.object({
+          deleteMedia: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('Also delete the stored objects of its media.'),
+        }),
         response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404, 503) },
       },
     },
     async (req, reply) => {
-      await manager.remove(principalOf(req).accountId, req.params.session);
+      const { accountId } = principalOf(req);
+      await manager.remove(accountId, req.params.session, { deleteMedia: req.query.deleteMedia });
+      opts.cancelTransfers?.(accountId, req.params.session);
       return reply.code(204).send(null);
     },
   );

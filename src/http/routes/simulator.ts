@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { SimulatorDisabledError } from '../../errors.js';
 import type { Simulator } from '../../simulator/simulator.js';
 import { principalOf } from '../auth.js';
 import { API_ERRORS, envelope, errorResponses, SessionParams } from '../schemas/common.js';
@@ -60,4 +61,14 @@ export const simulatorRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = 
     },
     async (req, reply) => reply.code(201).send({ data: await simulator.simulateMessage(principalOf(req).accountId, req.params.session, req.body) }),
   );
+};
+
+/** With the simulator off, its routes say so (404 SIMULATOR_DISABLED) instead of "no such route". */
+export const simulatorDisabledRoutes: FastifyPluginAsyncZod = async (app) => {
+  // Refused before the body is read: close the connection, whose unread upload would follow.
+  app.addHook('onRequest', async (_req, reply) => {
+    void reply.header('connection', 'close');
+    throw new SimulatorDisabledError();
+  });
+  app.post('/sessions/:session/simulate/*', { schema: { hide: true } }, async () => undefined);
 };

@@ -17,7 +17,7 @@ const ERROR_TEXT: Record<number, string> = {
   403: 'The key lacks the scope this route needs (FORBIDDEN).',
   404: 'Not found, or belongs to another account.',
   409: 'Conflict with an existing resource.',
-  410: 'Gone (MEDIA_EXPIRED).',
+  410: 'Gone (MEDIA_EXPIRED, MEDIA_DELETED).',
   413: 'Too large (PAYLOAD_TOO_LARGE, MEDIA_TOO_LARGE).',
   414: 'The request URL is too long.',
   415: 'Unsupported Content-Type (UNSUPPORTED_MEDIA_TYPE).',

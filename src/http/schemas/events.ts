@@ -73,5 +73,18 @@ export const WEBHOOK_EVENTS = {
     z.object({ mediaId: z.string(), messageId: z.string(), type: z.enum(MEDIA_TYPES), mimeType: z.string(), error: ErrorInfo, trigger: z.enum(['request', 'auto']) }),
     'MediaPersistFailedEvent',
   ),
+  'media.deleted': event(
+    'A media was deleted by its owner (DELETE …/media/{mediaId}); retention and session deletion do not send it',
+    'media.deleted',
+    z.object({
+      mediaId: z.string(),
+      messageId: z.string(),
+      type: z.enum(MEDIA_TYPES),
+      mimeType: z.string(),
+      deletedAt: Timestamp,
+      object: z.enum(['deleting', 'kept', 'none']).describe('The stored object: being deleted (in the background), kept (`?keepObject=true`), or there was none.'),
+    }),
+    'MediaDeletedEvent',
+  ),
   'webhook.test': event('Sent by POST /api/webhooks/{id}/test to that webhook only', 'webhook.test', z.object({ webhookId: z.string(), message: z.string() }), 'WebhookTestEvent'),
 } as const satisfies Record<EventName, { summary: string; schema: z.ZodType }>;

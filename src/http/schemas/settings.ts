@@ -18,11 +18,29 @@ export const S3SettingsInputSchema = z
   })
   .strict();
 
+const PersistBeforeExpirySchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    hoursBefore: z.number().int().min(1).max(13 * 24).default(48).describe('How long before the estimated CDN expiry (`cdnExpiresAt`) to persist.'),
+  })
+  .strict();
+
+const RetentionSchema = z
+  .object({
+    persistedDays: z.number().int().min(1).max(36_500).nullable().default(null).describe('Objects stored longer than this are deleted from the bucket; null keeps them.'),
+    recordsDays: z.number().int().min(1).max(36_500).nullable().default(null).describe('Media records (and their keys) older than this are removed; null keeps them.'),
+  })
+  .strict();
+
 export const SettingsInputSchema = z
   .object({
     s3: S3SettingsInputSchema.nullable().default(null).describe('null: use the server default bucket, if any.'),
     autoPersist: z.boolean().default(false).describe('Persist every incoming media automatically.'),
     downloadMode: z.enum(['stream', 'redirect']).default('stream').describe('How downloads of persisted media are answered.'),
+    persistBeforeExpiry: PersistBeforeExpirySchema.default({ enabled: false, hoursBefore: 48 }).describe(
+      'Persist unpersisted media shortly before WhatsApp drops them from its CDN (needs a bucket).',
+    ),
+    retention: RetentionSchema.default({ persistedDays: null, recordsDays: null }).describe('How long stored objects and media records are kept.'),
   })
   .strict();
 
@@ -43,6 +61,8 @@ export const SettingsSchema = z
       .nullable(),
     autoPersist: z.boolean(),
     downloadMode: z.enum(['stream', 'redirect']),
+    persistBeforeExpiry: z.object({ enabled: z.boolean(), hoursBefore: z.number() }),
+    retention: z.object({ persistedDays: z.number().nullable(), recordsDays: z.number().nullable() }),
     storage: z.enum(['account', 'server', 'none']).describe('Which bucket persist uses.'),
     updatedAt: Timestamp.nullable(),
   })

@@ -40,3 +40,22 @@ export function updateMedia(db: DbOrTrx, id: string, patch: Updateable<MediaTabl
 export function findAccountMedia(db: DbOrTrx, accountId: string, id: string) {
   return db.selectFrom('media').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
 }
+
+export function insertThumbnail(db: DbOrTrx, mediaId: string, jpeg: Buffer) {
+  return db.insertInto('media_thumbnails').values({ media_id: mediaId, jpeg: jpeg.toString('base64') }).onConflict((oc) => oc.column('media_id').doNothing()).execute();
+}
+
+export async function findThumbnail(db: DbOrTrx, mediaId: string): Promise<Buffer | null> {
+  const r = await db.selectFrom('media_thumbnails').select('jpeg').where('media_id', '=', mediaId).executeTakeFirst();
+  return r ? Buffer.from(r.jpeg, 'base64') : null;
+}
+
+export function deleteThumbnail(db: DbOrTrx, mediaId: string) {
+  return db.deleteFrom('media_thumbnails').where('media_id', '=', mediaId).execute();
+}
+
+/** Records a finished persist unless the media was deleted meanwhile; false when it was. */
+export async function recordPersisted(db: DbOrTrx, id: string, patch: Updateable<MediaTable>): Promise<boolean> {
+  const r = await db.updateTable('media').set(patch).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}

@@ -9,7 +9,7 @@ export async function insertPersistJobIfAbsent(db: DbOrTrx, row: PersistJobTable
 }
 
 /** Claims due jobs with a lease (see claimDueDeliveries for why this is safe on both dialects). */
-export function claimDueJobs(store: Store, o: { owner: string; now: string; leaseUntil: string; limit: number }) {
+export function claimDueJobs(store: Store, o: { owner: string; now: string; leaseUntil: string; limit: number; accountId?: string }) {
   const db = store.db;
   let due = db
     .selectFrom('persist_jobs')
@@ -19,15 +19,34 @@ export function claimDueJobs(store: Store, o: { owner: string; now: string; leas
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', o.now)]))
     .orderBy('next_run_at')
     .limit(o.limit);
+  if (o.accountId !== undefined) due = due.where('account_id', '=', o.accountId);
   if (store.dialect === 'postgres') due = due.forUpdate().skipLocked();
+  // A materialized CTE: inlined into `IN (…)`, PostgreSQL may evaluate a LIMIT … SKIP LOCKED
+  // subquery more than once and claim (and then strand) more rows than asked for.
   return db
+    .with((cte) => cte('due').materialized(), () => due)
     .updateTable('persist_jobs')
     .set((eb) => ({ lease_owner: o.owner, lease_expires_at: o.leaseUntil, claims: eb('claims', '+', 1) }))
-    .where('id', 'in', due)
+    .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
     .where('state', '=', 'pending')
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', o.now)]))
     .returningAll()
     .execute();
+}
+
+/** Accounts with due, unclaimed jobs, the longest-waiting first (the runner shares its workers among them). */
+export async function dueJobAccounts(db: DbOrTrx, now: string, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('persist_jobs')
+    .select(['account_id', (eb) => eb.fn.min('next_run_at').as('due')])
+    .where('state', '=', 'pending')
+    .where('next_run_at', '<=', now)
+    .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]))
+    .groupBy('account_id')
+    .orderBy('due')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.account_id);
 }
 
 /** Extends a running job's lease; false when another process holds it now. */
@@ -58,10 +77,6 @@ export async function finishPendingJob(db: DbOrTrx, mediaId: string, patch: (job
     .where('state', '=', 'pending')
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0 ? job : null;
-}
-
-export function findJob(db: DbOrTrx, id: string) {
-  return db.selectFrom('persist_jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /** Deletes ended jobs last touched before `before`. */

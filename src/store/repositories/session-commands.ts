@@ -1,4 +1,5 @@
 import type { DbOrTrx } from '../db.js';
+import type { CommandState } from '../enums.js';
 import type { SessionCommandTable } from '../schema.js';
 
 export function insertCommand(db: DbOrTrx, row: SessionCommandTable) {
@@ -14,7 +15,7 @@ export function pendingCommands(db: DbOrTrx, ownerId: string) {
 }
 
 /** Moves a command from one state to another; false when someone else moved it first. */
-export async function transitionCommand(db: DbOrTrx, id: string, from: string, to: string, at: string, result: string | null = null): Promise<boolean> {
+export async function transitionCommand(db: DbOrTrx, id: string, from: CommandState, to: CommandState, at: string, result: string | null = null): Promise<boolean> {
   const r = await db
     .updateTable('session_commands')
     .set({ state: to, result, updated_at: at })

@@ -1,5 +1,6 @@
 import type { Updateable } from 'kysely';
 import type { Db, DbOrTrx, Store } from '../db.js';
+import type { DeliveryState } from '../enums.js';
 import type { WebhookAttemptTable, WebhookDeliveryTable, WebhookEventTable } from '../schema.js';
 
 export function insertEvent(db: DbOrTrx, row: WebhookEventTable) {
@@ -45,10 +46,13 @@ export function claimDueDeliveries(store: Store, o: { owner: string; now: string
     .orderBy('d.next_attempt_at')
     .limit(o.limit);
   if (store.dialect === 'postgres') due = due.forUpdate(['d']).skipLocked();
+  // A materialized CTE: inlined into `IN (…)`, PostgreSQL may evaluate a LIMIT … SKIP LOCKED
+  // subquery more than once and claim (and then strand) more rows than asked for.
   return db
+    .with((cte) => cte('due').materialized(), () => due)
     .updateTable('webhook_deliveries')
     .set({ lease_owner: o.owner, lease_expires_at: o.leaseUntil })
-    .where('id', 'in', due)
+    .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
     .where('state', '=', 'pending')
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', o.now)]))
     .returning(['id'])
@@ -107,7 +111,7 @@ export function releaseDeliveryLease(db: DbOrTrx, id: string, owner: string) {
 }
 
 /** Recent deliveries of a webhook, newest first, with their event name. */
-export function listDeliveries(db: DbOrTrx, webhookId: string, limit: number, state?: string) {
+export function listDeliveries(db: DbOrTrx, webhookId: string, limit: number, state?: DeliveryState) {
   let q = db
     .selectFrom('webhook_deliveries as d')
     .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
