@@ -43,7 +43,7 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     owner: events.owner,
     buckets: deps.buckets,
     options: { concurrency: config.lifecycle.deletionConcurrency, pollIntervalMs: config.outbox.pollIntervalMs, leaseMs: config.outbox.leaseMs, retryDelayMs: 1_000 },
-    logger: events.logger.child({ component: 'media-deletion' }),
+    logger: events.baseLogger.child({ component: 'media-deletion' }),
     metrics: deps.metrics,
   });
   // A ring from inside a transaction may come before the commit; the poll catches up then.
@@ -57,7 +57,7 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     enqueuePersist: events.jobs.enqueue,
     wakePersist: () => runner.wake(),
     wakeDeletions: () => deletions.wake(),
-    logger: events.logger.child({ component: 'media-lifecycle' }),
+    logger: events.baseLogger.child({ component: 'media-lifecycle' }),
     metrics: deps.metrics,
   });
 

@@ -74,6 +74,8 @@ export function createEventPipeline(deps: { store: Store; clock: Clock; config: 
     deletionsDue,
     notify,
     logger,
+    /** The logger the pipeline was given, for workers that name their own component. */
+    baseLogger: deps.logger,
     onIngest: listeners.onIngest,
     onSessionStatus: listeners.onSessionStatus,
     /** The `media.deleted` event of an owner's delete, in the tombstone's transaction. */

@@ -141,7 +141,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
           200: fileResponse('The decrypted file, with the media’s own Content-Type.'),
           206: fileResponse('The requested slice.', { 'Content-Range': { type: 'string', description: '`bytes a-b/size`.', example: 'bytes 0-1023/48213' } }),
           302: withHeaders(z.null().describe('Persisted media with downloadMode "redirect": Location is the object URL.'), HEADERS.location),
-          ...errorResponses(...API_ERRORS, 404, 410, 413, 416, 502, 503),
+          ...errorResponses(...API_ERRORS, 404, 409, 410, 413, 416, 502, 503),
         },
       },
     },
@@ -176,7 +176,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
         description:
           'Streams CDN → decrypt/verify → multipart upload. Idempotent: persisted media answer with the existing object. Concurrent calls share one upload. On any failure nothing is left in the bucket and the media stays unpersisted.',
         params: MediaParams,
-        response: { 200: envelope(PersistResultSchema), ...errorResponses(...API_ERRORS, 404, 410, 413, 502, 503) },
+        response: { 200: envelope(PersistResultSchema), ...errorResponses(...API_ERRORS, 404, 409, 410, 413, 502, 503) },
       },
     },
     async (req) => {
