@@ -17,7 +17,7 @@ import { clientErrorHandler, frameworkErrors } from './http/protocol-errors.js';
 import { httpSeries, registerMetrics } from './http/metrics.js';
 import { registerRequestLog } from './http/request-log.js';
 import { createMetrics } from './metrics.js';
-import { registerOpenApi } from './http/openapi.js';
+import { registerOpenApi } from './http/openapi/document.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { accountRoutes } from './http/routes/account.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -216,7 +216,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addHook('preClose', async () => janitor.stop());
   }
 
-  await registerOpenApi(app, VERSION);
+  await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
   registerMetrics(app, metrics.registry);
   await app.register(healthRoutes, { db: store.db });
   // One count of failed authentications per client address, for /admin and /api together.

@@ -19,8 +19,9 @@ export async function bootstrapFirstKey(
     '',
     `  ${created.key}`,
     '',
-    'Try it:',
+    'Try it (or paste the export line before the README walk-through):',
     `  curl -H "Authorization: Bearer ${created.key}" ${opts.baseUrl}/api/account`,
+    `  export KEY=${created.key}`,
     '',
   ].join('\n');
 }

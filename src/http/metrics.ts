@@ -2,12 +2,22 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { DURATION_BUCKETS } from '../metrics/media-metrics.js';
 import type { RequestEnd } from './request-log.js';
+import { binaryResponse } from './schemas/responses.js';
 
 /** `GET /metrics` for `registry`. */
 export function registerMetrics(app: FastifyInstance, registry: Registry) {
-  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics (text format)' } }, async (_req, reply) => {
-    return reply.type(registry.contentType).send(await registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['ops'],
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics (text format)',
+        response: { 200: binaryResponse('The metrics in the Prometheus text format.', ['text/plain']) },
+      },
+    },
+    async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+  );
 }
 
 /** The HTTP series: requests by route and status, their latency, and errors by code. */

@@ -52,7 +52,7 @@ export function createMediaService(deps: MediaServiceDeps) {
   function headersFor(row: MediaTable, read: Pick<MediaRead, 'contentLength' | 'contentRange'>): Record<string, string> {
     // Rows from before types were checked at ingest are checked here too.
     const type = checkMimeType(row.mime_type).mimeType;
-    const h: Record<string, string> = { 'content-type': type, 'x-content-type-options': 'nosniff', 'accept-ranges': 'bytes', 'cache-control': 'private, no-store' };
+    const h: Record<string, string> = { 'content-type': type, 'x-content-type-options': 'nosniff', 'accept-ranges': 'bytes', etag: etagOf(row), 'cache-control': 'private, no-store' };
     if (read.contentLength !== null) h['content-length'] = String(read.contentLength);
     if (read.contentRange) h['content-range'] = read.contentRange;
     const disposition = dispositionFor(type, row.file_name);
@@ -75,13 +75,15 @@ export function createMediaService(deps: MediaServiceDeps) {
       accountId: string,
       sessionName: string,
       mediaId: string,
-      opts: { range?: string | undefined; signal: AbortSignal; requestId?: string },
+      opts: { range?: string | undefined; ifRange?: string | undefined; signal: AbortSignal; requestId?: string },
     ): Promise<Download> {
       const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
       const location = await redirectTo(accountId, row);
       if (location) return { status: 302, location };
+      // A media's bytes never change, so its id is a strong validator (RFC 9110 §13.1.5).
+      const range = opts.ifRange === undefined || opts.ifRange === etagOf(row) ? opts.range : undefined;
       // Started before the source may refuse (too large, busy), so refusals are accounted too.
-      const cdnKind = parseRangeHeader(opts.range).kind === 'none' ? 'download' : 'range';
+      const cdnKind = parseRangeHeader(range).kind === 'none' ? 'download' : 'range';
       const stored = row.persisted_at !== null && row.s3_bucket !== null && row.s3_key !== null;
       const account = deps.accounting.start({
         kind: stored ? 'bucket-read' : cdnKind,
@@ -95,7 +97,7 @@ export function createMediaService(deps: MediaServiceDeps) {
       const t = deps.transfers.track(accountId, session.name, opts.signal);
       let read: MediaRead;
       try {
-        read = await deps.source.open(accountId, session, row, { range: opts.range, signal: t.signal, verifiedHead: VERIFIED_HEAD_BYTES });
+        read = await deps.source.open(accountId, session, row, { range, signal: t.signal, verifiedHead: VERIFIED_HEAD_BYTES });
       } catch (err) {
         t.done();
         account.end(err, opts.signal.aborted ? 'client_gone' : undefined);
@@ -115,3 +117,5 @@ export function createMediaService(deps: MediaServiceDeps) {
     },
   };
 }
+
+const etagOf = (row: Pick<MediaTable, 'id'>) => `"${row.id}"`;

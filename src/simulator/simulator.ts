@@ -6,7 +6,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { proto } from '@whiskeysockets/baileys';
 import type { Clock } from '../clock.js';
-import { PayloadTooLargeError, ValidationError } from '../errors.js';
+import { InternalError, PayloadTooLargeError, ValidationError } from '../errors.js';
 import { createEncryptStream, generateMediaKey } from '../media/encrypt-stream.js';
 import type { MediaType } from '../media/media-type.js';
 import type { SessionService } from '../sessions/session-service.js';
@@ -115,6 +115,8 @@ export function createSimulator(deps: {
         message: { [FIELD[type]]: content },
       });
       const result = await ingestFor(accountId, sessionName, message);
+      // A media message always yields a media record (new, or the one of its message id).
+      if (!result.mediaId) throw new InternalError({ cause: new Error('the simulated media message produced no media record') });
       return { messageId: result.messageId, mediaId: result.mediaId };
     },
 

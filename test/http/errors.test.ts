@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.js';
 
@@ -73,14 +74,20 @@ describe('error envelope', () => {
 });
 
 describe('error docs link', () => {
-  it('points at the error catalogue served by the server', async () => {
+  it('opens a rendered page of the catalogue with an anchor for every code', async () => {
     const t = await buildTestApp('sqlite');
     try {
       const res = await t.app.inject('/nope');
-      const link = res.json().docs as string;
-      const doc = await t.app.inject(link.split('#')[0]!);
+      const [page, anchor] = (res.json().docs as string).split('#');
+      expect(anchor).toBe('route_not_found');
+      const doc = await t.app.inject(page!);
       expect(doc.statusCode).toBe(200);
-      expect(doc.body).toContain('`ROUTE_NOT_FOUND`');
+      expect(doc.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(doc.body).toContain('<tr id="route_not_found">');
+      // Every code of docs/errors.md has its row anchor.
+      const codes = [...readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8').matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
+      expect(codes.length).toBeGreaterThan(20);
+      expect(codes.filter((c) => !doc.body.includes(`<tr id="${c.toLowerCase()}">`))).toEqual([]);
     } finally {
       await t.close();
     }

@@ -41,7 +41,7 @@ describe('request lines', () => {
   });
 
   it('scrapes, probes and the API reference are logged at debug, so not at info', async () => {
-    const quiet = await Promise.all(['/metrics', '/healthz', '/readyz', '/docs/json'].map((url) => t.app.inject({ url })));
+    const quiet = await Promise.all(['/metrics', '/healthz', '/readyz', '/docs/openapi.json'].map((url) => t.app.inject({ url })));
     const loud = await t.app.inject({ url: '/api/account', headers: a.auth });
     expect(quiet.map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
     await expect.poll(() => linesOf(loud.headers['x-request-id'] as string).length).toBe(1);

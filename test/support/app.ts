@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import type { Store } from '../../src/store/db.js';
 import { createTestDb, type Dialect, type TestDb } from './databases.js';
 import { checkLogLine } from './log-lines.js';
+import { observeResponses } from './observed-responses.js';
 
 export const MASTER_KEY = 'test-master-key-0123456789abcdef';
 export const SECRET_KEY = 'test-secret-key-0123456789abcdef';
@@ -69,6 +70,7 @@ export async function buildTestApp(
   });
   const logger = createLogger(config.logLevel, { pretty: false, destination: sink });
   const app = await buildApp({ ...opts.deps, config, store, logger });
+  observeResponses(app);
   before?.(app);
   await app.ready();
 

@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { assertPostgres, DIALECTS } from './databases.js';
+import { readObservations, startObserving } from './observed-responses.js';
 
 export interface S3Endpoint {
   endpoint: string;
@@ -33,6 +36,28 @@ const HOW_TO =
 export default async function setup(project: TestProject) {
   // Checked once, before any test: a missing server is one clear failure, not one per suite.
   if (DIALECTS.includes('postgres')) await assertPostgres();
+  // Workers inherit the environment: each test app records what it answers there.
+  const observed = mkdtempSync(join(tmpdir(), 'titan-observed-'));
+  startObserving(observed);
+  const stopS3 = await setupS3(project);
+  return async () => {
+    await stopS3?.();
+    checkObservedResponses(observed);
+  };
+}
+
+/**
+ * The final check of the observed-responses test: every (route, status, content type) any
+ * test saw must be declared by the OpenAPI document of the app that answered it.
+ */
+function checkObservedResponses(dir: string) {
+  const all = readObservations(dir);
+  const missing = all.filter((o) => !o.documented).map((o) => `${o.route} → ${o.status} ${o.contentType ?? '(no body)'}`);
+  console.log(`observed responses: ${all.length} distinct (route, status, content type), ${missing.length} undocumented`);
+  if (missing.length > 0) throw new Error(`Responses the OpenAPI document does not declare:\n  ${missing.sort().join('\n  ')}`);
+}
+
+async function setupS3(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const env = process.env;
   if (env.TEST_S3_ENDPOINT) {
     project.provide('s3', {

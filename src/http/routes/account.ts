@@ -15,7 +15,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountService; ap
 
   app.get(
     '/account',
-    { schema: { tags, summary: 'The account of the calling key', response: { 200: envelope(AccountSchema), ...errorResponses(...API_ERRORS) } } },
+    { schema: { tags, operationId: 'getAccount', summary: 'The account of the calling key', response: { 200: envelope(AccountSchema), ...errorResponses(...API_ERRORS) } } },
     async (req) => ({ data: await accounts.get(principalOf(req).accountId) }),
   );
 
@@ -25,6 +25,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountService; ap
       config: { scope: '*' },
       schema: {
         tags,
+        operationId: 'createApiKey',
         summary: 'Create an API key (the secret is returned once)',
         description: 'Needs the `*` scope; the new key cannot hold scopes the caller lacks.',
         body: CreateKeyBody,
@@ -39,7 +40,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountService; ap
 
   app.get(
     '/account/keys',
-    { config: { scope: '*' }, schema: { tags, summary: 'List the account’s API keys', response: { 200: envelope(z.array(ApiKeySchema)), ...errorResponses(...API_ERRORS) } } },
+    { config: { scope: '*' }, schema: { tags, operationId: 'listApiKeys', summary: 'List the account’s API keys', response: { 200: envelope(z.array(ApiKeySchema)), ...errorResponses(...API_ERRORS) } } },
     async (req) => ({ data: await apiKeys.list(principalOf(req).accountId) }),
   );
 
@@ -47,14 +48,14 @@ export const accountRoutes: FastifyPluginAsyncZod<{ accounts: AccountService; ap
     '/account/keys/:id',
     {
       config: { scope: '*' },
-      schema: { tags, summary: 'Rename, disable or re-enable a key', params: KeyParams, body: UpdateKeyBody, response: { 200: envelope(ApiKeySchema), ...errorResponses(...API_ERRORS, 404) } },
+      schema: { tags, operationId: 'updateApiKey', summary: 'Rename, disable or re-enable a key', params: KeyParams, body: UpdateKeyBody, response: { 200: envelope(ApiKeySchema), ...errorResponses(...API_ERRORS, 404) } },
     },
     async (req) => ({ data: await apiKeys.update(principalOf(req).accountId, req.params.id, req.body) }),
   );
 
   app.delete(
     '/account/keys/:id',
-    { config: { scope: '*' }, schema: { tags, summary: 'Delete a key', params: KeyParams, response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404) } } },
+    { config: { scope: '*' }, schema: { tags, operationId: 'deleteApiKey', summary: 'Delete a key', params: KeyParams, response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404) } } },
     async (req, reply) => {
       await apiKeys.remove(principalOf(req).accountId, req.params.id);
       return reply.code(204).send(null);

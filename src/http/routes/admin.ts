@@ -20,19 +20,19 @@ export const adminRoutes: FastifyPluginAsyncZod<{
 
   app.post(
     '/accounts',
-    { schema: { tags, summary: 'Create an account', body: CreateAccountBody, response: { 201: envelope(AccountSchema), ...errors } } },
+    { schema: { tags, operationId: 'adminCreateAccount', summary: 'Create an account', body: CreateAccountBody, response: { 201: envelope(AccountSchema), ...errors } } },
     async (req, reply) => reply.code(201).send({ data: await accounts.create(req.body.name) }),
   );
 
   app.get(
     '/accounts',
-    { schema: { tags, summary: 'List accounts', response: { 200: envelope(z.array(AccountSchema)), ...errors } } },
+    { schema: { tags, operationId: 'adminListAccounts', summary: 'List accounts', response: { 200: envelope(z.array(AccountSchema)), ...errors } } },
     async () => ({ data: await accounts.list() }),
   );
 
   app.post(
     '/keys',
-    { schema: { tags, summary: 'Create an API key for an account', body: AdminCreateKeyBody, response: { 201: envelope(CreatedApiKeySchema), ...errors } } },
+    { schema: { tags, operationId: 'adminCreateApiKey', summary: 'Create an API key for an account', body: AdminCreateKeyBody, response: { 201: envelope(CreatedApiKeySchema), ...errors } } },
     async (req, reply) => {
       const { accountId, ...input } = req.body;
       const account = accountId ? await accounts.get(accountId) : await accounts.defaultAccount();
@@ -45,6 +45,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{
     {
       schema: {
         tags,
+        operationId: 'adminListApiKeys',
         summary: 'List API keys (of one account with ?accountId=)',
         querystring: z.object({ accountId: z.string().min(1).optional() }),
         response: { 200: envelope(z.array(ApiKeySchema)), ...errors },

@@ -9,9 +9,9 @@ import { noteLateFailure } from '../error-handler.js';
 import { API_ERRORS, envelope, errorResponses } from '../schemas/common.js';
 import { SessionParams } from '../schemas/common.js';
 import {
-  BinaryBody,
   DeletedMediaSchema,
   DeleteMediaQuery,
+  DownloadHeaders,
   MediaListQuery,
   MediaObjectSchema,
   MediaPageSchema,
@@ -19,6 +19,7 @@ import {
   MessageParams,
   PersistResultSchema,
 } from '../schemas/media.js';
+import { binaryResponse, fileResponse, HEADERS, withHeaders } from '../schemas/responses.js';
 
 interface MediaRouteDeps {
   media: MediaService;
@@ -39,6 +40,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
       config: { scope: 'media:read' },
       schema: {
         tags,
+        operationId: 'listMedia',
         summary: 'List media',
         description:
           'Newest first. Filters combine (AND). Pages are fixed by an opaque cursor: media arriving meanwhile never shift later pages. Deleted media are left out.',
@@ -57,7 +59,13 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
     '/sessions/:session/media/by-message/:messageId',
     {
       config: { scope: 'media:read' },
-      schema: { tags, summary: 'Get the media of a message', params: MessageParams, response: { 200: envelope(MediaObjectSchema), ...errorResponses(...API_ERRORS, 404, 410) } },
+      schema: {
+        tags,
+        operationId: 'getMediaByMessage',
+        summary: 'Get the media of a message',
+        params: MessageParams,
+        response: { 200: envelope(MediaObjectSchema), ...errorResponses(...API_ERRORS, 404, 410) },
+      },
     },
     async (req) => ({ data: await catalog.byMessage(principalOf(req).accountId, req.params.session, req.params.messageId) }),
   );
@@ -68,10 +76,16 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
       config: { scope: 'media:read' },
       schema: {
         tags,
+        operationId: 'getMediaThumbnail',
         summary: 'Get the JPEG preview embedded in the message',
         description: 'Served from the database (no CDN fetch), so it works after the CDN copy expired. 404 THUMBNAIL_NOT_FOUND when the message had none.',
         params: MediaParams,
-        response: { 200: BinaryBody.describe('image/jpeg'), ...errorResponses(...API_ERRORS, 404, 410) },
+        response: {
+          200: binaryResponse('The JPEG preview.', ['image/jpeg'], {
+            'Cache-Control': { type: 'string', description: 'The preview never changes for the life of the media.', example: 'private, max-age=86400, immutable' },
+          }),
+          ...errorResponses(...API_ERRORS, 404, 410),
+        },
       },
     },
     async (req, reply) => {
@@ -87,6 +101,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
       config: { scope: 'media:write' },
       schema: {
         tags,
+        operationId: 'deleteMedia',
         summary: 'Delete a media',
         description:
           'Wipes the media key, thumbnail and caption, and deletes the stored object (in the background; `?keepObject=true` leaves it). The record stays as a tombstone: the id answers 410 MEDIA_DELETED from then on. Emits `media.deleted`.',
@@ -102,7 +117,7 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
     '/sessions/:session/media/:mediaId',
     {
       config: { scope: 'media:read' },
-      schema: { tags, summary: 'Get a media object', params: MediaParams, response: { 200: envelope(MediaObjectSchema), ...errorResponses(...API_ERRORS, 404, 410) } },
+      schema: { tags, operationId: 'getMedia', summary: 'Get a media object', params: MediaParams, response: { 200: envelope(MediaObjectSchema), ...errorResponses(...API_ERRORS, 404, 410) } },
     },
     async (req) => {
       const { session, mediaId } = req.params;
@@ -116,15 +131,17 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
       config: { scope: 'media:read' },
       schema: {
         tags,
+        operationId: 'downloadMedia',
         summary: 'Download the decrypted media (streamed, verified)',
         description:
           'Streams the plaintext as it is decrypted. A full download is verified (MAC and SHA-256): a failure found before the first byte is a 502 JSON error, one found later aborts the connection. `Range: bytes=a-b` answers 206 with just that slice; a partial read cannot be MAC-verified.',
         params: MediaParams,
+        headers: DownloadHeaders,
         response: {
-          200: BinaryBody.describe('The decrypted file.'),
-          206: BinaryBody.describe('The requested slice.'),
-          302: z.null().describe('Persisted media with downloadMode "redirect": Location is the object URL.'),
-          ...errorResponses(...API_ERRORS, 404, 410, 413, 416, 502, 503),
+          200: fileResponse('The decrypted file, with the media’s own Content-Type.'),
+          206: fileResponse('The requested slice.', { 'Content-Range': { type: 'string', description: '`bytes a-b/size`.', example: 'bytes 0-1023/48213' } }),
+          302: withHeaders(z.null().describe('Persisted media with downloadMode "redirect": Location is the object URL.'), HEADERS.location),
+          ...errorResponses(...API_ERRORS, 404, 409, 410, 413, 416, 502, 503),
         },
       },
     },
@@ -135,7 +152,12 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
         if (!reply.raw.writableFinished) transfer.abort(new Error('The client went away.'));
       });
       const { session, mediaId } = req.params;
-      const d = await media.download(principalOf(req).accountId, session, mediaId, { range: req.headers.range, signal: transfer.signal, requestId: req.id });
+      const d = await media.download(principalOf(req).accountId, session, mediaId, {
+        range: req.headers.range,
+        ifRange: req.headers['if-range'],
+        signal: transfer.signal,
+        requestId: req.id,
+      });
       if (d.status === 302) return reply.redirect(d.location, 302);
       noteLateFailure(req, d.body, transfer.signal);
       // The schema documents the bytes; the type provider only knows JSON bodies.
@@ -149,11 +171,12 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
       config: { scope: 'media:write' },
       schema: {
         tags,
+        operationId: 'persistMedia',
         summary: 'Copy the media into the S3 bucket (streamed, verified)',
         description:
           'Streams CDN → decrypt/verify → multipart upload. Idempotent: persisted media answer with the existing object. Concurrent calls share one upload. On any failure nothing is left in the bucket and the media stays unpersisted.',
         params: MediaParams,
-        response: { 200: envelope(PersistResultSchema), ...errorResponses(...API_ERRORS, 404, 410, 413, 502, 503) },
+        response: { 200: envelope(PersistResultSchema), ...errorResponses(...API_ERRORS, 404, 409, 410, 413, 502, 503) },
       },
     },
     async (req) => {

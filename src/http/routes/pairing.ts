@@ -4,6 +4,7 @@ import type { SessionManager } from '../../whatsapp/session-manager.js';
 import { principalOf } from '../auth.js';
 import { API_ERRORS, envelope, errorResponses, SessionParams } from '../schemas/common.js';
 import { PairCodeBody, PairCodeSchema, QrQuery, QrSchema } from '../schemas/sessions.js';
+import { BinaryBody } from '../schemas/responses.js';
 
 /** Linking a WhatsApp account: the QR to scan (Titan's bare `{qr, event}`), or a phone code. */
 export const pairingRoutes: FastifyPluginAsyncZod<{ manager: SessionManager }> = async (app, { manager }) => {
@@ -14,7 +15,10 @@ export const pairingRoutes: FastifyPluginAsyncZod<{ manager: SessionManager }> =
     description: 'Answers `{qr, event}` as Titan does (no `{data}` envelope). With `?format=image`, the QR as a PNG (409 QR_NOT_AVAILABLE when there is none).',
     params: SessionParams,
     querystring: QrQuery,
-    response: { 200: QrSchema.describe('The QR, or a PNG image (image/png) with ?format=image.'), ...errorResponses(...API_ERRORS, 404, 409) },
+    response: {
+      200: { description: 'The QR as `{qr, event}`, or with `?format=image` a PNG.', content: { 'application/json': { schema: QrSchema }, 'image/png': { schema: BinaryBody } }, headers: {} },
+      ...errorResponses(...API_ERRORS, 404, 409),
+    },
   };
   const qr = async (req: FastifyRequest<{ Params: { session: string }; Querystring: { format: 'json' | 'image' } }>, reply: FastifyReply) => {
     const accountId = principalOf(req).accountId;
@@ -23,8 +27,9 @@ export const pairingRoutes: FastifyPluginAsyncZod<{ manager: SessionManager }> =
     return reply.type('image/png').header('cache-control', 'no-store').send(png);
   };
 
-  app.get('/:session/pair/qr', { config: { scope: 'sessions:manage' }, schema: qrSchema }, qr);
-  app.get('/sessions/:session/pair/qr', { config: { scope: 'sessions:manage' }, schema: qrSchema }, qr);
+  // Titan's path, and the same under /sessions.
+  app.get('/:session/pair/qr', { config: { scope: 'sessions:manage' }, schema: { ...qrSchema, operationId: 'getQr' } }, qr);
+  app.get('/sessions/:session/pair/qr', { config: { scope: 'sessions:manage' }, schema: { ...qrSchema, operationId: 'getSessionQr' } }, qr);
 
   app.post(
     '/sessions/:session/pair/code',
@@ -32,6 +37,7 @@ export const pairingRoutes: FastifyPluginAsyncZod<{ manager: SessionManager }> =
       config: { scope: 'sessions:manage' },
       schema: {
         tags,
+        operationId: 'requestPairingCode',
         summary: 'Pair by phone number: get a code to type on the phone',
         description: 'Starts the session when needed. 409 SESSION_ALREADY_PAIRED when it is linked already; 502 PAIRING_FAILED when WhatsApp refused or did not offer pairing in time.',
         params: SessionParams,

@@ -29,14 +29,14 @@ export const sessionRoutes: FastifyPluginAsyncZod<{
     '/sessions',
     {
       config: { scope: 'sessions:manage' },
-      schema: { tags, summary: 'Create a session', body: CreateSessionBody, response: { 201: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 409) } },
+      schema: { tags, operationId: 'createSession', summary: 'Create a session', body: CreateSessionBody, response: { 201: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 409) } },
     },
     async (req, reply) => reply.code(201).send({ data: await manager.create(principalOf(req).accountId, req.body) }),
   );
 
   app.get(
     '/sessions',
-    { config: { scope: 'sessions:read' }, schema: { tags, summary: 'List sessions', response: { 200: envelope(z.array(SessionSchema)), ...errorResponses(...API_ERRORS) } } },
+    { config: { scope: 'sessions:read' }, schema: { tags, operationId: 'listSessions', summary: 'List sessions', response: { 200: envelope(z.array(SessionSchema)), ...errorResponses(...API_ERRORS) } } },
     async (req) => ({ data: await sessions.list(principalOf(req).accountId) }),
   );
 
@@ -44,7 +44,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{
     '/sessions/:session',
     {
       config: { scope: 'sessions:read' },
-      schema: { tags, summary: 'Get a session', params: SessionParams, response: { 200: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 404) } },
+      schema: { tags, operationId: 'getSession', summary: 'Get a session', params: SessionParams, response: { 200: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 404) } },
     },
     async (req) => ({ data: await sessions.get(principalOf(req).accountId, req.params.session) }),
   );
@@ -54,7 +54,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{
       `/sessions/:session/${action}`,
       {
         config: { scope: 'sessions:manage' },
-        schema: { tags, ...ACTIONS[action], params: SessionParams, response: { 200: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 404, 503) } },
+        schema: { tags, operationId: `${action}Session`, ...ACTIONS[action], params: SessionParams, response: { 200: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 404, 503) } },
       },
       async (req) => {
         const { accountId } = principalOf(req);
@@ -72,6 +72,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{
       config: { scope: 'sessions:manage' },
       schema: {
         tags,
+        operationId: 'deleteSession',
         summary: 'Delete a session',
         description:
           'Stops the session, logs it out (unlinking the device) and deletes it with its credentials and media records (keys, thumbnails). `?deleteMedia=true` also deletes its stored objects from the bucket (in the background).',

@@ -10,7 +10,7 @@ export const settingsRoutes: FastifyPluginAsyncZod<{ settings: SettingsService }
   const tags = ['account'];
   app.get(
     '/account/settings',
-    { config: { scope: 'settings:manage' }, schema: { tags, summary: 'The account settings (secrets never shown)', response: { 200: envelope(SettingsSchema), ...errorResponses(...API_ERRORS) } } },
+    { config: { scope: 'settings:manage' }, schema: { tags, operationId: 'getSettings', summary: 'The account settings (secrets never shown)', response: { 200: envelope(SettingsSchema), ...errorResponses(...API_ERRORS) } } },
     async (req) => ({ data: await settings.get(principalOf(req).accountId) }),
   );
   app.put(
@@ -19,6 +19,7 @@ export const settingsRoutes: FastifyPluginAsyncZod<{ settings: SettingsService }
       config: { scope: 'settings:manage' },
       schema: {
         tags,
+        operationId: 'updateSettings',
         summary: 'Replace the account settings',
         description: 'The S3 settings are checked against the bucket (HeadBucket) unless `?verify=false`; a refusal is 400 S3_SETTINGS_INVALID with the storage’s reason.',
         querystring: z.object({ verify: z.enum(['true', 'false']).default('true') }),

@@ -4,7 +4,12 @@ import { MediaNotFoundError, RangeNotSatisfiableError } from '../../errors.js';
 import { parseRangeHeader, resolveRange } from '../../media/http-range.js';
 import type { Simulator } from '../../simulator/simulator.js';
 import { errorResponses } from '../schemas/common.js';
-import { BinaryBody } from '../schemas/media.js';
+import { binaryResponse } from '../schemas/responses.js';
+
+const CDN_HEADERS = {
+  'Content-Length': { type: 'integer', description: 'Bytes in this response.' },
+  'Accept-Ranges': { type: 'string', description: 'Always `bytes`.' },
+} as const;
 
 /** Where the simulated CDN serves its files: the only part of this server the CDN client may fetch. */
 export const SIMULATOR_CDN_PREFIX = '/simulator/cdn/';
@@ -16,10 +21,14 @@ export const simulatorCdnRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }>
     {
       schema: {
         tags: ['simulator'],
+        operationId: 'getSimulatedCdnFile',
         summary: 'Simulated CDN: an encrypted media file',
-        security: [],
         params: z.object({ file: z.string().max(64) }),
-        response: { 200: BinaryBody, 206: BinaryBody, ...errorResponses(404, 416) },
+        response: {
+          200: binaryResponse('The encrypted file.', ['application/octet-stream'], CDN_HEADERS),
+          206: binaryResponse('A slice of it.', ['application/octet-stream'], { ...CDN_HEADERS, 'Content-Range': { type: 'string', description: '`bytes a-b/size`.' } }),
+          ...errorResponses(404, 416),
+        },
       },
     },
     async (req, reply) => {

@@ -6,7 +6,7 @@ import type { Simulator } from '../../simulator/simulator.js';
 import { ValidationError } from '../../errors.js';
 import { principalOf } from '../auth.js';
 import { API_ERRORS, envelope, errorResponses, SessionParams } from '../schemas/common.js';
-import { SimulatedSchema, SimulateMediaQuery } from '../schemas/media.js';
+import { SimulatedMediaSchema, SimulatedMessageSchema, SimulateMediaQuery } from '../schemas/media.js';
 
 /** Sandbox routes: simulate incoming WhatsApp messages (only with SIMULATOR_ENABLED=true). */
 export const simulatorRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = async (app, { simulator }) => {
@@ -29,11 +29,13 @@ export const simulatorRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = 
         config: { scope: 'sessions:manage' },
         schema: {
           tags,
+          operationId: 'simulateMedia',
           summary: 'Simulate an incoming media message',
           description: 'The body is the raw file and its Content-Type the MIME type. It is encrypted like WhatsApp does, hosted on the simulated CDN, and fed to ingest.',
           params: SessionParams,
           querystring: SimulateMediaQuery,
-          response: { 201: envelope(SimulatedSchema), ...errorResponses(...API_ERRORS, 404, 413) },
+          binaryBody: { description: 'The file itself; its Content-Type is the media’s MIME type.', mediaTypes: ['image/jpeg', 'image/png', 'image/webp', 'video/mp4', 'audio/ogg', 'application/pdf', 'application/octet-stream'] },
+          response: { 201: envelope(SimulatedMediaSchema), ...errorResponses(...API_ERRORS, 404, 413) },
         },
       },
       async (req, reply) => {
@@ -53,10 +55,11 @@ export const simulatorRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = 
       config: { scope: 'sessions:manage' },
       schema: {
         tags,
+        operationId: 'simulateMessage',
         summary: 'Simulate an incoming message from a Baileys WAMessage (JSON, byte fields base64)',
         params: SessionParams,
         body: z.record(z.string(), z.unknown()),
-        response: { 201: envelope(SimulatedSchema), ...errorResponses(...API_ERRORS, 404) },
+        response: { 201: envelope(SimulatedMessageSchema), ...errorResponses(...API_ERRORS, 404) },
       },
     },
     async (req, reply) => reply.code(201).send({ data: await simulator.simulateMessage(principalOf(req).accountId, req.params.session, req.body) }),

@@ -28,6 +28,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
       config,
       schema: {
         tags,
+        operationId: 'createWebhook',
         summary: 'Create a webhook (the HMAC key is returned once)',
         body: CreateWebhookBody,
         response: { 201: envelope(CreatedWebhookSchema), ...errorResponses(...API_ERRORS) },
@@ -38,13 +39,13 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
 
   app.get(
     '/webhooks',
-    { config, schema: { tags, summary: 'List webhooks', response: { 200: envelope(z.array(WebhookSchema)), ...errorResponses(...API_ERRORS) } } },
+    { config, schema: { tags, operationId: 'listWebhooks', summary: 'List webhooks', response: { 200: envelope(z.array(WebhookSchema)), ...errorResponses(...API_ERRORS) } } },
     async (req) => ({ data: await webhooks.list(account(req)) }),
   );
 
   app.get(
     '/webhooks/:id',
-    { config, schema: { tags, summary: 'Get a webhook', params: WebhookParams, response: { 200: envelope(WebhookSchema), ...errorResponses(...API_ERRORS, 404) } } },
+    { config, schema: { tags, operationId: 'getWebhook', summary: 'Get a webhook', params: WebhookParams, response: { 200: envelope(WebhookSchema), ...errorResponses(...API_ERRORS, 404) } } },
     async (req) => ({ data: await webhooks.get(account(req), req.params.id) }),
   );
 
@@ -52,14 +53,14 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
     '/webhooks/:id',
     {
       config,
-      schema: { tags, summary: 'Change a webhook', params: WebhookParams, body: UpdateWebhookBody, response: { 200: envelope(WebhookSchema), ...errorResponses(...API_ERRORS, 404) } },
+      schema: { tags, operationId: 'updateWebhook', summary: 'Change a webhook', params: WebhookParams, body: UpdateWebhookBody, response: { 200: envelope(WebhookSchema), ...errorResponses(...API_ERRORS, 404) } },
     },
     async (req) => ({ data: await webhooks.update(account(req), req.params.id, req.body) }),
   );
 
   app.delete(
     '/webhooks/:id',
-    { config, schema: { tags, summary: 'Delete a webhook', params: WebhookParams, response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404) } } },
+    { config, schema: { tags, operationId: 'deleteWebhook', summary: 'Delete a webhook', params: WebhookParams, response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404) } } },
     async (req, reply) => {
       await webhooks.remove(account(req), req.params.id);
       return reply.code(204).send(null);
@@ -88,6 +89,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
       config,
       schema: {
         tags,
+        operationId: 'listWebhookDeliveries',
         summary: 'Recent deliveries with their attempt log',
         params: WebhookParams,
         querystring: DeliveriesQuery,
@@ -103,6 +105,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
       config,
       schema: {
         tags,
+        operationId: 'redeliverWebhookDelivery',
         summary: 'Send a delivery’s event again (a new delivery, same event id)',
         params: DeliveryParams,
         response: { 202: envelope(DeliverySchema), ...errorResponses(...API_ERRORS, 404) },
@@ -117,6 +120,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
       config,
       schema: {
         tags,
+        operationId: 'testWebhook',
         summary: 'Send a webhook.test event to this webhook',
         params: WebhookParams,
         response: { 202: envelope(DeliverySchema), ...errorResponses(...API_ERRORS, 404, 409) },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXAMPLES } from './examples.js';
 
 /** The error envelope of every failure (DESIGN §3). */
 export const ErrorSchema = z
@@ -8,7 +9,7 @@ export const ErrorSchema = z
     docs: z.string().optional(),
     details: z.unknown().optional(),
   })
-  .meta({ id: 'Error' });
+  .meta({ id: 'Error', examples: [EXAMPLES.error] });
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid request (VALIDATION_FAILED, INVALID_JSON, BAD_REQUEST, …).',
@@ -18,8 +19,10 @@ const ERROR_TEXT: Record<number, string> = {
   409: 'Conflict with an existing resource.',
   410: 'Gone (MEDIA_EXPIRED, MEDIA_DELETED).',
   413: 'Too large (PAYLOAD_TOO_LARGE, MEDIA_TOO_LARGE).',
+  414: 'The request URL is too long.',
   415: 'Unsupported Content-Type (UNSUPPORTED_MEDIA_TYPE).',
   416: 'Range not satisfiable (RANGE_NOT_SATISFIABLE).',
+  431: 'The request headers are too large.',
   429: 'Rate limited (RATE_LIMITED); see Retry-After.',
   500: 'Internal error (INTERNAL_ERROR).',
   502: 'Upstream failure (CDN_UNAVAILABLE, MEDIA_INTEGRITY_FAILED, STORAGE_FAILED, …).',
@@ -45,4 +48,5 @@ export const SessionNameSchema = z
 
 export const SessionParams = z.object({ session: SessionNameSchema });
 
-export const Timestamp = z.string().describe('ISO 8601 timestamp');
+// Documented as date-time; not re-validated on the way out (the store writes toISOString()).
+export const Timestamp = z.string().meta({ format: 'date-time', description: 'ISO 8601 timestamp (UTC)', examples: ['2026-11-25T09:41:07.512Z'] });

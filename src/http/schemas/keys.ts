@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SCOPES } from '../../accounts/scopes.js';
 import { Timestamp } from './common.js';
+import { EXAMPLES } from './examples.js';
 
 export const ScopeSchema = z.enum(SCOPES);
 
@@ -28,7 +29,7 @@ export const ApiKeySchema = z
     lastUsedAt: Timestamp.nullable(),
     createdAt: Timestamp,
   })
-  .meta({ id: 'ApiKey' });
+  .meta({ id: 'ApiKey', examples: [EXAMPLES.apiKey] });
 
 export const CreatedApiKeySchema = ApiKeySchema.extend({
   key: z.string().describe('The secret. Shown only in this response; store it now.'),
@@ -42,6 +43,6 @@ export const KeyParams = z.object({ id: z.string().min(1).max(100) });
 
 export const AccountSchema = z
   .object({ id: z.string(), name: z.string(), createdAt: Timestamp })
-  .meta({ id: 'Account' });
+  .meta({ id: 'Account', examples: [EXAMPLES.account] });
 
 export const CreateAccountBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();

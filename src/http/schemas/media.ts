@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MEDIA_TYPES } from '../../media/media-type.js';
 import { SessionNameSchema, Timestamp } from './common.js';
+import { EXAMPLES } from './examples.js';
 
 export const MediaParams = z.object({
   session: SessionNameSchema,
@@ -14,7 +15,7 @@ export const MediaObjectSchema = z
     session: z.string(),
     mimeType: z.string(),
     declaredMimeType: z.string().nullable().describe('The type the message declared, when it was not a valid media type (RFC 6838); mimeType is then application/octet-stream.'),
-    fileLength: z.number().nullable().describe('Plaintext size in bytes, as the message declares it.'),
+    fileLength: z.int().nullable().describe('Plaintext size in bytes, as the message declares it.'),
     persisted: z.boolean(),
     s3Url: z.string().nullable().describe('Minted at read time: presigned, or the public URL.'),
     type: z.enum(MEDIA_TYPES),
@@ -34,7 +35,12 @@ export const MediaObjectSchema = z
     hasThumbnail: z.boolean().describe('Whether GET …/thumbnail has the JPEG preview of the message.'),
     expired: z.boolean().describe('The CDN copy expired unpersisted and the key was wiped: the file can no longer be read.'),
   })
-  .meta({ id: 'Media' });
+  .meta({ id: 'Media', examples: [EXAMPLES.media] });
+
+export const DownloadHeaders = z.looseObject({
+  range: z.string().max(256).optional().describe('`bytes=a-b`, `bytes=a-` or `bytes=-n`: answers 206 with just that slice (not MAC-verified). Several ranges are answered in full (200).'),
+  'if-range': z.string().max(256).optional().describe('An ETag from an earlier download: the Range applies only while it still matches, else the whole file is sent.'),
+});
 
 export const MessageParams = z.object({ session: SessionNameSchema, messageId: z.string().min(1).max(128) });
 
@@ -73,8 +79,6 @@ export const DeletedMediaSchema = z
   })
   .meta({ id: 'DeletedMedia' });
 
-export const BinaryBody = z.string().meta({ format: 'binary' });
-
 export const SimulateMediaQuery = z.object({
   type: z.enum(MEDIA_TYPES).optional().describe('Defaults from the Content-Type (image/*, video/*, audio/*, image/webp → sticker, else document).'),
   fileName: z.string().min(1).max(255).optional(),
@@ -82,15 +86,18 @@ export const SimulateMediaQuery = z.object({
   from: z.string().min(1).max(128).optional().describe('Sender phone number or JID.'),
 });
 
-export const SimulatedSchema = z.object({ messageId: z.string(), mediaId: z.string().nullable() }).meta({ id: 'Simulated' });
+export const SimulatedMediaSchema = z.object({ messageId: z.string(), mediaId: z.string() }).meta({ id: 'SimulatedMedia', examples: [EXAMPLES.simulatedMedia] });
+export const SimulatedMessageSchema = z
+  .object({ messageId: z.string(), mediaId: z.string().nullable().describe('null when the message carries no media.') })
+  .meta({ id: 'SimulatedMessage' });
 
 export const PersistResultSchema = z
   .object({
     url: z.string().describe('Presigned URL (or public URL when the account set publicBaseUrl), minted now.'),
     key: z.string(),
     bucket: z.string(),
-    size: z.number().describe('Plaintext bytes stored.'),
+    size: z.int().describe('Plaintext bytes stored.'),
     mimeType: z.string(),
     sha256: z.string().nullable(),
   })
-  .meta({ id: 'PersistResult' });
+  .meta({ id: 'PersistResult', examples: [EXAMPLES.persistResult] });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SessionNameSchema, Timestamp } from './common.js';
+import { EXAMPLES } from './examples.js';
 
 export const ProxySchema = z
   .string()
@@ -35,7 +36,7 @@ export const SessionSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .meta({ id: 'Session' });
+  .meta({ id: 'Session', examples: [EXAMPLES.session] });
 
 export const QrQuery = z.object({
   format: z.enum(['json', 'image']).default('json').describe('`image` answers the QR code as a PNG.'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Timestamp } from './common.js';
+import { EXAMPLES } from './examples.js';
 
 const HttpUrl = z.string().max(2048).refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), { message: 'must be an http(s) URL' });
 
@@ -55,7 +56,7 @@ export const SettingsSchema = z
         forcePathStyle: z.boolean(),
         keyPrefix: z.string(),
         publicBaseUrl: z.string().nullable(),
-        presignExpiresSeconds: z.number(),
+        presignExpiresSeconds: z.int(),
       })
       .nullable(),
     autoPersist: z.boolean(),
@@ -65,4 +66,4 @@ export const SettingsSchema = z
     storage: z.enum(['account', 'server', 'none']).describe('Which bucket persist uses.'),
     updatedAt: Timestamp.nullable(),
   })
-  .meta({ id: 'Settings' });
+  .meta({ id: 'Settings', examples: [EXAMPLES.settings] });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EVENT_NAMES } from '../../webhooks/events.js';
 import { RETRY_POLICIES } from '../../webhooks/retry-policy.js';
 import { SessionNameSchema, Timestamp } from './common.js';
+import { EXAMPLES } from './examples.js';
 
 // Headers the server sets itself (or that HTTP owns) cannot be replaced by configuration.
 const RESERVED_HEADERS = ['content-type', 'content-length', 'host', 'user-agent', 'connection', 'transfer-encoding', 'x-webhook-id', 'x-webhook-timestamp', 'x-webhook-signature', 'webhook-id', 'webhook-timestamp', 'webhook-signature'];
@@ -74,14 +75,14 @@ export const WebhookSchema = z
     label: z.string().nullable(),
     session: z.string().nullable(),
     events: z.array(z.string()),
-    retries: z.object({ attempts: z.number(), delaySeconds: z.number(), policy: z.enum(RETRY_POLICIES) }),
+    retries: z.object({ attempts: z.int(), delaySeconds: z.number(), policy: z.enum(RETRY_POLICIES) }),
     headers: z.array(z.object({ name: z.string(), value: z.string() })),
     enabled: z.boolean(),
     previousSecretExpiresAt: Timestamp.nullable().describe('While set, deliveries are also signed with the previous secret (see rotate-secret).'),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .meta({ id: 'Webhook' });
+  .meta({ id: 'Webhook', examples: [EXAMPLES.webhook] });
 
 export const CreatedWebhookSchema = WebhookSchema.extend({
   hmacKey: z.string().describe('The signing key. Shown only in this response; store it now.'),
@@ -104,8 +105,8 @@ export const DeliverySchema = z
     eventId: z.string().describe('Also sent as X-Webhook-Id: the same for every attempt and redelivery.'),
     event: z.string(),
     state: z.enum(['held', 'pending', 'delivered', 'failed']).describe('held: waits for its auto-persist job; failed: attempts used up.'),
-    attempts: z.number(),
-    lastStatusCode: z.number().nullable(),
+    attempts: z.int(),
+    lastStatusCode: z.int().nullable(),
     lastError: z.string().nullable(),
     nextRetryAt: Timestamp.nullable(),
     redeliveryOf: z.string().nullable(),
@@ -113,16 +114,16 @@ export const DeliverySchema = z
     updatedAt: Timestamp,
     log: z.array(
       z.object({
-        attempt: z.number(),
-        statusCode: z.number().nullable(),
+        attempt: z.int(),
+        statusCode: z.int().nullable(),
         error: z.string().nullable(),
-        durationMs: z.number(),
+        durationMs: z.int(),
         at: Timestamp,
         nextRetryAt: Timestamp.nullable(),
       }),
     ),
   })
-  .meta({ id: 'WebhookDelivery' });
+  .meta({ id: 'WebhookDelivery', examples: [EXAMPLES.delivery] });
 
 const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an id');
 export const WebhookParams = z.object({ id: Id });

@@ -1,0 +1,69 @@
+import swagger from '@fastify/swagger';
+import scalar from '@scalar/fastify-api-reference';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { registerErrorsPage } from './errors-page.js';
+import { tidyComponents } from './components.js';
+import { openApiTransform } from './transform.js';
+import { webhooksSection } from './webhooks.js';
+
+const TAGS = [
+  { name: 'media', description: 'Media objects: metadata, streamed and verified download, persistence to S3.' },
+  { name: 'sessions', description: 'Linked WhatsApp accounts and their connections.' },
+  { name: 'pairing', description: 'Linking a WhatsApp account: QR code or phone code.' },
+  { name: 'webhooks', description: 'Signed event deliveries, the delivery log and redelivery.' },
+  { name: 'account', description: 'The calling key’s account, its API keys and its settings.' },
+  { name: 'admin', description: 'Accounts and keys of this server, with the MASTER_KEY.' },
+  { name: 'simulator', description: 'Sandbox (SIMULATOR_ENABLED=true): simulated incoming messages and the simulated CDN.' },
+  { name: 'ops', description: 'Probes and metrics, without authentication.' },
+];
+
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas the routes validate with, at
+ * `/docs/openapi.json` (and `.yaml`), with the Scalar reference at `/docs` and the error
+ * catalogue at `/docs/errors`.
+ */
+export async function registerOpenApi(app: FastifyInstance, opts: { version: string; publicUrl: string | undefined }) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'titan-media',
+        version: opts.version,
+        description:
+          'Media endpoints compatible with the Titan WhatsApp API: media metadata, streamed and verified download, persistence to S3. Errors are `{error, code, docs}`; see [the error codes](/docs/errors).',
+        license: { name: 'MIT', identifier: 'MIT' },
+      },
+      // Relative to where the document is served, unless PUBLIC_URL says where that is.
+      servers: [{ url: opts.publicUrl ?? '/', description: opts.publicUrl ? 'This server' : 'The server serving this document' }],
+      tags: TAGS,
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer titan_…` (all `/api` routes).' },
+          masterKey: { type: 'http', scheme: 'bearer', description: 'The server’s MASTER_KEY: `Authorization: Bearer <MASTER_KEY>` (the `/admin` routes).' },
+        },
+      },
+    },
+    transform: openApiTransform,
+    transformObject: (input) => {
+      const doc = jsonSchemaTransformObject(input) as Record<string, unknown>;
+      return tidyComponents({ ...doc, webhooks: webhooksSection() }) as ReturnType<typeof jsonSchemaTransformObject>;
+    },
+  });
+  await app.register(scalar, {
+    routePrefix: '/docs',
+    configuration: {
+      pageTitle: 'titan-media API',
+      // Everything the page needs comes from this server: no web fonts, no telemetry, no proxy.
+      withDefaultFonts: false,
+      telemetry: false,
+      persistAuth: true,
+      hideClientButton: true,
+      // No hosted-service toolbar or AI agent: the page is this server's reference only.
+      showDeveloperTools: 'never',
+      agent: { disabled: true },
+      authentication: { preferredSecurityScheme: 'apiKey' },
+    },
+  });
+  registerErrorsPage(app);
+}
