@@ -91,7 +91,15 @@ describe('OpenAPI document', () => {
     expect(Object.keys(doc.components.schemas).filter((n) => n.endsWith('Input'))).toEqual([]);
     expect(doc.components.schemas.Media).toMatchObject({ properties: { createdAt: { format: 'date-time' }, fileLength: { anyOf: [{ type: 'integer' }, { type: 'null' }] } } });
     expect(Object.keys(doc.webhooks).sort()).toEqual([...EVENT_NAMES, 'webhook.test'].sort());
-    expect(doc.webhooks['message.received']!.post.parameters.map((x) => x.name)).toEqual(['X-Webhook-Id', 'X-Webhook-Timestamp', 'X-Webhook-Signature']);
+    // Standard Webhooks' three headers, then Titan's three (every delivery carries all six).
+    expect(doc.webhooks['message.received']!.post.parameters.map((x) => x.name)).toEqual([
+      'webhook-id',
+      'webhook-timestamp',
+      'webhook-signature',
+      'X-Webhook-Id',
+      'X-Webhook-Timestamp',
+      'X-Webhook-Signature',
+    ]);
     expect(doc.servers.length).toBeGreaterThan(0);
   });
 });

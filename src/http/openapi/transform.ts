@@ -23,11 +23,12 @@ const SECURITY: Record<Audience, Record<string, string[]>[]> = {
 
 /**
  * The statuses every route of an audience can answer besides its own: the HTTP parser's 414
- * and 431 anywhere, the rate limit on `/api`, 413 and 415 wherever a JSON body is read.
+ * and 431 anywhere, 429 on `/api` (the rate limit, and failed keys from one address) and on
+ * `/admin` (failed master keys from one address), 413 and 415 wherever a JSON body is read.
  */
 function implicitStatuses(audience: Audience, schema: FastifySchema): number[] {
   const out = [414, 431];
-  if (audience === 'api') out.push(429);
+  if (audience === 'api' || audience === 'admin') out.push(429);
   if (schema.body !== undefined) out.push(413, 415);
   return out;
 }

@@ -1,7 +1,19 @@
 import { WEBHOOK_EVENTS } from '../schemas/events.js';
 
-/** The headers of every webhook request; the signatures are over the exact body bytes. */
+/**
+ * The headers of every webhook request. `webhook-*` are Standard Webhooks (standardwebhooks.com)
+ * and replay-safe: the signature covers id, timestamp and body. `X-Webhook-*` are Titan's, kept
+ * for compatibility: that signature covers the body alone.
+ */
 export const WEBHOOK_REQUEST_HEADERS = [
+  { name: 'webhook-id', description: 'Standard Webhooks: the event id, the same for every attempt and redelivery.', example: 'evt_3q9Kx1b2Vn7d' },
+  { name: 'webhook-timestamp', description: 'Standard Webhooks: Unix seconds when this attempt was signed; reject old ones.', example: '1795253667' },
+  {
+    name: 'webhook-signature',
+    description:
+      'Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`, one per signing secret (two while a rotation window is open). Verify with the standard\u2019s libraries.',
+    example: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
+  },
   { name: 'X-Webhook-Id', description: 'The event id; the same for every attempt and redelivery (deduplicate on it).', example: 'evt_3q9Kx1b2Vn7d' },
   { name: 'X-Webhook-Timestamp', description: 'Unix seconds when this attempt was signed.', example: '1795253667' },
   {

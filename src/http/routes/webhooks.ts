@@ -73,6 +73,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
       config,
       schema: {
         tags,
+        operationId: 'rotateWebhookSecret',
         summary: 'Rotate the signing secret (the old one keeps signing for a window)',
         description: 'Every delivery carries signatures by both secrets in `webhook-signature` until `previousSecretExpiresAt`; then only the new one. `previousValidSeconds: 0` drops the old secret at once.',
         params: WebhookParams,
