@@ -5,7 +5,17 @@ import type { MediaType } from './media-type.js';
 export const CDN_LIFETIME_MS = 14 * 86_400_000;
 
 /** The media object of the API (DESIGN §4): Titan's fields plus ours. Never the media key. */
-export interface MediaObject {
+/** What the message itself says about the file (null where it says nothing). */
+export interface MediaDetails {
+  width: number | null;
+  height: number | null;
+  durationSeconds: number | null;
+  isVoiceNote: boolean | null;
+  isAnimated: boolean | null;
+  pageCount: number | null;
+}
+
+export interface MediaObject extends MediaDetails {
   id: string;
   messageId: string;
   session: string;
@@ -23,12 +33,6 @@ export interface MediaObject {
   cdnExpiresAt: string;
   persistedAt: string | null;
   from: string | null;
-  width: number | null;
-  height: number | null;
-  durationSeconds: number | null;
-  isVoiceNote: boolean | null;
-  isAnimated: boolean | null;
-  pageCount: number | null;
   hasThumbnail: boolean;
   /** The CDN copy expired unpersisted and the media key was wiped: it can never be read again. */
   expired: boolean;

@@ -1,5 +1,8 @@
 import type { proto } from '@whiskeysockets/baileys';
+import type { MediaDetails } from '../media/media-object.js';
 import type { MediaType } from '../media/media-type.js';
+
+export type { MediaDetails } from '../media/media-object.js';
 
 type Msg = proto.IMessage;
 type MediaContent = proto.Message.IImageMessage &
@@ -29,14 +32,6 @@ export interface ExtractedMedia {
   jpegThumbnail: Buffer | null;
 }
 
-export interface MediaDetails {
-  width: number | null;
-  height: number | null;
-  durationSeconds: number | null;
-  isVoiceNote: boolean | null;
-  isAnimated: boolean | null;
-  pageCount: number | null;
-}
 
 // Content fields that carry an encrypted CDN file, and the media type (hence HKDF info) of each.
 const MEDIA_FIELDS: [keyof Msg, MediaType][] = [
