@@ -2,7 +2,6 @@ import type { proto } from '@whiskeysockets/baileys';
 import type { MediaDetails } from '../media/media-object.js';
 import type { MediaType } from '../media/media-type.js';
 
-export type { MediaDetails } from '../media/media-object.js';
 
 type Msg = proto.IMessage;
 type MediaContent = proto.Message.IImageMessage &
