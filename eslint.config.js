@@ -5,7 +5,18 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   // test/contract/client/ is built against types generated from the live document while its
   // test runs (and type-checked there with tsc), so it cannot be linted before that.
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/', '.rgw/', 'bench/results/', 'test/contract/client/', 'test/artifacts/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      'data/',
+      '.rgw/',
+      'bench/results/',
+      'test/contract/client/',
+      'test/artifacts/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

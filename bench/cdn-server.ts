@@ -18,7 +18,10 @@ const etag = `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
 function parseRange(header: string | undefined): [number, number] | null | undefined {
   const m = /^bytes=(\d*)-(\d*)$/.exec(header ?? '');
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  const [start, end] = m[1] === '' ? [Math.max(0, size - Number(m[2])), size - 1] : [Number(m[1]), m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1)];
+  const [start, end] =
+    m[1] === ''
+      ? [Math.max(0, size - Number(m[2])), size - 1]
+      : [Number(m[1]), m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1)];
   return start > end || start >= size ? null : [start, end];
 }
 

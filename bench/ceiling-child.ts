@@ -44,7 +44,7 @@ function pass(job: CeilingJob): CeilingResult {
   const mac = Buffer.alloc(MAC_LENGTH);
   const fd = openSync(job.path, 'r');
   try {
-    for (let pos = 0; pos < cipherLength; ) {
+    for (let pos = 0; pos < cipherLength;) {
       const n = readSync(fd, buffer, 0, Math.min(CHUNK, cipherLength - pos), pos);
       if (n === 0) throw new Error('The media file is shorter than expected.');
       const chunk = buffer.subarray(0, n);

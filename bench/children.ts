@@ -24,14 +24,19 @@ export interface Cdn {
   stop(): Promise<void>;
 }
 
-export const startCdn = (root: string, file: string): Promise<Cdn> => startHttpChild(root, 'bench/cdn-server.ts', [file]);
+export const startCdn = (root: string, file: string): Promise<Cdn> =>
+  startHttpChild(root, 'bench/cdn-server.ts', [file]);
 
 /** The crypto-free relay (relay-server.ts) in front of `fileUrl`. */
-export const startRelay = (root: string, fileUrl: string): Promise<Cdn> => startHttpChild(root, 'bench/relay-server.ts', [fileUrl]);
+export const startRelay = (root: string, fileUrl: string): Promise<Cdn> =>
+  startHttpChild(root, 'bench/relay-server.ts', [fileUrl]);
 
 /** Starts a bench HTTP server script that prints `{"port":N}` once listening. */
 async function startHttpChild(root: string, script: string, args: string[]): Promise<Cdn> {
-  const child = spawn(process.execPath, [toPlainNode(root, join(root, script)), ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [toPlainNode(root, join(root, script)), ...args], {
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = once(child, 'exit');
   const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   const { port } = JSON.parse(line) as { port: number };
@@ -60,8 +65,17 @@ export interface ChildRun<M> {
  * Forks `script` (a bench/*.ts child, transpiled for bare node) with `job` as its argument, waits
  * for its `ready`, sends `go` and measures until its next message.
  */
-export async function runIpcChild<M>(root: string, script: string, job: unknown, otherPids: number[] = []): Promise<ChildRun<M>> {
-  const child = fork(toPlainNode(root, join(root, script)), [JSON.stringify(job)], { execArgv: [], env: childEnv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export async function runIpcChild<M>(
+  root: string,
+  script: string,
+  job: unknown,
+  otherPids: number[] = [],
+): Promise<ChildRun<M>> {
+  const child = fork(toPlainNode(root, join(root, script)), [JSON.stringify(job)], {
+    execArgv: [],
+    env: childEnv(),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const exited = once(child, 'exit');
   const next = () =>
     Promise.race([

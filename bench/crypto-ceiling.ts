@@ -35,17 +35,30 @@ export interface EncryptedMediaFile {
  * Encrypts `sizeBytes` of incompressible plaintext (an AES-CTR keystream) as WhatsApp does,
  * streaming it into `path`: nothing the size of the file is ever held in memory.
  */
-export async function writeEncryptedMedia(path: string, sizeBytes: number, type: MediaType = 'video'): Promise<EncryptedMediaFile> {
+export async function writeEncryptedMedia(
+  path: string,
+  sizeBytes: number,
+  type: MediaType = 'video',
+): Promise<EncryptedMediaFile> {
   const mediaKey = generateMediaKey();
   const keystream = createCipheriv('aes-128-ctr', randomBytes(16), randomBytes(16));
   const zeros = Buffer.alloc(MiB);
   function* plaintext() {
-    for (let left = sizeBytes; left > 0; left -= MiB) yield keystream.update(left >= MiB ? zeros : zeros.subarray(0, left));
+    for (let left = sizeBytes; left > 0; left -= MiB)
+      yield keystream.update(left >= MiB ? zeros : zeros.subarray(0, left));
   }
   const encrypt = createEncryptStream({ mediaKey, type });
   await pipeline(Readable.from(plaintext()), encrypt, createWriteStream(path));
   const r = encrypt.result!;
-  return { path, mediaKey, type, fileSha256: r.fileSha256, fileEncSha256: r.fileEncSha256, plainLength: r.fileLength, encLength: r.encLength };
+  return {
+    path,
+    mediaKey,
+    type,
+    fileSha256: r.fileSha256,
+    fileEncSha256: r.fileEncSha256,
+    plainLength: r.fileLength,
+    encLength: r.encLength,
+  };
 }
 
 /**
@@ -53,7 +66,11 @@ export async function writeEncryptedMedia(path: string, sizeBytes: number, type:
  * there); throws when the MAC or a hash is wrong. With `encSha256` it also hashes the
  * encrypted file (the `fileEncSha256` check).
  */
-export async function ceilingPass(root: string, media: EncryptedMediaFile, opts: { encSha256?: boolean } = {}): Promise<CeilingResult> {
+export async function ceilingPass(
+  root: string,
+  media: EncryptedMediaFile,
+  opts: { encSha256?: boolean } = {},
+): Promise<CeilingResult> {
   const { iv, cipherKey, macKey } = deriveMediaKeys(media.mediaKey, media.type);
   const job: CeilingJob = {
     path: media.path,
@@ -65,7 +82,11 @@ export async function ceilingPass(root: string, media: EncryptedMediaFile, opts:
     fileEncSha256: media.fileEncSha256.toString('hex'),
     encSha256: opts.encSha256 ?? false,
   };
-  const child = spawn(process.execPath, [toPlainNode(root, join(root, 'bench/ceiling-child.ts')), JSON.stringify(job)], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [toPlainNode(root, join(root, 'bench/ceiling-child.ts')), JSON.stringify(job)],
+    { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];

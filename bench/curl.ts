@@ -25,7 +25,16 @@ export interface CurlResult {
 /** `POST url` with `headers`, the body counted and discarded. Rejects when curl fails (a cut body included). */
 export async function curlPost(url: string, headers: Record<string, string>): Promise<CurlResult> {
   const before = reapedChildrenCpuSeconds();
-  const args = ['--silent', '--show-error', '--output', '/dev/null', '--request', 'POST', '--write-out', '%{http_code} %{size_download} %header{content-length}'];
+  const args = [
+    '--silent',
+    '--show-error',
+    '--output',
+    '/dev/null',
+    '--request',
+    'POST',
+    '--write-out',
+    '%{http_code} %{size_download} %header{content-length}',
+  ];
   for (const [k, v] of Object.entries(headers)) args.push('--header', `${k}: ${v}`);
   const child = spawn('curl', [...args, url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -34,9 +43,16 @@ export async function curlPost(url: string, headers: Record<string, string>): Pr
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const [code] = (await Promise.race([
     once(child, 'exit'),
-    once(child, 'error').then(([e]) => Promise.reject(new Error(`could not run curl (the download client): ${(e as Error).message}`))),
+    once(child, 'error').then(([e]) =>
+      Promise.reject(new Error(`could not run curl (the download client): ${(e as Error).message}`)),
+    ),
   ])) as [number | null];
   if (code !== 0) throw new Error(`curl exited with ${String(code)}: ${err.trim()}`);
   const [status, bytes, contentLength] = out.trim().split(' ');
-  return { status: Number(status), bytes: Number(bytes), contentLength: contentLength ?? '', cpu: reapedChildrenCpuSeconds() - before };
+  return {
+    status: Number(status),
+    bytes: Number(bytes),
+    contentLength: contentLength ?? '',
+    cpu: reapedChildrenCpuSeconds() - before,
+  };
 }

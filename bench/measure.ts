@@ -50,7 +50,11 @@ export function cpuMeter(pids: number[]) {
   const self = process.cpuUsage();
   return () => {
     const mine = process.cpuUsage(self);
-    return { wall: (performance.now() - t0) / 1000, used: pids.map((pid, i) => procCpuSeconds(pid) - before[i]!), self: (mine.user + mine.system) / 1e6 };
+    return {
+      wall: (performance.now() - t0) / 1000,
+      used: pids.map((pid, i) => procCpuSeconds(pid) - before[i]!),
+      self: (mine.user + mine.system) / 1e6,
+    };
   };
 }
 
@@ -88,7 +92,11 @@ export function toPlainNode(root: string, tsFile: string): string {
   return file;
 }
 
-type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
+type ProfileNode = {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+};
 type CpuProfile = { nodes: ProfileNode[]; startTime: number; samples: number[]; timeDeltas: number[] };
 
 export interface SelfTime {

@@ -34,7 +34,12 @@ const message: WAMessage = {
   key: { remoteJid: '15550009999@s.whatsapp.net', fromMe: false, id: '3EB0BENCHPEER' },
   messageTimestamp: Math.floor(Date.now() / 1000),
   message: {
-    videoMessage: { url: job.url, mediaKey: Buffer.from(job.mediaKey, 'base64'), mimetype: job.mimetype, fileLength: job.fileLength },
+    videoMessage: {
+      url: job.url,
+      mediaKey: Buffer.from(job.mediaKey, 'base64'),
+      mimetype: job.mimetype,
+      fileLength: job.fileLength,
+    },
   },
 };
 const ctx = {
@@ -48,7 +53,10 @@ const ctx = {
 const s3 = job.s3 ? { ...job.s3, sdk: await import('@aws-sdk/client-s3') } : null;
 const client = s3 ? new s3.sdk.S3Client(s3.client) : null;
 async function store(buffer: Buffer, key: string): Promise<void> {
-  if (s3 && client) await client.send(new s3.sdk.PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: buffer, ContentType: job.mimetype }));
+  if (s3 && client)
+    await client.send(
+      new s3.sdk.PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: buffer, ContentType: job.mimetype }),
+    );
   else await writeFile(job.out!, buffer);
 }
 
@@ -58,7 +66,12 @@ process.once('message', () => {
     const buffer = await downloadMediaMessage(message, 'buffer', {}, ctx);
     const downloaded = performance.now();
     await store(buffer, s3?.key ?? '');
-    send({ type: 'done', bytes: buffer.length, downloadMs: downloaded - started, totalMs: performance.now() - started });
+    send({
+      type: 'done',
+      bytes: buffer.length,
+      downloadMs: downloaded - started,
+      totalMs: performance.now() - started,
+    });
   })().catch((err: unknown) => {
     process.stderr.write(`peer failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

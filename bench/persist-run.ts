@@ -5,7 +5,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { startCdn, type Cdn } from './children.js';
 import { writeEncryptedMedia, type EncryptedMediaFile } from './crypto-ceiling.js';
 import { MB, MiB } from './measure.js';
-import { benchPersist, measureOursPersist, profilePersist, writePlaintext, type PersistContext, type PersistResults } from './persist.js';
+import {
+  benchPersist,
+  measureOursPersist,
+  profilePersist,
+  writePlaintext,
+  type PersistContext,
+  type PersistResults,
+} from './persist.js';
 import { memoryCheck, type Target } from './report.js';
 import { gatewayGc, resolveS3, s3ClientConfig, tempBucket } from './s3.js';
 import { benchMedia, type BenchMedia } from './server.js';
@@ -33,7 +40,14 @@ export async function runPersistParts(o: {
   const client = new S3Client(s3ClientConfig(s3));
   const bucket = await tempBucket(client, gatewayGc(o.root, s3.endpoint));
   const cleanups: (() => Promise<void> | void)[] = [() => bucket.remove(), () => client.destroy()];
-  const out: PersistResults = { sizeMiB: (o.video?.media.plainLength ?? 0) / MiB, partSizeBytes: PART_SIZE, queueSize: QUEUE_SIZE, endpoint: s3.endpoint, bucket: bucket.bucket, ratios: {} };
+  const out: PersistResults = {
+    sizeMiB: (o.video?.media.plainLength ?? 0) / MiB,
+    partSizeBytes: PART_SIZE,
+    queueSize: QUEUE_SIZE,
+    endpoint: s3.endpoint,
+    bucket: bucket.bucket,
+    ratios: {},
+  };
   try {
     const warm = await writeEncryptedMedia(join(o.scratch, 'warm-up.enc'), 64 * 1024);
     const warmCdn = await startCdn(o.root, warm.path);
@@ -51,7 +65,9 @@ export async function runPersistParts(o: {
 
     if (o.persist && o.video) {
       const { media, cdn, bm } = o.video;
-      process.stdout.write(`persist: ${out.sizeMiB} MiB to ${s3.endpoint}/${bucket.bucket}, part size ${PART_SIZE / MiB} MiB × queue ${QUEUE_SIZE}…\n`);
+      process.stdout.write(
+        `persist: ${out.sizeMiB} MiB to ${s3.endpoint}/${bucket.bucket}, part size ${PART_SIZE / MiB} MiB × queue ${QUEUE_SIZE}…\n`,
+      );
       const plain = await writePlaintext(media, join(o.scratch, 'plain.mp4'));
       try {
         await benchPersist(ctx, bm, plain, cdn, o.runs, out);
@@ -59,8 +75,18 @@ export async function runPersistParts(o: {
         rmSync(plain, { force: true });
       }
       const { oursOverBaseline, oursOverPeer } = out.ratios as { oursOverBaseline: number; oursOverPeer: number };
-      o.targets.push({ name: 'persist: ours ≥ 0.8 × baseline upload', value: oursOverBaseline, target: '≥ 0.8', pass: oursOverBaseline >= 0.8 });
-      o.targets.push({ name: 'persist: ours ≥ 1.3 × peer', value: oursOverPeer, target: '≥ 1.3', pass: oursOverPeer >= 1.3 });
+      o.targets.push({
+        name: 'persist: ours ≥ 0.8 × baseline upload',
+        value: oursOverBaseline,
+        target: '≥ 0.8',
+        pass: oursOverBaseline >= 0.8,
+      });
+      o.targets.push({
+        name: 'persist: ours ≥ 1.3 × peer',
+        value: oursOverPeer,
+        target: '≥ 1.3',
+        pass: oursOverPeer >= 1.3,
+      });
       if (o.profile) out.profile = await profilePersist(ctx, bm, cdn);
     }
 
@@ -71,7 +97,12 @@ export async function runPersistParts(o: {
       try {
         const s = await measureOursPersist(ctx, benchMedia(big, cdn.origin), cdn);
         const m = (out.memoryCheck = memoryCheck(s, o.memorySizeMiB, RSS_LIMIT));
-        o.targets.push({ name: `persist: server peak RSS ≤ 200 MB (${o.memorySizeMiB} MiB persist)`, value: s.peakRss! / MB, target: '≤ 200', pass: m.pass });
+        o.targets.push({
+          name: `persist: server peak RSS ≤ 200 MB (${o.memorySizeMiB} MiB persist)`,
+          value: s.peakRss! / MB,
+          target: '≤ 200',
+          pass: m.pass,
+        });
       } finally {
         await cdn.stop();
         rmSync(big.path, { force: true });

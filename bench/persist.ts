@@ -63,19 +63,39 @@ export async function writePlaintext(media: EncryptedMediaFile, path: string): P
 const key = (party: string) => `bench/${party}-${Date.now().toString(36)}.mp4`;
 
 export async function measureBaseline(ctx: PersistContext, plainFile: string, size: number): Promise<Sample> {
-  const job: UploadJob = { file: plainFile, mimetype: 'video/mp4', partSize: ctx.partSize, queueSize: ctx.queueSize, s3: { client: s3ClientConfig(ctx.s3), bucket: ctx.bucket, key: key('baseline') } };
+  const job: UploadJob = {
+    file: plainFile,
+    mimetype: 'video/mp4',
+    partSize: ctx.partSize,
+    queueSize: ctx.queueSize,
+    s3: { client: s3ClientConfig(ctx.s3), bucket: ctx.bucket, key: key('baseline') },
+  };
   const r = await runIpcChild<UploadMessage>(ctx.root, 'bench/upload-file.ts', job);
   await ctx.checkAndDelete(job.s3.key, size);
   if (r.done.type !== 'done') throw new Error('baseline upload did not finish');
   const mib = size / MiB;
-  return { mibPerSec: mib / (r.done.totalMs / 1000), mibPerCpuSecond: mib / r.cpu[0]!, peakRss: r.peakRss, sampledRss: r.sampledRss, idleRss: r.idleRss, cpu: { server: r.cpu[0]! / r.wall, cdn: 0 } };
+  return {
+    mibPerSec: mib / (r.done.totalMs / 1000),
+    mibPerCpuSecond: mib / r.cpu[0]!,
+    peakRss: r.peakRss,
+    sampledRss: r.sampledRss,
+    idleRss: r.idleRss,
+    cpu: { server: r.cpu[0]! / r.wall, cdn: 0 },
+  };
 }
 
 export async function measurePeerPut(ctx: PersistContext, media: BenchMedia, cdn: Cdn): Promise<Sample> {
-  const job: PeerJob = { url: media.url, mediaKey: media.mediaKey.toString('base64'), mimetype: media.mimetype, fileLength: media.fileLength, s3: { client: s3ClientConfig(ctx.s3), bucket: ctx.bucket, key: key('peer') } };
+  const job: PeerJob = {
+    url: media.url,
+    mediaKey: media.mediaKey.toString('base64'),
+    mimetype: media.mimetype,
+    fileLength: media.fileLength,
+    s3: { client: s3ClientConfig(ctx.s3), bucket: ctx.bucket, key: key('peer') },
+  };
   const r = await runIpcChild<PeerMessage>(ctx.root, 'bench/peer-download.ts', job, [cdn.pid]);
   await ctx.checkAndDelete(job.s3!.key, media.fileLength);
-  if (r.done.type !== 'done' || r.done.bytes !== media.fileLength) throw new Error(`peer returned ${r.done.type === 'done' ? r.done.bytes : '?'} bytes, not ${media.fileLength}`);
+  if (r.done.type !== 'done' || r.done.bytes !== media.fileLength)
+    throw new Error(`peer returned ${r.done.type === 'done' ? r.done.bytes : '?'} bytes, not ${media.fileLength}`);
   const mib = media.fileLength / MiB;
   const [self, cdnCpu] = r.cpu as [number, number];
   return {
@@ -90,15 +110,28 @@ export async function measurePeerPut(ctx: PersistContext, media: BenchMedia, cdn
 }
 
 async function persistOnce(url: string, auth: string): Promise<{ key: string; size: number }> {
-  const res = await request(url.replace(/\/download$/, '/persist'), { method: 'POST', headers: { authorization: auth } });
+  const res = await request(url.replace(/\/download$/, '/persist'), {
+    method: 'POST',
+    headers: { authorization: auth },
+  });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`persist → ${res.statusCode}: ${text}`);
   return (JSON.parse(text) as { data: { key: string; size: number } }).data;
 }
 
 /** Ours, on a fresh server: warm-up persist of the small media, then the measured one. */
-export async function measureOursPersist(ctx: PersistContext, media: BenchMedia, cdn: Cdn, nodeArgs: string[] = []): Promise<Sample> {
-  const server = await startServer({ entry: ctx.entry, maxBytes: 4 * 1024 * MiB, nodeArgs, env: serverS3Env(ctx.s3, ctx.bucket, ctx.partSize, ctx.queueSize) });
+export async function measureOursPersist(
+  ctx: PersistContext,
+  media: BenchMedia,
+  cdn: Cdn,
+  nodeArgs: string[] = [],
+): Promise<Sample> {
+  const server = await startServer({
+    entry: ctx.entry,
+    maxBytes: 4 * 1024 * MiB,
+    nodeArgs,
+    env: serverS3Env(ctx.s3, ctx.bucket, ctx.partSize, ctx.queueSize),
+  });
   try {
     const warm = await persistOnce(await provision(server, ctx.warmUp), server.auth);
     await ctx.checkAndDelete(warm.key, ctx.warmUp.fileLength);
@@ -115,17 +148,33 @@ export async function measureOursPersist(ctx: PersistContext, media: BenchMedia,
     const sampledRss = sampler.stop();
     const peakRss = procMemory(server.pid, 'VmHWM');
     await ctx.checkAndDelete(stored.key, media.fileLength);
-    if (stored.size !== media.fileLength) throw new Error(`persist reported ${stored.size} bytes, not ${media.fileLength}`);
+    if (stored.size !== media.fileLength)
+      throw new Error(`persist reported ${stored.size} bytes, not ${media.fileLength}`);
     const [serverCpu, cdnCpu] = cpu.used as [number, number];
     const mib = media.fileLength / MiB;
-    return { mibPerSec: mib / seconds, mibPerCpuSecond: mib / serverCpu, peakRss, sampledRss, idleRss, cpu: { server: serverCpu / cpu.wall, cdn: cdnCpu / cpu.wall }, window: { from, to } };
+    return {
+      mibPerSec: mib / seconds,
+      mibPerCpuSecond: mib / serverCpu,
+      peakRss,
+      sampledRss,
+      idleRss,
+      cpu: { server: serverCpu / cpu.wall, cdn: cdnCpu / cpu.wall },
+      window: { from, to },
+    };
   } finally {
     await server.stop();
   }
 }
 
 /** Runs baseline, peer and ours interleaved, `runs` times; fills the summaries and ratios. */
-export async function benchPersist(ctx: PersistContext, media: BenchMedia, plainFile: string, cdn: Cdn, runs: number, out: PersistResults): Promise<void> {
+export async function benchPersist(
+  ctx: PersistContext,
+  media: BenchMedia,
+  plainFile: string,
+  cdn: Cdn,
+  runs: number,
+  out: PersistResults,
+): Promise<void> {
   const samples = { baseline: [] as Sample[], peer: [] as Sample[], ours: [] as Sample[] };
   for (let run = 1; run <= runs; run++) {
     samples.baseline.push(await measureBaseline(ctx, plainFile, media.fileLength));
@@ -140,14 +189,23 @@ export async function benchPersist(ctx: PersistContext, media: BenchMedia, plain
   out.ratios.oursOverPeer = ours.medianMiBps / peer.medianMiBps;
   out.ratios.oursOverBaselinePerCpuSecond = ours.medianMiBPerCpuSecond / baseline.medianMiBPerCpuSecond;
   out.ratios.oursOverPeerPerCpuSecond = ours.medianMiBPerCpuSecond / peer.medianMiBPerCpuSecond;
-  if (ours.peakRssBytes && peer.peakRssBytes) out.ratios.oursOverPeerPeakRss = ours.peakRssBytes.median / peer.peakRssBytes.median;
+  if (ours.peakRssBytes && peer.peakRssBytes)
+    out.ratios.oursOverPeerPeakRss = ours.peakRssBytes.median / peer.peakRssBytes.median;
 }
 
 /** One persist of ours under `--cpu-prof`: the top self-time functions during the transfer. */
-export async function profilePersist(ctx: PersistContext, media: BenchMedia, cdn: Cdn): Promise<NonNullable<PersistResults['profile']>> {
+export async function profilePersist(
+  ctx: PersistContext,
+  media: BenchMedia,
+  cdn: Cdn,
+): Promise<NonNullable<PersistResults['profile']>> {
   const dir = join(tmpdir(), `titan-bench-persist-profile-${Date.now()}`);
   mkdirSync(dir);
   const s = await measureOursPersist(ctx, media, cdn, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  return { file: file ? join(dir, file) : null, mibPerSec: s.mibPerSec, topSelfTime: file ? topSelfTime(join(dir, file), s.window) : [] };
+  return {
+    file: file ? join(dir, file) : null,
+    mibPerSec: s.mibPerSec,
+    topSelfTime: file ? topSelfTime(join(dir, file), s.window) : [],
+  };
 }

@@ -18,7 +18,10 @@ const server = createServer((req, res) => {
   if (req.headers.range) headers.range = req.headers.range;
   request(target, { headers }).then(
     (up) => {
-      res.writeHead(up.statusCode, { 'content-type': 'application/octet-stream', 'content-length': String(up.headers['content-length']) });
+      res.writeHead(up.statusCode, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(up.headers['content-length']),
+      });
       pipeline(up.body, res, () => undefined);
     },
     (err: unknown) => res.writeHead(502).end(String(err)),

@@ -48,7 +48,8 @@ export function memoryCheck(s: Sample, sizeMiB: number, limitBytes: number): Mem
 
 export function summarize(samples: Sample[]) {
   const pick = (k: keyof Sample) => samples.map((s) => s[k]).filter((v): v is number => typeof v === 'number');
-  const cpu = (k: 'server' | 'cdn' | 'client') => median(samples.map((s) => s.cpu?.[k]).filter((v): v is number => v !== undefined));
+  const cpu = (k: 'server' | 'cdn' | 'client') =>
+    median(samples.map((s) => s.cpu?.[k]).filter((v): v is number => v !== undefined));
   const rss = pick('peakRss');
   const sampled = pick('sampledRss');
   return {
@@ -115,21 +116,45 @@ function table(rows: [string, Summary | undefined][]): string[] {
 }
 
 function profileLines(title: string, p: { file: string | null; mibPerSec: number; topSelfTime: SelfTime[] }): string[] {
-  return ['', `${title} (${rate(p.mibPerSec)} MiB/s while profiling): ${p.file ?? 'not written'}`, ...p.topSelfTime.map((f) => `  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.fn}`)];
+  return [
+    '',
+    `${title} (${rate(p.mibPerSec)} MiB/s while profiling): ${p.file ?? 'not written'}`,
+    ...p.topSelfTime.map(
+      (f) => `  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.fn}`,
+    ),
+  ];
 }
 
 function persistLines(p: PersistResults, runs: number): string[] {
-  const out = ['', `persist to S3 (${p.endpoint}), ${p.sizeMiB} MiB video, part size ${p.partSizeBytes / 1024 / 1024} MiB × queue ${p.queueSize}, median of ${runs} run(s)`];
+  const out = [
+    '',
+    `persist to S3 (${p.endpoint}), ${p.sizeMiB} MiB video, part size ${p.partSizeBytes / 1024 / 1024} MiB × queue ${p.queueSize}, median of ${runs} run(s)`,
+  ];
   if (p.ours) {
     out.push('', HEADER);
-    out.push(...table([['baseline (file → lib-storage)', p.baseline], ['peer (Baileys buffer → Put)', p.peer], ['ours (HTTP persist)', p.ours]]));
-    if (p.peer?.downloadOnlyMedianMiBps) out.push(`  peer without the PutObject: ${rate(p.peer.downloadOnlyMedianMiBps)} MiB/s`);
+    out.push(
+      ...table([
+        ['baseline (file → lib-storage)', p.baseline],
+        ['peer (Baileys buffer → Put)', p.peer],
+        ['ours (HTTP persist)', p.ours],
+      ]),
+    );
+    if (p.peer?.downloadOnlyMedianMiBps)
+      out.push(`  peer without the PutObject: ${rate(p.peer.downloadOnlyMedianMiBps)} MiB/s`);
     const q = p.ratios;
-    out.push('', `ours / baseline ${q.oursOverBaseline?.toFixed(2)}   (per CPU second: ${q.oursOverBaselinePerCpuSecond?.toFixed(2)})`);
-    out.push(`ours / peer     ${q.oursOverPeer?.toFixed(2)}   (per CPU second: ${q.oursOverPeerPerCpuSecond?.toFixed(2)}${q.oursOverPeerPeakRss ? `, peak RSS ours / peer: ${q.oursOverPeerPeakRss.toFixed(2)}` : ''})`);
+    out.push(
+      '',
+      `ours / baseline ${q.oursOverBaseline?.toFixed(2)}   (per CPU second: ${q.oursOverBaselinePerCpuSecond?.toFixed(2)})`,
+    );
+    out.push(
+      `ours / peer     ${q.oursOverPeer?.toFixed(2)}   (per CPU second: ${q.oursOverPeerPerCpuSecond?.toFixed(2)}${q.oursOverPeerPeakRss ? `, peak RSS ours / peer: ${q.oursOverPeerPeakRss.toFixed(2)}` : ''})`,
+    );
   }
   const m = p.memoryCheck;
-  if (m) out.push(`memory check    ${m.sizeMiB} MiB persist: server peak RSS ${mb(m.peakRssBytes)} (sampled ${mb(m.sampledPeakRssBytes)}, idle ${mb(m.idleRssBytes)}), ${rate(m.mibPerSec)} MiB/s, ${rate(m.mibPerCpuSecond)} MiB/CPU-s`);
+  if (m)
+    out.push(
+      `memory check    ${m.sizeMiB} MiB persist: server peak RSS ${mb(m.peakRssBytes)} (sampled ${mb(m.sampledPeakRssBytes)}, idle ${mb(m.idleRssBytes)}), ${rate(m.mibPerSec)} MiB/s, ${rate(m.mibPerCpuSecond)} MiB/CPU-s`,
+    );
   if (p.profile) out.push(...profileLines('server CPU profile of the persist', p.profile));
   return out;
 }
@@ -144,22 +169,42 @@ export function printReport(r: Results): void {
   ];
   const out: string[] = [];
   if (rows.some(([, s]) => s) || r.memoryCheck) {
-    out.push('', `media download, ${r.sizeMiB} MiB video, median of ${r.runs} run(s), node ${r.node}`, '', HEADER, ...table(rows));
-    if (r.peer?.downloadOnlyMedianMiBps) out.push(`  peer without the file write: ${rate(r.peer.downloadOnlyMedianMiBps)} MiB/s`);
+    out.push(
+      '',
+      `media download, ${r.sizeMiB} MiB video, median of ${r.runs} run(s), node ${r.node}`,
+      '',
+      HEADER,
+      ...table(rows),
+    );
+    if (r.peer?.downloadOnlyMedianMiBps)
+      out.push(`  peer without the file write: ${rate(r.peer.downloadOnlyMedianMiBps)} MiB/s`);
     const q = r.ratios;
     out.push('');
     if (q.oursOverCeiling !== undefined) {
-      out.push(`ours / ceiling  ${q.oursOverCeiling.toFixed(2)}${q.oursOverCeilingEncSha ? `   (vs ceiling + fileEncSha256: ${q.oursOverCeilingEncSha.toFixed(2)})` : ''}`);
-      if (q.oursOverCeilingPerCpuSecond !== undefined) out.push(`                per CPU second of the server: ${q.oursOverCeilingPerCpuSecond.toFixed(2)}`);
+      out.push(
+        `ours / ceiling  ${q.oursOverCeiling.toFixed(2)}${q.oursOverCeilingEncSha ? `   (vs ceiling + fileEncSha256: ${q.oursOverCeilingEncSha.toFixed(2)})` : ''}`,
+      );
+      if (q.oursOverCeilingPerCpuSecond !== undefined)
+        out.push(`                per CPU second of the server: ${q.oursOverCeilingPerCpuSecond.toFixed(2)}`);
     }
-    if (q.oursOverRelay !== undefined) out.push(`ours / relay   ${q.oursOverRelay.toFixed(2)}${q.relayOverCeiling !== undefined ? `   (relay / ceiling: ${q.relayOverCeiling.toFixed(2)}: relaying the bytes alone, in Node on this machine)` : ''}`);
-    if (q.oursOverPeer !== undefined) out.push(`ours / peer     ${q.oursOverPeer.toFixed(2)}${q.oursOverPeerPeakRss ? `   (peak RSS ours / peer: ${q.oursOverPeerPeakRss.toFixed(2)})` : ''}`);
+    if (q.oursOverRelay !== undefined)
+      out.push(
+        `ours / relay   ${q.oursOverRelay.toFixed(2)}${q.relayOverCeiling !== undefined ? `   (relay / ceiling: ${q.relayOverCeiling.toFixed(2)}: relaying the bytes alone, in Node on this machine)` : ''}`,
+      );
+    if (q.oursOverPeer !== undefined)
+      out.push(
+        `ours / peer     ${q.oursOverPeer.toFixed(2)}${q.oursOverPeerPeakRss ? `   (peak RSS ours / peer: ${q.oursOverPeerPeakRss.toFixed(2)})` : ''}`,
+      );
     const m = r.memoryCheck;
-    if (m) out.push(`memory check    ${m.sizeMiB} MiB download: server peak RSS ${mb(m.peakRssBytes)} (sampled ${mb(m.sampledPeakRssBytes)}, idle ${mb(m.idleRssBytes)}), ${rate(m.mibPerSec)} MiB/s`);
+    if (m)
+      out.push(
+        `memory check    ${m.sizeMiB} MiB download: server peak RSS ${mb(m.peakRssBytes)} (sampled ${mb(m.sampledPeakRssBytes)}, idle ${mb(m.idleRssBytes)}), ${rate(m.mibPerSec)} MiB/s`,
+      );
     if (r.profile) out.push(...profileLines('server CPU profile of the download', r.profile));
   }
   if (r.persist) out.push(...persistLines(r.persist, r.runs));
   out.push('');
-  for (const t of r.targets) out.push(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.value.toFixed(2)} (target ${t.target})`);
+  for (const t of r.targets)
+    out.push(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.value.toFixed(2)} (target ${t.target})`);
   console.log(out.join('\n'));
 }

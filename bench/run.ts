@@ -81,10 +81,12 @@ const memorySizeMiB = positive('memory-size-mib', args['memory-size-mib']);
 const persistMemorySizeMiB = positive('persist-memory-size-mib', args['persist-memory-size-mib']);
 const webhookMessages = positive('webhook-messages', args['webhook-messages']);
 const parts = new Set<Part>(
-  (args.only ?? [...PARTS]).flatMap((v) => v.split(',')).map((v) => {
-    const p = v.trim() === 'download' ? 'ours' : v.trim();
-    return (PARTS as readonly string[]).includes(p) ? (p as Part) : usageError(`--only: unknown part "${v}".`);
-  }),
+  (args.only ?? [...PARTS])
+    .flatMap((v) => v.split(','))
+    .map((v) => {
+      const p = v.trim() === 'download' ? 'ours' : v.trim();
+      return (PARTS as readonly string[]).includes(p) ? (p as Part) : usageError(`--only: unknown part "${v}".`);
+    }),
 );
 
 const startCdn = (file: string): Promise<Cdn> => startCdnAt(ROOT, file);
@@ -106,23 +108,50 @@ async function measureRelay(media: EncryptedMediaFile, cdn: Cdn, fileUrl: string
     const seconds = (performance.now() - started) / 1000;
     const cpu = meter();
     const peakRss = procMemory(relay.pid, 'VmHWM');
-    if (res.status !== 200 || res.bytes !== media.encLength) throw new Error(`relay → ${res.status}, ${res.bytes} bytes, not ${media.encLength}`);
+    if (res.status !== 200 || res.bytes !== media.encLength)
+      throw new Error(`relay → ${res.status}, ${res.bytes} bytes, not ${media.encLength}`);
     const [relayCpu, cdnCpu] = cpu.used as [number, number];
     const mib = media.encLength / MiB;
-    return { mibPerSec: mib / seconds, mibPerCpuSecond: mib / relayCpu, peakRss, idleRss, cpu: { server: relayCpu / cpu.wall, cdn: cdnCpu / cpu.wall, client: res.cpu / cpu.wall } };
+    return {
+      mibPerSec: mib / seconds,
+      mibPerCpuSecond: mib / relayCpu,
+      peakRss,
+      idleRss,
+      cpu: { server: relayCpu / cpu.wall, cdn: cdnCpu / cpu.wall, client: res.cpu / cpu.wall },
+    };
   } finally {
     await relay.stop();
   }
 }
 
 async function measurePeer(media: EncryptedMediaFile, cdn: Cdn, url: string, scratch: string): Promise<Sample> {
-  const job: PeerJob = { url, mediaKey: media.mediaKey.toString('base64'), mimetype: 'video/mp4', fileLength: media.plainLength, out: join(scratch, 'peer-output.mp4') };
+  const job: PeerJob = {
+    url,
+    mediaKey: media.mediaKey.toString('base64'),
+    mimetype: 'video/mp4',
+    fileLength: media.plainLength,
+    out: join(scratch, 'peer-output.mp4'),
+  };
   try {
-    const { done, wall, cpu, peakRss, sampledRss, idleRss } = await runIpcChild<PeerMessage>(ROOT, 'bench/peer-download.ts', job, [cdn.pid]);
-    if (done.type !== 'done' || done.bytes !== media.plainLength) throw new Error(`peer returned ${done.type === 'done' ? done.bytes : '?'} bytes, not ${media.plainLength}`);
+    const { done, wall, cpu, peakRss, sampledRss, idleRss } = await runIpcChild<PeerMessage>(
+      ROOT,
+      'bench/peer-download.ts',
+      job,
+      [cdn.pid],
+    );
+    if (done.type !== 'done' || done.bytes !== media.plainLength)
+      throw new Error(`peer returned ${done.type === 'done' ? done.bytes : '?'} bytes, not ${media.plainLength}`);
     const [server, cdnCpu] = cpu as [number, number];
     const mib = media.plainLength / MiB;
-    return { mibPerSec: mib / (done.totalMs / 1000), downloadMiBps: mib / (done.downloadMs / 1000), peakRss, sampledRss, idleRss, cpu: { server: server / wall, cdn: cdnCpu / wall }, mibPerCpuSecond: mib / server };
+    return {
+      mibPerSec: mib / (done.totalMs / 1000),
+      downloadMiBps: mib / (done.downloadMs / 1000),
+      peakRss,
+      sampledRss,
+      idleRss,
+      cpu: { server: server / wall, cdn: cdnCpu / wall },
+      mibPerCpuSecond: mib / server,
+    };
   } finally {
     rmSync(job.out!, { force: true });
   }
@@ -132,7 +161,10 @@ async function measureOurs(entry: string, cdn: Cdn, media: BenchMedia, nodeArgs:
   const server = await startServer({ entry, maxBytes: 4 * 1024 * MiB, nodeArgs });
   try {
     const url = await provision(server, media);
-    const warm = await request(url, { method: 'POST', headers: { authorization: server.auth, range: 'bytes=0-65535' } });
+    const warm = await request(url, {
+      method: 'POST',
+      headers: { authorization: server.auth, range: 'bytes=0-65535' },
+    });
     if (warm.statusCode !== 206) throw new Error(`warm-up download → ${warm.statusCode}: ${await warm.body.text()}`);
     await warm.body.arrayBuffer();
     const idleRss = procMemory(server.pid, 'VmRSS');
@@ -148,7 +180,9 @@ async function measureOurs(entry: string, cdn: Cdn, media: BenchMedia, nodeArgs:
     const peakRss = procMemory(server.pid, 'VmHWM');
     // A failed MAC or hash check aborts the response (curl fails), so a complete body is a verified one.
     if (res.status !== 200 || res.bytes !== media.fileLength || res.contentLength !== String(media.fileLength)) {
-      throw new Error(`download → ${res.status}, ${res.bytes} bytes (content-length ${res.contentLength}), not ${media.fileLength}`);
+      throw new Error(
+        `download → ${res.status}, ${res.bytes} bytes (content-length ${res.contentLength}), not ${media.fileLength}`,
+      );
     }
     const [serverCpu, cdnCpu] = cpu.used as [number, number];
     const mib = media.fileLength / MiB;
@@ -184,9 +218,11 @@ async function main(): Promise<void> {
     parts: [...parts],
     method: {
       throughput: 'plaintext MiB / wall seconds; median of the runs, the parties interleaved run by run',
-      warmUp: 'each serving process (ours, peer, relay) is fresh and first serves one 64 KiB ranged download; each ceiling pass runs in a fresh process after a warm-up pass there',
+      warmUp:
+        'each serving process (ours, peer, relay) is fresh and first serves one 64 KiB ranged download; each ceiling pass runs in a fresh process after a warm-up pass there',
       client: 'ours and relay are downloaded by curl to /dev/null',
-      serverMemory: 'VmHWM of the serving process after the transfer: its whole lifetime, start-up and warm-up included (VmRSS sampled every 20 ms as a cross-check)',
+      serverMemory:
+        'VmHWM of the serving process after the transfer: its whole lifetime, start-up and warm-up included (VmRSS sampled every 20 ms as a cross-check)',
       ceilingInput: 'read from the page cache (the file was just written), 64 KiB chunks',
     },
     ratios: {},
@@ -210,7 +246,13 @@ async function main(): Promise<void> {
 
     if (video && has('ceiling', 'peer', 'ours', 'relay')) {
       const { media, cdn, bm } = video;
-      const samples = { ceiling: [] as Sample[], ceilingEncSha: [] as Sample[], peer: [] as Sample[], ours: [] as Sample[], relay: [] as Sample[] };
+      const samples = {
+        ceiling: [] as Sample[],
+        ceilingEncSha: [] as Sample[],
+        peer: [] as Sample[],
+        ours: [] as Sample[],
+        relay: [] as Sample[],
+      };
       for (let run = 1; run <= runs; run++) {
         const line: string[] = [];
         if (parts.has('ceiling')) {
@@ -232,32 +274,49 @@ async function main(): Promise<void> {
         }
         process.stdout.write(`run ${run}/${runs}: ${line.join(', ')} MiB/s\n`);
       }
-      for (const k of ['ceiling', 'ceilingEncSha', 'peer', 'ours', 'relay'] as const) if (samples[k].length) results[k] = summarize(samples[k]);
+      for (const k of ['ceiling', 'ceilingEncSha', 'peer', 'ours', 'relay'] as const)
+        if (samples[k].length) results[k] = summarize(samples[k]);
 
       if (args.profile && parts.has('ours')) {
         const dir = join(tmpdir(), `titan-bench-profile-${Date.now()}`);
         mkdirSync(dir);
         const s = await measureOurs(entry, cdn, bm, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
         const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-        results.profile = { file: file ? join(dir, file) : null, mibPerSec: s.mibPerSec, topSelfTime: file ? topSelfTime(join(dir, file), s.window) : [] };
+        results.profile = {
+          file: file ? join(dir, file) : null,
+          mibPerSec: s.mibPerSec,
+          topSelfTime: file ? topSelfTime(join(dir, file), s.window) : [],
+        };
       }
     }
 
     const { ceiling, ceilingEncSha, peer, ours, relay } = results;
     if (ours && ceiling) {
       ratios.oursOverCeiling = ours.medianMiBps / ceiling.medianMiBps;
-      targets.push({ name: 'ours ≥ 0.5 × ceiling', value: ratios.oursOverCeiling, target: '≥ 0.5', pass: ratios.oursOverCeiling >= 0.5 });
+      targets.push({
+        name: 'ours ≥ 0.5 × ceiling',
+        value: ratios.oursOverCeiling,
+        target: '≥ 0.5',
+        pass: ratios.oursOverCeiling >= 0.5,
+      });
     }
     if (ours && ceilingEncSha) ratios.oursOverCeilingEncSha = ours.medianMiBps / ceilingEncSha.medianMiBps;
     // CPU cost per byte, which noise from other load distorts far less than wall time.
-    if (ours && ceiling) ratios.oursOverCeilingPerCpuSecond = ours.medianMiBPerCpuSecond / ceiling.medianMiBPerCpuSecond;
+    if (ours && ceiling)
+      ratios.oursOverCeilingPerCpuSecond = ours.medianMiBPerCpuSecond / ceiling.medianMiBPerCpuSecond;
     if (ours && peer) {
       ratios.oursOverPeer = ours.medianMiBps / peer.medianMiBps;
-      targets.push({ name: 'ours faster than peer', value: ratios.oursOverPeer, target: '> 1', pass: ratios.oursOverPeer > 1 });
+      targets.push({
+        name: 'ours faster than peer',
+        value: ratios.oursOverPeer,
+        target: '> 1',
+        pass: ratios.oursOverPeer > 1,
+      });
     }
     if (ours && relay) ratios.oursOverRelay = ours.medianMiBps / relay.medianMiBps;
     if (relay && ceiling) ratios.relayOverCeiling = relay.medianMiBps / ceiling.medianMiBps;
-    if (ours?.peakRssBytes && peer?.peakRssBytes) ratios.oursOverPeerPeakRss = ours.peakRssBytes.median / peer.peakRssBytes.median;
+    if (ours?.peakRssBytes && peer?.peakRssBytes)
+      ratios.oursOverPeerPeakRss = ours.peakRssBytes.median / peer.peakRssBytes.median;
 
     if (parts.has('memory')) {
       process.stdout.write(`memory check: preparing a ${memorySizeMiB} MiB encrypted video…\n`);
@@ -266,7 +325,12 @@ async function main(): Promise<void> {
       try {
         const s = await measureOurs(entry, cdn, benchMedia(big, cdn.origin));
         const m = (results.memoryCheck = memoryCheck(s, memorySizeMiB, RSS_LIMIT));
-        targets.push({ name: `server peak RSS ≤ 150 MB (${memorySizeMiB} MiB download)`, value: s.peakRss! / MB, target: '≤ 150', pass: m.pass });
+        targets.push({
+          name: `server peak RSS ≤ 150 MB (${memorySizeMiB} MiB download)`,
+          value: s.peakRss! / MB,
+          target: '≤ 150',
+          pass: m.pass,
+        });
       } finally {
         await cdn.stop();
         rmSync(big.path, { force: true });
@@ -287,7 +351,9 @@ async function main(): Promise<void> {
     }
 
     if (parts.has('webhooks')) {
-      process.stdout.write(`webhooks: ${webhookMessages} messages, 16 in flight, then ${Math.min(200, webhookMessages)} with 2 in flight…\n`);
+      process.stdout.write(
+        `webhooks: ${webhookMessages} messages, 16 in flight, then ${Math.min(200, webhookMessages)} with 2 in flight…\n`,
+      );
       results.webhooks = {
         throughput: await benchWebhooks({ root: ROOT, messages: webhookMessages, concurrency: 16 }),
         latency: await benchWebhooks({ root: ROOT, messages: Math.min(200, webhookMessages), concurrency: 2 }),
@@ -296,7 +362,9 @@ async function main(): Promise<void> {
     printReport(results);
     if (results.webhooks) {
       console.log(`\n${formatWebhookResults(results.webhooks.throughput)}`);
-      console.log(formatWebhookResults(results.webhooks.latency).replace(/^webhooks: /, 'webhooks, 2 in flight (latency): '));
+      console.log(
+        formatWebhookResults(results.webhooks.latency).replace(/^webhooks: /, 'webhooks, 2 in flight (latency): '),
+      );
     }
   } finally {
     for (const c of cleanups) await c();

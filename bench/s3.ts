@@ -29,15 +29,26 @@ export function resolveS3(root: string): S3Endpoint {
   let env: Record<string, string | undefined> = process.env;
   if (!env.TEST_S3_ENDPOINT) {
     process.stdout.write('starting the local S3 gateway (scripts/s3-gateway-start.sh)…\n');
-    const r = spawnSync('bash', [join(root, 'scripts/s3-gateway-start.sh')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = spawnSync('bash', [join(root, 'scripts/s3-gateway-start.sh')], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     if (r.status !== 0) throw new Error(`scripts/s3-gateway-start.sh failed (${String(r.status)})`);
-    env = Object.fromEntries(r.stdout.split('\n').flatMap((l) => {
-      const m = /^(TEST_S3_\w+)=(.*)$/.exec(l.trim());
-      return m ? [[m[1]!, m[2]!]] : [];
-    }));
+    env = Object.fromEntries(
+      r.stdout.split('\n').flatMap((l) => {
+        const m = /^(TEST_S3_\w+)=(.*)$/.exec(l.trim());
+        return m ? [[m[1]!, m[2]!]] : [];
+      }),
+    );
   }
-  const { TEST_S3_ENDPOINT: endpoint, TEST_S3_ACCESS_KEY_ID: accessKeyId, TEST_S3_SECRET_ACCESS_KEY: secretAccessKey } = env;
-  if (!endpoint || !accessKeyId || !secretAccessKey) throw new Error('No S3 endpoint: set TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY.');
+  const {
+    TEST_S3_ENDPOINT: endpoint,
+    TEST_S3_ACCESS_KEY_ID: accessKeyId,
+    TEST_S3_SECRET_ACCESS_KEY: secretAccessKey,
+  } = env;
+  if (!endpoint || !accessKeyId || !secretAccessKey)
+    throw new Error('No S3 endpoint: set TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY.');
   return { endpoint, region: env.TEST_S3_REGION ?? 'us-east-1', accessKeyId, secretAccessKey };
 }
 
@@ -58,7 +69,12 @@ export function s3ClientConfig(e: S3Endpoint): S3ClientConfig {
 }
 
 /** The server's S3_* environment for `bucket`. */
-export const serverS3Env = (e: S3Endpoint, bucket: string, partSize: number, queueSize: number): Record<string, string> => ({
+export const serverS3Env = (
+  e: S3Endpoint,
+  bucket: string,
+  partSize: number,
+  queueSize: number,
+): Record<string, string> => ({
   S3_ENDPOINT: e.endpoint,
   S3_REGION: e.region,
   S3_BUCKET: bucket,
@@ -85,7 +101,12 @@ export function gatewayGc(root: string, endpoint: string): () => void {
       return null;
     }
   })();
-  if (!['127.0.0.1', 'localhost'].includes(url.hostname) || port !== url.port || !existsSync(join(home, 'run/ceph.conf'))) return () => undefined;
+  if (
+    !['127.0.0.1', 'localhost'].includes(url.hostname) ||
+    port !== url.port ||
+    !existsSync(join(home, 'run/ceph.conf'))
+  )
+    return () => undefined;
   // The library path as the start script builds it.
   const script = `cd "$1" && R=$PWD/root && CL=$(dirname "$(ls "$R"/usr/lib/*/ceph/libceph-common.so.* | head -n1)") && MA=$(dirname "$CL") &&
     LD_LIBRARY_PATH=$MA:$CL:$R/lib/$(basename "$MA"):$R/usr/lib:$R/usr/lib/ceph "$R/usr/bin/radosgw-admin" -c run/ceph.conf -n client.admin gc process --include-all`;
@@ -94,7 +115,9 @@ export function gatewayGc(root: string, endpoint: string): () => void {
     const r = spawnSync('bash', ['-c', script, 'gc', home], { encoding: 'utf8', timeout: 60_000 });
     if (r.status !== 0 && !warned) {
       warned = true;
-      process.stderr.write(`warning: radosgw-admin gc process failed; deleted objects stay in the gateway's RAM: ${r.stderr.slice(0, 300)}\n`);
+      process.stderr.write(
+        `warning: radosgw-admin gc process failed; deleted objects stay in the gateway's RAM: ${r.stderr.slice(0, 300)}\n`,
+      );
     }
   };
 }
@@ -109,7 +132,8 @@ export async function tempBucket(client: S3Client, gc: () => void = () => undefi
     async checkAndDelete(key: string, size: number) {
       try {
         const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        if (head.ContentLength !== size) throw new Error(`s3://${bucket}/${key} holds ${String(head.ContentLength)} bytes, not ${size}`);
+        if (head.ContentLength !== size)
+          throw new Error(`s3://${bucket}/${key} holds ${String(head.ContentLength)} bytes, not ${size}`);
       } finally {
         await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
         gc();
@@ -117,8 +141,9 @@ export async function tempBucket(client: S3Client, gc: () => void = () => undefi
     },
     async remove() {
       const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-      for (const u of uploads.Uploads ?? []) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
-      for (let token: string | undefined; ; ) {
+      for (const u of uploads.Uploads ?? [])
+        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
+      for (let token: string | undefined; ;) {
         const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
         for (const o of page.Contents ?? []) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key }));
         if (!page.IsTruncated) break;

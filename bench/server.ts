@@ -39,7 +39,11 @@ export interface RunningServer {
 
 /** Newest modification time of the files under `dir`. */
 function newestMtime(dir: string): number {
-  return Math.max(...readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
+  return Math.max(
+    ...readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => statSync(join(e.parentPath, e.name)).mtimeMs),
+  );
 }
 
 /**
@@ -48,13 +52,22 @@ function newestMtime(dir: string): number {
  */
 export function ensureBuilt(root: string): string {
   const entry = join(root, 'dist/main.js');
-  const inputs = Math.max(newestMtime(join(root, 'src')), statSync(join(root, 'tsconfig.build.json')).mtimeMs, statSync(join(root, 'tsconfig.json')).mtimeMs);
+  const inputs = Math.max(
+    newestMtime(join(root, 'src')),
+    statSync(join(root, 'tsconfig.build.json')).mtimeMs,
+    statSync(join(root, 'tsconfig.json')).mtimeMs,
+  );
   if (existsSync(entry) && statSync(entry).mtimeMs >= inputs) return entry;
   process.stdout.write('building dist/ (tsc -p tsconfig.build.json)…\n');
-  const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
     if (!existsSync(entry)) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
-    process.stdout.write(`warning: tsc reported errors; measuring what it emitted:\n${r.stdout.split('\n').slice(0, 10).join('\n')}\n`);
+    process.stdout.write(
+      `warning: tsc reported errors; measuring what it emitted:\n${r.stdout.split('\n').slice(0, 10).join('\n')}\n`,
+    );
   }
   return entry;
 }
@@ -71,12 +84,19 @@ export function ensureBuilt(root: string): string {
 export const START_FLAGS: string[] =
   process.env.BENCH_START_FLAGS === '0'
     ? []
-    : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+    : (
+        JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }
+      ).scripts.start
         .split(/\s+/)
         .filter((arg) => arg.startsWith('--'))
         .concat((process.env.BENCH_EXTRA_FLAGS ?? '').split(' ').filter(Boolean));
 
-export async function startServer(opts: { entry: string; maxBytes: number; nodeArgs?: string[]; env?: Record<string, string> }): Promise<RunningServer> {
+export async function startServer(opts: {
+  entry: string;
+  maxBytes: number;
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}): Promise<RunningServer> {
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), 'titan-bench-server-'));
   const masterKey = randomBytes(24).toString('base64url');
@@ -119,9 +139,12 @@ export async function startServer(opts: { entry: string; maxBytes: number; nodeA
     },
   };
   try {
-    for (const deadline = Date.now() + 30_000; ; ) {
+    for (const deadline = Date.now() + 30_000; ;) {
       if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);
-      const ok = await fetch(`${baseUrl}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${baseUrl}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > deadline) throw new Error(`server did not become healthy:\n${output}`);
       await sleep(50);
@@ -135,14 +158,20 @@ export async function startServer(opts: { entry: string; maxBytes: number; nodeA
 }
 
 async function call<T>(url: string, auth: string, body: unknown, expect: number): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   if (res.status !== expect) throw new Error(`POST ${new URL(url).pathname} → ${res.status}: ${text}`);
   return (JSON.parse(text) as { data: T }).data;
 }
 
 async function createKey(baseUrl: string, masterKey: string): Promise<string> {
-  return (await call<{ key: string }>(`${baseUrl}/admin/keys`, `Bearer ${masterKey}`, { label: 'bench', scopes: ['*'] }, 201)).key;
+  return (
+    await call<{ key: string }>(`${baseUrl}/admin/keys`, `Bearer ${masterKey}`, { label: 'bench', scopes: ['*'] }, 201)
+  ).key;
 }
 
 /** Creates session `bench`, ingests a video message pointing at `media`, returns the download URL. */
@@ -156,7 +185,11 @@ export async function ingest(server: RunningServer, media: BenchMedia): Promise<
   const api = `${server.baseUrl}/api`;
   const now = Math.floor(Date.now() / 1000);
   const message = {
-    key: { remoteJid: '15550009999@s.whatsapp.net', fromMe: false, id: `3EB0${randomBytes(8).toString('hex').toUpperCase()}` },
+    key: {
+      remoteJid: '15550009999@s.whatsapp.net',
+      fromMe: false,
+      id: `3EB0${randomBytes(8).toString('hex').toUpperCase()}`,
+    },
     messageTimestamp: now,
     pushName: 'Bench',
     message: {
@@ -171,7 +204,12 @@ export async function ingest(server: RunningServer, media: BenchMedia): Promise<
       },
     },
   };
-  const { mediaId } = await call<{ mediaId: string | null }>(`${api}/sessions/bench/simulate/message`, server.auth, message, 201);
+  const { mediaId } = await call<{ mediaId: string | null }>(
+    `${api}/sessions/bench/simulate/message`,
+    server.auth,
+    message,
+    201,
+  );
   if (!mediaId) throw new Error('The simulated message recorded no media.');
   return `${api}/sessions/bench/media/${mediaId}/download`;
 }

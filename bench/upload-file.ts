@@ -37,7 +37,9 @@ process.once('message', () => {
     await upload.done();
     send({ type: 'done', bytes: statSync(job.file).size, totalMs: performance.now() - started });
   })().catch((err: unknown) => {
-    process.stderr.write(`baseline upload failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `baseline upload failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   });
 });

@@ -41,7 +41,8 @@ export interface WebhookBenchResult {
   duplicates: number;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** A receiver that checks every signature and notes when each message's webhook arrived. */
 async function startReceiver(key: string) {
@@ -76,7 +77,11 @@ async function startReceiver(key: string) {
 }
 
 async function post(server: RunningServer, path: string, body: unknown): Promise<unknown> {
-  const res = await fetch(`${server.baseUrl}${path}`, { method: 'POST', headers: { authorization: server.auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${server.baseUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: server.auth, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   if (res.status !== 201) throw new Error(`POST ${path} → ${res.status}: ${text}`);
   return (JSON.parse(text) as { data: unknown }).data;
@@ -102,7 +107,13 @@ async function tempDatabase(url: string) {
   };
 }
 
-async function runOne(entry: string, dialect: BenchDialect, messages: number, concurrency: number, postgresUrl: string): Promise<WebhookBenchResult> {
+async function runOne(
+  entry: string,
+  dialect: BenchDialect,
+  messages: number,
+  concurrency: number,
+  postgresUrl: string,
+): Promise<WebhookBenchResult> {
   const hmacKey = `bench-${randomBytes(16).toString('hex')}`;
   const receiver = await startReceiver(hmacKey);
   const db = dialect === 'postgres' ? await tempDatabase(postgresUrl) : null;
@@ -138,7 +149,7 @@ async function runOne(entry: string, dialect: BenchDialect, messages: number, co
       }),
     );
     const ingested = performance.now();
-    for (const deadline = Date.now() + 120_000; receiver.arrived.size < messages; ) {
+    for (const deadline = Date.now() + 120_000; receiver.arrived.size < messages;) {
       if (Date.now() > deadline) throw new Error(`only ${receiver.arrived.size} of ${messages} webhooks arrived`);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -151,7 +162,11 @@ async function runOne(entry: string, dialect: BenchDialect, messages: number, co
       messages,
       messagesPerSec: Math.round(messages / ((last - t0) / 1000)),
       ingestPerSec: Math.round(messages / ((ingested - t0) / 1000)),
-      latencyMs: { median: Math.round(median(latencies)), p99: Math.round(percentile(latencies, 99)), max: Math.round(latencies.at(-1)!) },
+      latencyMs: {
+        median: Math.round(median(latencies)),
+        p99: Math.round(percentile(latencies, 99)),
+        max: Math.round(latencies.at(-1)!),
+      },
       duplicates,
     };
   } finally {
@@ -166,21 +181,34 @@ export async function benchWebhooks(opts: WebhookBenchOptions): Promise<WebhookB
   const entry = ensureBuilt(opts.root);
   const postgresUrl = opts.postgresUrl ?? process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const results: WebhookBenchResult[] = [];
-  for (const d of opts.dialects ?? ['sqlite', 'postgres']) results.push(await runOne(entry, d, opts.messages ?? 2000, opts.concurrency ?? 16, postgresUrl));
+  for (const d of opts.dialects ?? ['sqlite', 'postgres'])
+    results.push(await runOne(entry, d, opts.messages ?? 2000, opts.concurrency ?? 16, postgresUrl));
   return results;
 }
 
 /** The results as table lines. */
 export function formatWebhookResults(results: WebhookBenchResult[]): string {
   const rows = results.map(
-    (r) => `  ${r.dialect.padEnd(9)} ${String(r.messagesPerSec).padStart(7)} msg/s end to end  ${String(r.ingestPerSec).padStart(7)} msg/s ingest  latency median ${r.latencyMs.median} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms  (${r.messages} messages, ${r.duplicates} duplicates)`,
+    (r) =>
+      `  ${r.dialect.padEnd(9)} ${String(r.messagesPerSec).padStart(7)} msg/s end to end  ${String(r.ingestPerSec).padStart(7)} msg/s ingest  latency median ${r.latencyMs.median} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms  (${r.messages} messages, ${r.duplicates} duplicates)`,
   );
   return ['webhooks: simulate/message → signed message.received on loopback', ...rows].join('\n');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { messages: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' }, only: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string', default: '2000' },
+      concurrency: { type: 'string', default: '16' },
+      only: { type: 'string' },
+    },
+  });
   const dialects = (values.only?.split(',') ?? ['sqlite', 'postgres']) as BenchDialect[];
-  const results = await benchWebhooks({ root: fileURLToPath(new URL('..', import.meta.url)), messages: Number(values.messages), concurrency: Number(values.concurrency), dialects });
+  const results = await benchWebhooks({
+    root: fileURLToPath(new URL('..', import.meta.url)),
+    messages: Number(values.messages),
+    concurrency: Number(values.concurrency),
+    dialects,
+  });
   console.log(formatWebhookResults(results));
 }

@@ -29,8 +29,24 @@ const warn = (line, msg) => warnings.push({ line, text: `${file}:${line}: ${msg}
 const byLine = (a, b) => a.line - b.line;
 
 const KNOWN = new Set([
-  'ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL',
-  'MAINTAINER', 'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR',
+  'ADD',
+  'ARG',
+  'CMD',
+  'COPY',
+  'ENTRYPOINT',
+  'ENV',
+  'EXPOSE',
+  'FROM',
+  'HEALTHCHECK',
+  'LABEL',
+  'MAINTAINER',
+  'ONBUILD',
+  'RUN',
+  'SHELL',
+  'STOPSIGNAL',
+  'USER',
+  'VOLUME',
+  'WORKDIR',
 ]);
 // Flags each instruction accepts (Dockerfile frontend 1.x).
 const FLAGS = {
@@ -136,7 +152,10 @@ function loadIgnore(dir) {
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => {
       const negate = l.startsWith('!');
-      let pat = posix.normalize((negate ? l.slice(1) : l).trim()).replace(/^\/+/, '').replace(/\/+$/, '');
+      let pat = posix
+        .normalize((negate ? l.slice(1) : l).trim())
+        .replace(/^\/+/, '')
+        .replace(/\/+$/, '');
       if (pat === '.') pat = '';
       // Docker's patterns: filepath.Match per segment plus `**` for any number of segments.
       const re = pat
@@ -144,7 +163,10 @@ function loadIgnore(dir) {
         .map((seg) =>
           seg === '**'
             ? GLOBSTAR
-            : seg.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'),
+            : seg
+                .replace(/[.+^${}()|\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]'),
         )
         .join('/')
         .replace(/\uE000\/?/g, '(?:.*/)?')
@@ -196,7 +218,8 @@ for (const inst of insts) {
   inst.body = body;
   for (const f of flags) {
     if (!(FLAGS[kw] ?? []).includes(f.name)) error(inst.line, `${kw} does not take --${f.name}`);
-    else if (kw === 'HEALTHCHECK' && f.name === 'retries' && !/^\d+$/.test(f.value)) error(inst.line, `--retries=${f.value} is not a number`);
+    else if (kw === 'HEALTHCHECK' && f.name === 'retries' && !/^\d+$/.test(f.value))
+      error(inst.line, `--retries=${f.value} is not a number`);
     else if (kw === 'HEALTHCHECK' && f.name !== 'retries' && !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(f.value)) {
       error(inst.line, `--${f.name}=${f.value} is not a duration (e.g. 30s, 1m30s)`);
     }
@@ -238,7 +261,8 @@ for (const st of stages) {
   }
   for (const m of image.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
     if (!globalArgs.has(m[1])) error(st.line, `FROM uses $${m[1]}, which no ARG before the first FROM declares`);
-    else if (globalArgs.get(m[1]) === undefined) warn(st.line, `ARG ${m[1]} has no default; the build needs --build-arg ${m[1]}=...`);
+    else if (globalArgs.get(m[1]) === undefined)
+      warn(st.line, `ARG ${m[1]} has no default; the build needs --build-arg ${m[1]}=...`);
   }
   const ref = expand(image, globalArgs);
   st.image = ref;
@@ -265,7 +289,8 @@ for (const st of stages) {
       }
     }
     if (kw === 'RUN' && /\bapt-get\s+(?:\S+\s+)*install\b/.test(body)) {
-      if (!/\s-y\b|--yes\b|--assume-yes\b/.test(body)) error(line, 'apt-get install without -y would wait for an answer');
+      if (!/\s-y\b|--yes\b|--assume-yes\b/.test(body))
+        error(line, 'apt-get install without -y would wait for an answer');
       if (!/--no-install-recommends/.test(body)) warn(line, 'apt-get install without --no-install-recommends');
       if (!/rm -rf \/var\/lib\/apt\/lists/.test(body)) warn(line, 'apt-get lists are not removed in the same RUN');
     }
@@ -275,7 +300,9 @@ for (const st of stages) {
       if (srcs.length === 0 && inst.heredocs.length === 0) error(line, `${kw} needs a source and a destination`);
       if (from) {
         const target = expand(from.value, globalArgs);
-        const earlier = names.has(target) ? names.get(target) < st.index : /^\d+$/.test(target) && Number(target) < st.index;
+        const earlier = names.has(target)
+          ? names.get(target) < st.index
+          : /^\d+$/.test(target) && Number(target) < st.index;
         if (!earlier && !/[:/@]/.test(target)) {
           error(line, `COPY --from=${from.value}: no earlier stage has that name`);
         }
@@ -307,8 +334,10 @@ for (const st of stages) {
       }
     }
     if (kw === 'WORKDIR' && !/^(\/|\$)/.test(body)) warn(line, `WORKDIR ${body} is relative; use an absolute path`);
-    if (kw === 'ENV' && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(body)) warn(line, 'ENV key value (without =) is deprecated; write ENV key=value');
-    if (kw === 'STOPSIGNAL' && !/^(SIG[A-Z0-9+-]+|\d+|\$.*)$/.test(body)) error(line, `STOPSIGNAL: "${body}" is not a signal`);
+    if (kw === 'ENV' && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(body))
+      warn(line, 'ENV key value (without =) is deprecated; write ENV key=value');
+    if (kw === 'STOPSIGNAL' && !/^(SIG[A-Z0-9+-]+|\d+|\$.*)$/.test(body))
+      error(line, `STOPSIGNAL: "${body}" is not a signal`);
   }
 }
 
@@ -329,15 +358,22 @@ if (final) {
     else if (!/^CMD\s+\S/i.test(hc.body)) error(hc.line, 'HEALTHCHECK must be "[options] CMD command"');
     else execForm(hc.body.replace(/^CMD\s+/i, ''), hc.line, 'HEALTHCHECK CMD');
   }
-  if (of('CMD').length === 0 && of('ENTRYPOINT').length === 0) error(final.line, 'final stage has no CMD or ENTRYPOINT');
+  if (of('CMD').length === 0 && of('ENTRYPOINT').length === 0)
+    error(final.line, 'final stage has no CMD or ENTRYPOINT');
   if (of('CMD').length > 1) warn(of('CMD')[1].line, 'more than one CMD: only the last one counts');
 }
 
 // ---- report ------------------------------------------------------------------
 
-console.log(`check-dockerfile: ${file} (${insts.length} instructions, ${stages.length} stages: ${stages.map((s) => `${s.name ?? s.index} <- ${s.image}`).join(', ')})`);
+console.log(
+  `check-dockerfile: ${file} (${insts.length} instructions, ${stages.length} stages: ${stages.map((s) => `${s.name ?? s.index} <- ${s.image}`).join(', ')})`,
+);
 for (const c of checked) console.log(`  checked: ${c}`);
 for (const w of warnings.sort(byLine)) console.log(`  warning: ${w.text}`);
 for (const e of errors.sort(byLine)) console.log(`  ERROR:   ${e.text}`);
-console.log(errors.length ? `check-dockerfile: ${errors.length} error(s), ${warnings.length} warning(s)` : `check-dockerfile: ok (${warnings.length} warning(s))`);
+console.log(
+  errors.length
+    ? `check-dockerfile: ${errors.length} error(s), ${warnings.length} warning(s)`
+    : `check-dockerfile: ok (${warnings.length} warning(s))`,
+);
 process.exit(errors.length ? 1 : 0);

@@ -23,7 +23,8 @@ function walk(dir) {
 function count(path) {
   const file = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
   const visit = (node) => {
-    const isConst = ts.isAsExpression(node) && ts.isTypeReferenceNode(node.type) && node.type.typeName.getText() === 'const';
+    const isConst =
+      ts.isAsExpression(node) && ts.isTypeReferenceNode(node.type) && node.type.typeName.getText() === 'const';
     if (ts.isAsExpression(node) && !isConst) {
       casts++;
       byFile.set(path, (byFile.get(path) ?? 0) + 1);

@@ -11,7 +11,12 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { secret: { type: 'string' }, port: { type: 'string', default: '9009' }, 'exit-after': { type: 'string' }, timeout: { type: 'string' } },
+  options: {
+    secret: { type: 'string' },
+    port: { type: 'string', default: '9009' },
+    'exit-after': { type: 'string' },
+    timeout: { type: 'string' },
+  },
 });
 if (!values.secret) {
   console.error('usage: webhook-receiver --secret <hmacKey> [--port 9009] [--exit-after N] [--timeout S]');
@@ -41,16 +46,23 @@ const server = createServer((req, res) => {
     } catch {
       /* printed raw below */
     }
-    console.log(`${new Date().toISOString()} ${req.method} ${req.url} ${event} id=${String(req.headers['x-webhook-id'])} signature ${ok ? 'ok' : 'INVALID'}`);
+    console.log(
+      `${new Date().toISOString()} ${req.method} ${req.url} ${event} id=${String(req.headers['x-webhook-id'])} signature ${ok ? 'ok' : 'INVALID'}`,
+    );
     console.log(raw.toString('utf8'));
     const done = ok && ++verified >= exitAfter;
     res.writeHead(ok ? 204 : 401).end(() => done && process.exit(0));
   });
 });
-server.listen(Number(values.port), '127.0.0.1', () => console.log(`webhook receiver on http://127.0.0.1:${values.port}/`));
+server.listen(Number(values.port), '127.0.0.1', () =>
+  console.log(`webhook receiver on http://127.0.0.1:${values.port}/`),
+);
 if (values.timeout) {
-  setTimeout(() => {
-    console.error(`webhook receiver: ${verified} verified deliveries within ${values.timeout} s`);
-    process.exit(1);
-  }, Number(values.timeout) * 1000).unref();
+  setTimeout(
+    () => {
+      console.error(`webhook receiver: ${verified} verified deliveries within ${values.timeout} s`);
+      process.exit(1);
+    },
+    Number(values.timeout) * 1000,
+  ).unref();
 }

@@ -108,7 +108,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   registerJsonBody(app);
   const metrics = createMetrics();
-  registerRequestLog(app, httpSeries(metrics.registry, (code) => metrics.httpError(code)));
+  registerRequestLog(
+    app,
+    httpSeries(metrics.registry, (code) => metrics.httpError(code)),
+  );
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -117,7 +120,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const apiKeys = createApiKeyService(store.db, clock, { cacheTtlMs: config.keyCacheTtlMs });
   if (!deps.secretBox && !config.secretKey) throw new Error('SECRET_KEY (or a secretBox) is required.');
   const secretBox = deps.secretBox ?? createSecretBox(config.secretKey!, config.secretKeyPrevious);
-  const sessions = createSessionService(store.db, clock, { secretBox, proxyAllowPrivateNetworks: config.addressPolicy.proxyAllowPrivateNetworks });
+  const sessions = createSessionService(store.db, clock, {
+    secretBox,
+    proxyAllowPrivateNetworks: config.addressPolicy.proxyAllowPrivateNetworks,
+  });
   const m = config.media;
   const cdn =
     deps.cdn ??
@@ -141,7 +147,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Every S3 client gets the configured deadlines, unless a test or embedder brings its own.
   const endpointGuard = { allowPrivate: config.addressPolicy.s3AllowPrivateEndpoints };
   const s3Factory = deps.s3ClientFactory ?? s3ClientFactory(config.s3Deadlines, endpointGuard);
-  const settings = createSettingsService({ db: store.db, clock, secretBox, serverDefault: config.s3Default, probe: createBucketProbe(s3Factory), endpointGuard });
+  const settings = createSettingsService({
+    db: store.db,
+    clock,
+    secretBox,
+    serverDefault: config.s3Default,
+    probe: createBucketProbe(s3Factory),
+    endpointGuard,
+  });
   const buckets = createBuckets({
     resolve: settings.storageOf,
     clientFactory: s3Factory,
@@ -168,38 +181,111 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     proxyAllowPrivateNetworks: config.addressPolicy.proxyAllowPrivateNetworks,
   });
   const limiter = createTransferLimiter(m.maxConcurrentTransfers, m.maxConcurrentTransfersPerAccount);
-  metrics.watch({ db: store.db, clock, transfers: limiter, maxTransfers: m.maxConcurrentTransfers, logger: deps.logger, cdnLifetimeMs: CDN_LIFETIME_MS });
+  metrics.watch({
+    db: store.db,
+    clock,
+    transfers: limiter,
+    maxTransfers: m.maxConcurrentTransfers,
+    logger: deps.logger,
+    cdnLifetimeMs: CDN_LIFETIME_MS,
+  });
   const lookup = createMediaLookup({ db: store.db, sessions });
   // Expired media are re-uploaded by the sender's phone through its session (download and persist).
   const repair = createMediaRepair({ db: store.db, clock, logger: deps.logger, metrics });
-  const source = createMediaSource({ secretBox, cdn, limiter, buckets, maxBytes: m.maxBytes, recoverExpired: whatsapp.recoverExpired, repair });
+  const source = createMediaSource({
+    secretBox,
+    cdn,
+    limiter,
+    buckets,
+    maxBytes: m.maxBytes,
+    recoverExpired: whatsapp.recoverExpired,
+    repair,
+  });
   const transfers = createSessionTransfers();
   // Set once closing starts, so transfers cut by the shutdown say so.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  const accounting = createTransferAccounts({ metrics: metrics.media, logger: deps.logger, shuttingDown: () => closing });
-  const media = createMediaService({ db: store.db, lookup, source, buckets, transfers, accounting, logger: deps.logger });
+  const accounting = createTransferAccounts({
+    metrics: metrics.media,
+    logger: deps.logger,
+    shuttingDown: () => closing,
+  });
+  const media = createMediaService({
+    db: store.db,
+    lookup,
+    source,
+    buckets,
+    transfers,
+    accounting,
+    logger: deps.logger,
+  });
   // Uploads are recorded (and claimed across processes) in the database before they start.
   const owner = processOwner();
-  const claims = createUploadClaims({ db: store.db, clock, owner, leaseMs: config.uploads.leaseMs, pollMs: 200, logger: deps.logger });
-  const persist = createPersistService({ db: store.db, clock, lookup, source, buckets, claims, transfers, accounting, repair, cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs, logger: deps.logger });
+  const claims = createUploadClaims({
+    db: store.db,
+    clock,
+    owner,
+    leaseMs: config.uploads.leaseMs,
+    pollMs: 200,
+    logger: deps.logger,
+  });
+  const persist = createPersistService({
+    db: store.db,
+    clock,
+    lookup,
+    source,
+    buckets,
+    claims,
+    transfers,
+    accounting,
+    repair,
+    cleanupTimeoutMs: config.s3Deadlines.stallTimeoutMs,
+    logger: deps.logger,
+  });
   const sweeper = createUploadSweeper({
     db: store.db,
     clock,
     owner,
     buckets,
-    options: { leaseMs: config.uploads.leaseMs, intervalMs: config.uploads.sweepIntervalMs, strayAgeMs: config.uploads.strayAgeMs, dryRun: config.uploads.dryRun },
+    options: {
+      leaseMs: config.uploads.leaseMs,
+      intervalMs: config.uploads.sweepIntervalMs,
+      strayAgeMs: config.uploads.strayAgeMs,
+      dryRun: config.uploads.dryRun,
+    },
     logger: deps.logger,
     metrics,
   });
   const catalog = createMediaCatalog({ db: store.db, sessions, buckets });
-  const deletion = createMediaDeletion({ db: store.db, clock, lookup, onDeleted: events.onMediaDeleted, wakeDeletions: () => events.deletionsDue.ring(), notify: events.notify, metrics });
+  const deletion = createMediaDeletion({
+    db: store.db,
+    clock,
+    lookup,
+    onDeleted: events.onMediaDeleted,
+    wakeDeletions: () => events.deletionsDue.ring(),
+    notify: events.notify,
+    metrics,
+  });
   const background = createBackground({ store, clock, config, events, persist, buckets, logger: deps.logger, metrics });
-  const webhooks = createWebhookService({ db: store.db, clock, secretBox, rules: config.webhooks, outbox: events.outbox, wake: () => events.dispatcher.wake() });
+  const webhooks = createWebhookService({
+    db: store.db,
+    clock,
+    secretBox,
+    rules: config.webhooks,
+    outbox: events.outbox,
+    wake: () => events.dispatcher.wake(),
+  });
   const simulator = config.simulatorEnabled
-    ? createSimulator({ dir: join(config.dataDir, 'simulator'), maxBytes: m.maxBytes, clock, sessions, ingest, origin: () => selfOrigin(app, config.publicUrl) })
+    ? createSimulator({
+        dir: join(config.dataDir, 'simulator'),
+        maxBytes: m.maxBytes,
+        clock,
+        sessions,
+        ingest,
+        origin: () => selfOrigin(app, config.publicUrl),
+      })
     : null;
   if (simulator) {
     // The simulated CDN is this server: allow its path (and nothing else of it) while the simulator is on.
@@ -220,14 +306,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMetrics(app, metrics.registry);
   await app.register(healthRoutes, { db: store.db });
   // One count of failed authentications per client address, for /admin and /api together.
-  const authLimiter = createAuthLimiter({ max: config.authFailures.max, windowSeconds: config.authFailures.windowSeconds });
+  const authLimiter = createAuthLimiter({
+    max: config.authFailures.max,
+    windowSeconds: config.authFailures.windowSeconds,
+  });
   await app.register(adminRoutes, { prefix: '/admin', accounts, apiKeys, masterKey: config.masterKey, authLimiter });
   await app.register(
     async (api) => {
       registerApiKeyAuth(api, apiKeys, authLimiter);
       await registerRateLimit(api, config.rateLimit);
       await api.register(accountRoutes, { accounts, apiKeys });
-      await api.register(sessionRoutes, { sessions, manager: whatsapp, cancelTransfers: (accountId, session) => void transfers.cancel(accountId, session) });
+      await api.register(sessionRoutes, {
+        sessions,
+        manager: whatsapp,
+        cancelTransfers: (accountId, session) => void transfers.cancel(accountId, session),
+      });
       await api.register(pairingRoutes, { manager: whatsapp });
       await api.register(settingsRoutes, { settings });
       await api.register(mediaRoutes, { media, persist, catalog, deletion, onPersisted: events.requestHook });
@@ -271,6 +364,13 @@ function selfOrigin(app: FastifyInstance, publicUrl: string | undefined): string
   if (publicUrl) return new URL(publicUrl).origin;
   const addr = app.server.address() as AddressInfo | null;
   if (!addr) throw new Error('The server is not listening yet.');
-  const host = addr.family === 'IPv6' ? (addr.address === '::' ? '[::1]' : `[${addr.address}]`) : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address;
+  const host =
+    addr.family === 'IPv6'
+      ? addr.address === '::'
+        ? '[::1]'
+        : `[${addr.address}]`
+      : addr.address === '0.0.0.0'
+        ? '127.0.0.1'
+        : addr.address;
   return `http://${host}:${addr.port}`;
 }

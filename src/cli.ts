@@ -65,7 +65,10 @@ async function main(argv: string[]) {
   } catch (err) {
     if (err instanceof AppError) return fail(err.message, 1);
     const e = err as NodeJS.ErrnoException;
-    fail(`the database ${describeDatabase(target)} failed: ${e.message || e.code || String(err)}. Check DATABASE_URL and that the database is running.`, 1);
+    fail(
+      `the database ${describeDatabase(target)} failed: ${e.message || e.code || String(err)}. Check DATABASE_URL and that the database is running.`,
+      1,
+    );
   } finally {
     await store?.close().catch(() => undefined);
   }

@@ -75,15 +75,21 @@ const envSchema = z.object({
   SIMULATOR_ENABLED: bool(false),
   SIMULATOR_RETENTION_HOURS: int(24, 1, 24 * 365),
   DATA_DIR: z.string().min(1).default('./data'),
-  S3_ENDPOINT: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  S3_ENDPOINT: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
+    message: 'must be an http(s) URL',
+  }),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_BUCKET: optionalString,
   S3_ACCESS_KEY_ID: optionalString,
   S3_SECRET_ACCESS_KEY: optionalString,
   S3_FORCE_PATH_STYLE: bool(false),
   S3_KEY_PREFIX: z.string().default(''),
-  S3_PUBLIC_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
-  S3_PUBLIC_ENDPOINT: optionalString.refine((v) => v === undefined || (/^https?:\/\//.test(v) && URL.canParse(v)), { message: 'must be an http(s) URL' }),
+  S3_PUBLIC_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
+    message: 'must be an http(s) URL',
+  }),
+  S3_PUBLIC_ENDPOINT: optionalString.refine((v) => v === undefined || (/^https?:\/\//.test(v) && URL.canParse(v)), {
+    message: 'must be an http(s) URL',
+  }),
   S3_PRESIGN_EXPIRES_SECONDS: int(3600, 60, 604_800),
   S3_PART_SIZE_BYTES: int(5 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
   S3_QUEUE_SIZE: int(4, 1, 64),
@@ -104,7 +110,9 @@ const envSchema = z.object({
   SESSION_RECONNECT_MAX_MS: int(60_000, 1, 3_600_000),
   SESSION_CONNECT_TIMEOUT_MS: int(20_000, 100, 300_000),
   SESSION_COMMAND_POLL_MS: int(250, 10, 10_000),
-  WA_WEBSOCKET_URL: optionalString.refine((v) => v === undefined || (/^wss?:\/\//.test(v) && URL.canParse(v)), { message: 'must be a ws:// or wss:// URL' }),
+  WA_WEBSOCKET_URL: optionalString.refine((v) => v === undefined || (/^wss?:\/\//.test(v) && URL.canParse(v)), {
+    message: 'must be a ws:// or wss:// URL',
+  }),
   WEBHOOK_ALLOW_HTTP: bool(false),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool(false),
   SESSION_PROXY_ALLOW_PRIVATE_NETWORKS: bool(false),
@@ -227,7 +235,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push('OUTBOX_LEASE_MS: must be longer than WEBHOOK_TIMEOUT_MS (a claim must outlast an attempt)');
   }
   if (e.SESSION_LEASE_RENEW_MS * 2 > e.SESSION_LEASE_MS) {
-    problems.push('SESSION_LEASE_RENEW_MS: must be at most half of SESSION_LEASE_MS (a lease must survive a missed renewal)');
+    problems.push(
+      'SESSION_LEASE_RENEW_MS: must be at most half of SESSION_LEASE_MS (a lease must survive a missed renewal)',
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -262,7 +272,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     simulatorEnabled: e.SIMULATOR_ENABLED,
     simulatorRetentionHours: e.SIMULATOR_RETENTION_HOURS,
     dataDir: e.DATA_DIR,
-    secretKeyPrevious: e.SECRET_KEY_PREVIOUS.split(',').map((k) => k.trim()).filter(Boolean),
+    secretKeyPrevious: e.SECRET_KEY_PREVIOUS.split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
     s3Default: e.S3_BUCKET
       ? {
           endpoint: e.S3_ENDPOINT ?? null,
@@ -278,8 +290,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         }
       : null,
     s3Upload: { partSize: e.S3_PART_SIZE_BYTES, queueSize: e.S3_QUEUE_SIZE, checksums: e.S3_CHECKSUMS },
-    s3Deadlines: { connectTimeoutMs: e.S3_CONNECT_TIMEOUT_MS, stallTimeoutMs: e.S3_STALL_TIMEOUT_MS, requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS, maxAttempts: e.S3_MAX_ATTEMPTS },
-    uploads: { leaseMs: e.UPLOAD_LEASE_MS, sweepIntervalMs: e.UPLOAD_SWEEP_INTERVAL_MS, strayAgeMs: e.UPLOAD_STRAY_AGE_MS, dryRun: e.UPLOAD_SWEEP_DRY_RUN },
+    s3Deadlines: {
+      connectTimeoutMs: e.S3_CONNECT_TIMEOUT_MS,
+      stallTimeoutMs: e.S3_STALL_TIMEOUT_MS,
+      requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
+      maxAttempts: e.S3_MAX_ATTEMPTS,
+    },
+    uploads: {
+      leaseMs: e.UPLOAD_LEASE_MS,
+      sweepIntervalMs: e.UPLOAD_SWEEP_INTERVAL_MS,
+      strayAgeMs: e.UPLOAD_STRAY_AGE_MS,
+      dryRun: e.UPLOAD_SWEEP_DRY_RUN,
+    },
     whatsapp: {
       leaseMs: e.SESSION_LEASE_MS,
       leaseRenewMs: e.SESSION_LEASE_RENEW_MS,
@@ -298,9 +320,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       minRetryDelayMs: e.WEBHOOK_MIN_RETRY_DELAY_MS,
       logRetentionHours: e.WEBHOOK_LOG_RETENTION_HOURS,
     },
-    addressPolicy: { proxyAllowPrivateNetworks: e.SESSION_PROXY_ALLOW_PRIVATE_NETWORKS, s3AllowPrivateEndpoints: e.S3_ALLOW_PRIVATE_ENDPOINTS },
+    addressPolicy: {
+      proxyAllowPrivateNetworks: e.SESSION_PROXY_ALLOW_PRIVATE_NETWORKS,
+      s3AllowPrivateEndpoints: e.S3_ALLOW_PRIVATE_ENDPOINTS,
+    },
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS, leaseMs: e.OUTBOX_LEASE_MS },
-    autoPersist: { concurrency: e.AUTO_PERSIST_CONCURRENCY, attempts: e.AUTO_PERSIST_ATTEMPTS, retryDelayMs: e.AUTO_PERSIST_RETRY_DELAY_MS },
+    autoPersist: {
+      concurrency: e.AUTO_PERSIST_CONCURRENCY,
+      attempts: e.AUTO_PERSIST_ATTEMPTS,
+      retryDelayMs: e.AUTO_PERSIST_RETRY_DELAY_MS,
+    },
     lifecycle: {
       sweepIntervalMs: e.LIFECYCLE_SWEEP_INTERVAL_MS,
       batchSize: e.LIFECYCLE_BATCH_SIZE,

@@ -51,7 +51,9 @@ export class UnsupportedMediaTypeError extends AppError {
 }
 export class MethodNotAllowedError extends AppError {
   constructor(method: string, allow: string[]) {
-    super('METHOD_NOT_ALLOWED', 405, `Method ${method} is not allowed here; use ${allow.join(', ')}.`, { headers: { allow: allow.join(', ') } });
+    super('METHOD_NOT_ALLOWED', 405, `Method ${method} is not allowed here; use ${allow.join(', ')}.`, {
+      headers: { allow: allow.join(', ') },
+    });
   }
 }
 export class UriTooLongError extends AppError {
@@ -155,7 +157,11 @@ export class MediaDeletedError extends AppError {
 }
 export class MediaKeyWipedError extends AppError {
   constructor() {
-    super('MEDIA_EXPIRED', 410, 'The media expired on the WhatsApp CDN before it was persisted, and its key has been wiped: it can no longer be read.');
+    super(
+      'MEDIA_EXPIRED',
+      410,
+      'The media expired on the WhatsApp CDN before it was persisted, and its key has been wiped: it can no longer be read.',
+    );
   }
 }
 export class MediaExpiredError extends AppError {
@@ -228,12 +234,22 @@ export class S3SettingsInvalidError extends AppError {
 }
 export class S3EndpointNotAllowedError extends AppError {
   constructor(opts: Opts = {}) {
-    super('S3_ENDPOINT_NOT_ALLOWED', 400, 'The S3 endpoint is not allowed: it must be an http(s) URL whose host is, and resolves to, public addresses only.', opts);
+    super(
+      'S3_ENDPOINT_NOT_ALLOWED',
+      400,
+      'The S3 endpoint is not allowed: it must be an http(s) URL whose host is, and resolves to, public addresses only.',
+      opts,
+    );
   }
 }
 export class ProxyNotAllowedError extends AppError {
   constructor(opts: Opts = {}) {
-    super('PROXY_NOT_ALLOWED', 400, 'The proxy is not allowed: its host must be, and resolve to, public addresses only, on a port from 1 to 65535.', opts);
+    super(
+      'PROXY_NOT_ALLOWED',
+      400,
+      'The proxy is not allowed: its host must be, and resolve to, public addresses only, on a port from 1 to 65535.',
+      opts,
+    );
   }
 }
 export class StorageFailedError extends AppError {
@@ -267,7 +283,11 @@ export class WebhookDisabledError extends AppError {
 // --- whatsapp sessions --------------------------------------------------------------------
 export class SessionAlreadyPairedError extends AppError {
   constructor() {
-    super('SESSION_ALREADY_PAIRED', 409, 'The session is already linked to a WhatsApp account; log it out first to pair another.');
+    super(
+      'SESSION_ALREADY_PAIRED',
+      409,
+      'The session is already linked to a WhatsApp account; log it out first to pair another.',
+    );
   }
 }
 export class QrNotAvailableError extends AppError {
@@ -282,8 +302,13 @@ export class PairingFailedError extends AppError {
 }
 export class SessionUnreachableError extends AppError {
   constructor() {
-    super('SESSION_UNREACHABLE', 503, 'The server process running this session did not answer in time; retry shortly.', {
-      headers: { 'retry-after': '1' },
-    });
+    super(
+      'SESSION_UNREACHABLE',
+      503,
+      'The server process running this session did not answer in time; retry shortly.',
+      {
+        headers: { 'retry-after': '1' },
+      },
+    );
   }
 }

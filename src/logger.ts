@@ -45,14 +45,19 @@ export function scrubSecrets(line: string): string {
 }
 
 /** pino, pretty when a person is watching (stdout is a TTY), JSON lines otherwise. */
-export function createLogger(level: string, opts: { pretty?: boolean; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  level: string,
+  opts: { pretty?: boolean; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const pretty = opts.pretty ?? process.stdout.isTTY;
   return pino(
     {
       level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       hooks: { streamWrite: scrubSecrets },
-      ...(pretty && !opts.destination ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } } : {}),
+      ...(pretty && !opts.destination
+        ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } }
+        : {}),
     },
     opts.destination,
   );
@@ -64,5 +69,10 @@ export function createLogger(level: string, opts: { pretty?: boolean; destinatio
  */
 export function routeProcessWarnings(logger: Logger): void {
   process.removeAllListeners('warning');
-  process.on('warning', (w) => logger.warn({ warning: { name: w.name, code: (w as { code?: string }).code, message: w.message } }, 'process warning'));
+  process.on('warning', (w) =>
+    logger.warn(
+      { warning: { name: w.name, code: (w as { code?: string }).code, message: w.message } },
+      'process warning',
+    ),
+  );
 }

@@ -38,7 +38,11 @@ async function main() {
   if (!secretKey) {
     const generated = loadOrCreateSecretKey(config.dataDir);
     secretKey = generated.key;
-    if (generated.created) logger.warn({ file: `${config.dataDir}/secret.key` }, 'SECRET_KEY is not set: generated one for this install; set SECRET_KEY in production');
+    if (generated.created)
+      logger.warn(
+        { file: `${config.dataDir}/secret.key` },
+        'SECRET_KEY is not set: generated one for this install; set SECRET_KEY in production',
+      );
   }
   const secretBox = createSecretBox(secretKey, config.secretKeyPrevious);
 
@@ -62,7 +66,10 @@ async function main() {
   );
   // To stderr: stdout carries only JSON log lines (the key must not enter the log either).
   if (banner) process.stderr.write(`${banner}\n`);
-  logger.info({ address, docs: `${config.publicUrl ?? localUrl}/docs`, version: VERSION, node: process.versions.node }, 'titan-media listening');
+  logger.info(
+    { address, docs: `${config.publicUrl ?? localUrl}/docs`, version: VERSION, node: process.versions.node },
+    'titan-media listening',
+  );
 
   // SIGTERM/SIGINT: refuse new transfers and abort persists, then let in-flight requests finish
   // within the timeout, then close the db (the order is in http/shutdown-order.ts).

@@ -8,12 +8,23 @@ import { VERSION } from './version.js';
 
 export type WebhookOutcome = 'delivered' | 'retry' | 'failed';
 export type AutoPersistOutcome = 'stored' | 'retry' | 'gave_up' | 'busy' | 'interrupted';
-export type LifecycleStep = 'expiry_persist_queued' | 'key_wiped' | 'object_expired' | 'record_removed' | 'media_deleted';
-const LIFECYCLE_STEPS: LifecycleStep[] = ['expiry_persist_queued', 'key_wiped', 'object_expired', 'record_removed', 'media_deleted'];
+export type LifecycleStep =
+  'expiry_persist_queued' | 'key_wiped' | 'object_expired' | 'record_removed' | 'media_deleted';
+const LIFECYCLE_STEPS: LifecycleStep[] = [
+  'expiry_persist_queued',
+  'key_wiped',
+  'object_expired',
+  'record_removed',
+  'media_deleted',
+];
 
 // prom-client's totals of these are gauges named like counters (promtool rejects the `_total`
 // suffix); the same values stay available as `nodejs_active_handles` etc. by type.
-const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /**
  * The Prometheus registry and what the services record into it. Counters count what this
@@ -25,10 +36,12 @@ export function createMetrics() {
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
-  new Gauge({ name: 'titan_build_info', help: 'Always 1; the labels tell the version of titan-media and of Node.js', labelNames: ['version', 'node'] as const, registers }).set(
-    { version: VERSION, node: process.versions.node },
-    1,
-  );
+  new Gauge({
+    name: 'titan_build_info',
+    help: 'Always 1; the labels tell the version of titan-media and of Node.js',
+    labelNames: ['version', 'node'] as const,
+    registers,
+  }).set({ version: VERSION, node: process.versions.node }, 1);
   const webhookAttempts = new Counter({
     name: 'titan_webhook_attempts_total',
     help: 'Webhook delivery attempts by outcome: delivered, retry (failed, another attempt is scheduled), failed (failed for good)',
@@ -60,7 +73,8 @@ export function createMetrics() {
     registers,
   });
   for (const step of LIFECYCLE_STEPS) lifecycle.inc({ step }, 0);
-  for (const reason of ['delete', 'retention', 'session']) for (const outcome of ['deleted', 'retry']) objectDeletions.inc({ reason, outcome }, 0);
+  for (const reason of ['delete', 'retention', 'session'])
+    for (const outcome of ['deleted', 'retry']) objectDeletions.inc({ reason, outcome }, 0);
   const objectsVanished = new Counter({
     name: 'titan_media_objects_vanished_total',
     help: 'Persisted objects found gone from their bucket (the media was marked unpersisted again)',
@@ -80,7 +94,8 @@ export function createMetrics() {
     registers,
   });
   for (const o of ['delivered', 'retry', 'failed'] as const) webhookAttempts.inc({ outcome: o }, 0);
-  for (const o of ['stored', 'retry', 'gave_up', 'busy', 'interrupted'] as const) autoPersistRuns.inc({ outcome: o }, 0);
+  for (const o of ['stored', 'retry', 'gave_up', 'busy', 'interrupted'] as const)
+    autoPersistRuns.inc({ outcome: o }, 0);
 
   return {
     registry,
@@ -108,7 +123,14 @@ export function createMetrics() {
       httpErrors.inc({ code });
     },
     /** The gauges read at scrape time: database counts and ages, and the transfers in flight. */
-    watch(deps: { db: Db; clock: Clock; transfers: { active: number }; maxTransfers: number; logger: Logger; cdnLifetimeMs: number }) {
+    watch(deps: {
+      db: Db;
+      clock: Clock;
+      transfers: { active: number };
+      maxTransfers: number;
+      logger: Logger;
+      cdnLifetimeMs: number;
+    }) {
       new Gauge({
         name: 'titan_media_transfers_active',
         help: 'Media downloads and persists in flight in this process',
@@ -117,7 +139,11 @@ export function createMetrics() {
           this.set(deps.transfers.active);
         },
       });
-      new Gauge({ name: 'titan_media_transfers_max', help: 'MAX_CONCURRENT_TRANSFERS: over it, transfers get 503 BUSY', registers }).set(deps.maxTransfers);
+      new Gauge({
+        name: 'titan_media_transfers_max',
+        help: 'MAX_CONCURRENT_TRANSFERS: over it, transfers get 503 BUSY',
+        registers,
+      }).set(deps.maxTransfers);
       registerDbGauges(registry, deps);
     },
   };

@@ -28,7 +28,9 @@ describe('architecture', () => {
       }
     }
     expect(edges.size).toBeGreaterThan(8);
-    const both = [...edges].flatMap(([a, tos]) => [...tos].filter((b) => a < b && edges.get(b)?.has(a)).map((b) => `${a} <-> ${b}`));
+    const both = [...edges].flatMap(([a, tos]) =>
+      [...tos].filter((b) => a < b && edges.get(b)?.has(a)).map((b) => `${a} <-> ${b}`),
+    );
     expect(both).toEqual([]);
   });
 

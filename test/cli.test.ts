@@ -10,7 +10,11 @@ import { DIALECTS, TEST_POSTGRES_URL, type Dialect } from './support/databases.j
 import { runServer, waitForOutput, type ServerProcess } from './support/server-process.js';
 
 const KEY = /^ {2}(titan_[A-Za-z0-9_-]{43})$/m;
-const PRODUCTION = { NODE_ENV: 'production', MASTER_KEY: 'cli-test-master-key-0123', SECRET_KEY: 'cli-test-secret-key-0123' };
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  MASTER_KEY: 'cli-test-master-key-0123',
+  SECRET_KEY: 'cli-test-secret-key-0123',
+};
 
 /** A DATABASE_URL nobody has used yet: a new SQLite path, or an empty PostgreSQL schema. */
 async function freshDatabase(dialect: Dialect, cwd: string, cleanups: (() => Promise<void>)[]): Promise<string> {
@@ -63,7 +67,11 @@ describe.each(DIALECTS)('the admin command line (%s, real processes)', (dialect)
     const account = await fetch(`${server.baseUrl}/api/account`, { headers: { authorization: `Bearer ${secret}` } });
     expect(account.status).toBe(200);
     expect(((await account.json()) as { data: { name: string } }).data.name).toBe('default');
-    const session = await fetch(`${server.baseUrl}/api/sessions`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'shop' }) });
+    const session = await fetch(`${server.baseUrl}/api/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'shop' }),
+    });
     expect(session.status).toBe(201);
 
     // Listed afterwards, with its prefix and never its secret; a second run migrates nothing.
@@ -83,7 +91,21 @@ describe.each(DIALECTS)('the admin command line (%s, real processes)', (dialect)
     const acme = (JSON.parse(made.stdout) as { data: { id: string; name: string } }).data;
     expect(acme.name).toBe('Acme shop');
 
-    const reader = await runCli(['keys', 'create', '--account', acme.id, '--scopes', 'media:read,sessions:read', '--expires-days', '30', '--quiet'], env, cwd);
+    const reader = await runCli(
+      [
+        'keys',
+        'create',
+        '--account',
+        acme.id,
+        '--scopes',
+        'media:read,sessions:read',
+        '--expires-days',
+        '30',
+        '--quiet',
+      ],
+      env,
+      cwd,
+    );
     expect(reader.code, reader.stderr).toBe(0);
     const secret = reader.stdout.trim();
     expect(secret).toMatch(/^titan_[A-Za-z0-9_-]{43}$/);
@@ -93,12 +115,18 @@ describe.each(DIALECTS)('the admin command line (%s, real processes)', (dialect)
     const account = await fetch(`${server.baseUrl}/api/account`, { headers: auth });
     expect(((await account.json()) as { data: { id: string } }).data.id).toBe(acme.id);
     expect((await fetch(`${server.baseUrl}/api/sessions`, { headers: auth })).status).toBe(200);
-    const denied = await fetch(`${server.baseUrl}/api/sessions`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x' }) });
+    const denied = await fetch(`${server.baseUrl}/api/sessions`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x' }),
+    });
     expect(denied.status).toBe(403);
 
     const accounts = await runCli(['accounts', 'list'], env, cwd);
     expect(accounts.stdout).toContain(acme.id);
-    const keys = JSON.parse((await runCli(['keys', 'list', '--account', acme.id, '--json'], env, cwd)).stdout) as { data: { accountId: string; scopes: string[]; expiresAt: string | null; key?: string }[] };
+    const keys = JSON.parse((await runCli(['keys', 'list', '--account', acme.id, '--json'], env, cwd)).stdout) as {
+      data: { accountId: string; scopes: string[]; expiresAt: string | null; key?: string }[];
+    };
     expect(keys.data).toHaveLength(1);
     expect(keys.data[0]).toMatchObject({ accountId: acme.id, scopes: ['media:read', 'sessions:read'] });
     expect(keys.data[0]!.key).toBeUndefined();
@@ -155,7 +183,11 @@ describe('the admin command line before any database work', () => {
     const { port } = probe.address() as { port: number };
     await new Promise((resolve) => probe.close(resolve));
     const cwd = mkdtempSync(join(tmpdir(), 'titan-cli-'));
-    const r = await runCli(['accounts', 'list'], { DATABASE_URL: `postgres://titan:hunter2-secret@127.0.0.1:${port}/titan` }, cwd);
+    const r = await runCli(
+      ['accounts', 'list'],
+      { DATABASE_URL: `postgres://titan:hunter2-secret@127.0.0.1:${port}/titan` },
+      cwd,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`postgres://titan:***@127.0.0.1:${port}/titan`);
     expect(r.stderr).toMatch(/ECONNREFUSED/);
@@ -177,7 +209,9 @@ describe('the admin command line before any database work', () => {
   });
 
   it('is the package bin, built to dist/cli.js with a node shebang', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      bin: Record<string, string>;
+    };
     expect(pkg.bin).toEqual({ 'titan-media': 'dist/cli.js' });
     expect(readFileSync(new URL('../src/cli.ts', import.meta.url), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
   });

@@ -4,13 +4,21 @@ import { ConfigError, loadConfig } from '../src/config.js';
 describe('config', () => {
   it('has working embedded defaults', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', database: { kind: 'sqlite', path: './data/titan.db' }, nodeEnv: 'development' });
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      database: { kind: 'sqlite', path: './data/titan.db' },
+      nodeEnv: 'development',
+    });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.media)).toBe(true);
   });
 
   it('parses PostgreSQL URLs', () => {
-    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/titan' }).database).toEqual({ kind: 'postgres', url: 'postgres://u:p@db:5432/titan' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/titan' }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u:p@db:5432/titan',
+    });
   });
 
   it('names every bad variable and why', () => {
@@ -31,19 +39,28 @@ describe('config', () => {
   it('requires MASTER_KEY and SECRET_KEY in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/MASTER_KEY: is required/);
     expect(() => loadConfig({ NODE_ENV: 'production', MASTER_KEY: 'm'.repeat(32) })).toThrow(/SECRET_KEY: is required/);
-    expect(loadConfig({ NODE_ENV: 'production', MASTER_KEY: 'm'.repeat(32), SECRET_KEY: 's'.repeat(32) }).nodeEnv).toBe('production');
+    expect(loadConfig({ NODE_ENV: 'production', MASTER_KEY: 'm'.repeat(32), SECRET_KEY: 's'.repeat(32) }).nodeEnv).toBe(
+      'production',
+    );
   });
 
   it('checks the CDN allowlist and that the base URL is on it', () => {
     expect(() => loadConfig({ MEDIA_CDN_ALLOWLIST: 'ftp://x' })).toThrow(/^ {2}- MEDIA_CDN_ALLOWLIST: /m);
-    expect(() => loadConfig({ MEDIA_CDN_ALLOWLIST: 'http://127.0.0.1:*' })).toThrow(/MEDIA_CDN_BASE_URL: its origin must be on MEDIA_CDN_ALLOWLIST/);
+    expect(() => loadConfig({ MEDIA_CDN_ALLOWLIST: 'http://127.0.0.1:*' })).toThrow(
+      /MEDIA_CDN_BASE_URL: its origin must be on MEDIA_CDN_ALLOWLIST/,
+    );
   });
 
   it('takes S3_PUBLIC_ENDPOINT for presigning the default bucket only with a bucket, as a URL', () => {
     const s3 = { S3_BUCKET: 'b', S3_ENDPOINT: 'http://minio:9000' };
-    expect(loadConfig({ ...s3, S3_PUBLIC_ENDPOINT: 'http://127.0.0.1:9000' }).s3Default).toMatchObject({ endpoint: 'http://minio:9000', presignEndpoint: 'http://127.0.0.1:9000' });
+    expect(loadConfig({ ...s3, S3_PUBLIC_ENDPOINT: 'http://127.0.0.1:9000' }).s3Default).toMatchObject({
+      endpoint: 'http://minio:9000',
+      presignEndpoint: 'http://127.0.0.1:9000',
+    });
     expect(loadConfig(s3).s3Default?.presignEndpoint).toBeNull();
-    expect(() => loadConfig({ ...s3, S3_PUBLIC_ENDPOINT: '127.0.0.1:9000' })).toThrow(/S3_PUBLIC_ENDPOINT: must be an http\(s\) URL/);
+    expect(() => loadConfig({ ...s3, S3_PUBLIC_ENDPOINT: '127.0.0.1:9000' })).toThrow(
+      /S3_PUBLIC_ENDPOINT: must be an http\(s\) URL/,
+    );
     expect(() => loadConfig({ S3_PUBLIC_ENDPOINT: 'http://127.0.0.1:9000' })).toThrow(/S3_BUCKET: is required/);
   });
 

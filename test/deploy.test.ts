@@ -17,7 +17,12 @@ async function promtool(args: string[], input?: string): Promise<{ code: number;
   return new Promise((resolve, reject) => {
     const child = execFile('promtool', args, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: unknown }) | null;
-      if (e && e.code === 'ENOENT') return reject(new Error("promtool is not installed: it comes with Debian's `prometheus` package (apt-get install prometheus)."));
+      if (e && e.code === 'ENOENT')
+        return reject(
+          new Error(
+            "promtool is not installed: it comes with Debian's `prometheus` package (apt-get install prometheus).",
+          ),
+        );
       resolve({ code: typeof e?.code === 'number' ? e.code : e ? 1 : 0, out: `${stdout}${stderr}` });
     });
     child.stdin!.end(input ?? '');
@@ -25,7 +30,8 @@ async function promtool(args: string[], input?: string): Promise<{ code: number;
 }
 
 /** Series names an expression reads (recording rules, with a colon, are not scraped). */
-const seriesIn = (expr: string) => [...expr.matchAll(/\b((?:titan|http|process|nodejs)_[a-z0-9_]+)\b/g)].map((m) => m[1]!);
+const seriesIn = (expr: string) =>
+  [...expr.matchAll(/\b((?:titan|http|process|nodejs)_[a-z0-9_]+)\b/g)].map((m) => m[1]!);
 
 describe('deploy/: the scrape, the alert rules and the dashboard', () => {
   let t: TestApp;
@@ -38,7 +44,11 @@ describe('deploy/: the scrape, the alert rules and the dashboard', () => {
     cdn = await startFakeCdn();
     s3 = testS3Client();
     const bucket = await createBucket(s3);
-    t = await buildTestApp('sqlite', { SIMULATOR_ENABLED: 'true', MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', CDN_MAX_RETRIES: '1' });
+    t = await buildTestApp('sqlite', {
+      SIMULATOR_ENABLED: 'true',
+      MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+      CDN_MAX_RETRIES: '1',
+    });
     const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     const a = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } });
@@ -47,16 +57,22 @@ describe('deploy/: the scrape, the alert rules and the dashboard', () => {
       const p = await publishMedia(cdn, { type: 'video', plaintext: plaintextOf(size) });
       return { ...p, mediaId: (await ingestMessage(t, a.auth, 'shop', p.message)).mediaId! };
     };
-    const download = (id: string, headers: Record<string, string> = {}) => fetch(`${base}/api/sessions/shop/media/${id}/download`, { method: 'POST', headers: { ...a.auth, ...headers } });
+    const download = (id: string, headers: Record<string, string> = {}) =>
+      fetch(`${base}/api/sessions/shop/media/${id}/download`, { method: 'POST', headers: { ...a.auth, ...headers } });
     const ok = await media(300_000);
     await (await download(ok.mediaId)).arrayBuffer();
     await (await download(ok.mediaId, { range: 'bytes=0-99' })).arrayBuffer();
     const bad = await media(2000);
     cdn.misbehave(bad.path, { status: 503 });
     expect((await download(bad.mediaId)).status).toBe(502);
-    expect((await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${ok.mediaId}/persist`, headers: a.auth })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${ok.mediaId}/persist`, headers: a.auth }))
+        .statusCode,
+    ).toBe(200);
     await (await download(ok.mediaId)).arrayBuffer();
-    expect((await t.app.inject({ url: '/api/sessions/nope/media/AAAAAAAAAAAAAAAAAAAAAAAA', headers: a.auth })).statusCode).toBe(404);
+    expect(
+      (await t.app.inject({ url: '/api/sessions/nope/media/AAAAAAAAAAAAAAAAAAAAAAAA', headers: a.auth })).statusCode,
+    ).toBe(404);
     const res = await t.app.inject('/metrics');
     expect(res.statusCode).toBe(200);
     scrape = res.body;
@@ -82,7 +98,11 @@ describe('deploy/: the scrape, the alert rules and the dashboard', () => {
   });
 
   it('every series the rules and the dashboard read is one this server exports', () => {
-    const exported = new Set([...scrape.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap((m) => (m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_count`, `${m[1]}_sum`] : [m[1]!])));
+    const exported = new Set(
+      [...scrape.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap((m) =>
+        m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_count`, `${m[1]}_sum`] : [m[1]!],
+      ),
+    );
     const rules = readFileSync(RULES, 'utf8');
     const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
     const exprs = [...dashboard.panels.flatMap((p) => (p.targets ?? []).map((x) => x.expr)), rules];

@@ -37,12 +37,20 @@ interface ComposeService {
 
 describe('docker-compose.yml', () => {
   // dclint's YAML parser (what scripts/validate-docker.sh uses), with merge keys like compose.
-  const YAML = createRequire(createRequire(import.meta.url).resolve('dclint'))('yaml') as { parse(s: string, o: object): unknown };
-  const services = (YAML.parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> }).services;
-  const hostPort = (svc: string, container: number) => services[svc]!.ports!.map((p) => p.split(':')).find((p) => p.at(-1) === String(container))?.slice(0, -1);
+  const YAML = createRequire(createRequire(import.meta.url).resolve('dclint'))('yaml') as {
+    parse(s: string, o: object): unknown;
+  };
+  const services = (
+    YAML.parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> }
+  ).services;
+  const hostPort = (svc: string, container: number) =>
+    services[svc]!.ports!.map((p) => p.split(':'))
+      .find((p) => p.at(-1) === String(container))
+      ?.slice(0, -1);
 
   it('publishes every port on 127.0.0.1 only, PostgreSQL away from a local one on 5432', () => {
-    for (const [name, svc] of Object.entries(services)) for (const p of svc.ports ?? []) expect(p, name).toMatch(/^127\.0\.0\.1:/);
+    for (const [name, svc] of Object.entries(services))
+      for (const p of svc.ports ?? []) expect(p, name).toMatch(/^127\.0\.0\.1:/);
     expect(hostPort('postgres', 5432)!.join(':')).toBe('127.0.0.1:${POSTGRES_PORT:-55432}');
   });
 

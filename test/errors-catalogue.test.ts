@@ -22,20 +22,32 @@ describe('error catalogue', () => {
     const doc = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
     const inDocs = new Set([...doc.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]!));
     expect(inSource.size).toBeGreaterThan(20);
-    expect([...inSource].filter((c) => !inDocs.has(c)), 'codes missing from docs/errors.md').toEqual([]);
-    expect([...inDocs].filter((c) => !inSource.has(c)), 'documented codes that no longer exist').toEqual([]);
+    expect(
+      [...inSource].filter((c) => !inDocs.has(c)),
+      'codes missing from docs/errors.md',
+    ).toEqual([]);
+    expect(
+      [...inDocs].filter((c) => !inSource.has(c)),
+      'documented codes that no longer exist',
+    ).toEqual([]);
   });
 
   it('throws every code it defines: each error class is constructed somewhere outside the catalogue', () => {
     const catalogue = readFileSync(join(ROOT, 'src/errors.ts'), 'utf8');
-    const classes = [...catalogue.matchAll(/export class (\w+) extends AppError[\s\S]*?super\(\s*'([A-Z][A-Z0-9_]+)'/g)].map((m) => ({ name: m[1]!, code: m[2]! }));
+    const classes = [
+      ...catalogue.matchAll(/export class (\w+) extends AppError[\s\S]*?super\(\s*'([A-Z][A-Z0-9_]+)'/g),
+    ].map((m) => ({ name: m[1]!, code: m[2]! }));
     expect(classes.length).toBeGreaterThan(20);
     const rest = sources(join(ROOT, 'src'))
       .filter((f) => !f.endsWith('/src/errors.ts'))
       .map((f) => readFileSync(f, 'utf8'))
       .join('\n');
     // Subclassed ones count through their subclasses; the rest must be thrown (or handed on) by name.
-    const used = (name: string) => new RegExp(`new ${name}\\(|extends ${name}\\b`).test(rest) || new RegExp(`extends ${name}\\b`).test(catalogue);
-    expect(classes.filter((c) => !used(c.name)).map((c) => `${c.name} (${c.code})`), 'defined but never thrown').toEqual([]);
+    const used = (name: string) =>
+      new RegExp(`new ${name}\\(|extends ${name}\\b`).test(rest) || new RegExp(`extends ${name}\\b`).test(catalogue);
+    expect(
+      classes.filter((c) => !used(c.name)).map((c) => `${c.name} (${c.code})`),
+      'defined but never thrown',
+    ).toEqual([]);
   });
 });

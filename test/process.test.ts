@@ -22,10 +22,18 @@ describe('the server process', () => {
       expect(p.stderr()).toContain(`curl -H "Authorization: Bearer ${key}"`);
       expect(p.stdout()).not.toContain(key);
       // One start line (not Fastify's one per interface), with the real address, the docs and the version.
-      const starts = p.stdout().split('\n').filter((l) => /listening/i.test(l));
+      const starts = p
+        .stdout()
+        .split('\n')
+        .filter((l) => /listening/i.test(l));
       expect(starts).toHaveLength(1);
       const start = JSON.parse(starts[0]!) as { address: string };
-      expect(start).toMatchObject({ msg: 'titan-media listening', address: expect.stringMatching(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/), docs: `${start.address}/docs`, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+      expect(start).toMatchObject({
+        msg: 'titan-media listening',
+        address: expect.stringMatching(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/),
+        docs: `${start.address}/docs`,
+        version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      });
       const res = await fetch(`${p.baseUrl}/api/account`, { headers: { authorization: `Bearer ${key}` } });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { data: { name: string } }).data.name).toBe('default');
@@ -43,7 +51,17 @@ describe('the server process', () => {
     // Send the headers and half the body, then SIGTERM, then the rest.
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
-        { host: base.hostname, port: base.port, method: 'POST', path: '/admin/accounts', headers: { authorization: 'Bearer process-test-master-key-123', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: base.hostname,
+          port: base.port,
+          method: 'POST',
+          path: '/admin/accounts',
+          headers: {
+            authorization: 'Bearer process-test-master-key-123',
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
         (res) => {
           let b = '';
           res.on('data', (d: Buffer) => (b += d.toString()));

@@ -45,7 +45,15 @@ describe('README walk-through', () => {
     dev = spawn('npm', ['run', 'dev'], {
       cwd: ROOT,
       detached: true,
-      env: { ...process.env, ...serverS3Env('titan-media'), PORT: String(port), DATABASE_URL: `sqlite:${join(work, 'titan.db')}`, DATA_DIR: join(work, 'data'), HOST: '', LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        ...serverS3Env('titan-media'),
+        PORT: String(port),
+        DATABASE_URL: `sqlite:${join(work, 'titan.db')}`,
+        DATA_DIR: join(work, 'data'),
+        HOST: '',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     dev.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -77,7 +85,12 @@ describe('README walk-through', () => {
     // Run from a copy of the repository root: the files it writes land in a temporary folder.
     for (const f of ['docs', 'scripts', 'node_modules', 'package.json']) symlinkSync(join(ROOT, f), join(work, f));
     const script = ['set -e', ...blocks].join('\n');
-    const { stdout } = await run('bash', ['-c', script], { cwd: work, env: { ...process.env, KEY: key!, PORT: String(port) }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('bash', ['-c', script], {
+      cwd: work,
+      env: { ...process.env, KEY: key!, PORT: String(port) },
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
 
     expect(stdout).not.toContain('"code":"');
     // curl prints no final newline, so a hash line may follow the JSON before it.

@@ -19,19 +19,35 @@ describe.each(DIALECTS)('simulator files are cleaned up (%s)', (dialect) => {
     t = await buildTestApp(dialect, { SIMULATOR_ENABLED: 'true', DATA_DIR: dataDir, SIMULATOR_RETENTION_HOURS: '24' });
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     auth = (await t.newAccount()).auth;
-    for (const name of ['kept', 'dropped']) await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name } });
+    for (const name of ['kept', 'dropped'])
+      await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name } });
   });
   afterAll(() => t.close());
 
   const simulate = async (session: string) => {
-    const res = await fetch(`${base}/api/sessions/${session}/simulate/media`, { method: 'POST', headers: { ...auth, 'content-type': 'image/jpeg' }, body: plaintextOf(50_000) });
+    const res = await fetch(`${base}/api/sessions/${session}/simulate/media`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'image/jpeg' },
+      body: plaintextOf(50_000),
+    });
     expect(res.status).toBe(201);
     const { mediaId } = ((await res.json()) as { data: { mediaId: string } }).data;
-    const row = await t.db.store.db.selectFrom('media').select('url').where('id', '=', mediaId).executeTakeFirstOrThrow();
+    const row = await t.db.store.db
+      .selectFrom('media')
+      .select('url')
+      .where('id', '=', mediaId)
+      .executeTakeFirstOrThrow();
     return join(cdnDir, row.url!.split('/').pop()!);
   };
   const janitorAt = (offsetMs: number) =>
-    createSimulatorJanitor({ db: t.db.store.db, clock: { now: () => new Date(Date.now() + offsetMs) }, cdnDir, retentionMs: 24 * 3_600_000, intervalMs: 60_000, logger: createLogger('silent') });
+    createSimulatorJanitor({
+      db: t.db.store.db,
+      clock: { now: () => new Date(Date.now() + offsetMs) },
+      cdnDir,
+      retentionMs: 24 * 3_600_000,
+      intervalMs: 60_000,
+      logger: createLogger('silent'),
+    });
 
   it("a deleted session's files go; a live media's file stays until the retention, then goes", async () => {
     const kept = await simulate('kept');

@@ -18,8 +18,15 @@ describe('sandbox simulator', () => {
   afterAll(() => t.close());
 
   async function simulate(body: Buffer, contentType: string, query = '') {
-    const res = await fetch(`${base}/api/sessions/demo/simulate/media${query}`, { method: 'POST', headers: { ...auth, 'content-type': contentType }, body });
-    return { status: res.status, json: (await res.json()) as { data: { messageId: string; mediaId: string }; code?: string } };
+    const res = await fetch(`${base}/api/sessions/demo/simulate/media${query}`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': contentType },
+      body,
+    });
+    return {
+      status: res.status,
+      json: (await res.json()) as { data: { messageId: string; mediaId: string }; code?: string },
+    };
   }
 
   it('encrypts an upload like WhatsApp, hosts it, ingests it, and the download returns the same bytes', async () => {
@@ -29,12 +36,22 @@ describe('sandbox simulator', () => {
     const { mediaId, messageId } = r.json.data;
     expect(messageId).toMatch(/^3EB0/);
     const meta = (await t.app.inject({ url: `/api/sessions/demo/media/${mediaId}`, headers: auth })).json().data;
-    expect(meta).toMatchObject({ type: 'image', mimeType: 'image/jpeg', fileLength: photo.length, caption: 'Hello', sha256: sha(photo) });
+    expect(meta).toMatchObject({
+      type: 'image',
+      mimeType: 'image/jpeg',
+      fileLength: photo.length,
+      caption: 'Hello',
+      sha256: sha(photo),
+    });
     const dl = await fetch(`${base}/api/sessions/demo/media/${mediaId}/download`, { method: 'POST', headers: auth });
     expect(dl.status).toBe(200);
     expect(sha(Buffer.from(await dl.arrayBuffer()))).toBe(sha(photo));
     // The simulated CDN holds only the encrypted file: not the plaintext.
-    const row = await t.db.store.db.selectFrom('media').select('url').where('id', '=', mediaId).executeTakeFirstOrThrow();
+    const row = await t.db.store.db
+      .selectFrom('media')
+      .select('url')
+      .where('id', '=', mediaId)
+      .executeTakeFirstOrThrow();
     const enc = Buffer.from(await (await fetch(row.url!)).arrayBuffer());
     expect(enc.length).toBe((Math.floor(photo.length / 16) + 1) * 16 + 10);
     expect(enc.includes(photo.subarray(0, 64))).toBe(false);
@@ -49,7 +66,8 @@ describe('sandbox simulator', () => {
   ])('a %s upload%s becomes a %s', async (mime, query, type, fileName) => {
     const r = await simulate(plaintextOf(100), mime, query);
     expect(r.status).toBe(201);
-    const meta = (await t.app.inject({ url: `/api/sessions/demo/media/${r.json.data.mediaId}`, headers: auth })).json().data;
+    const meta = (await t.app.inject({ url: `/api/sessions/demo/media/${r.json.data.mediaId}`, headers: auth })).json()
+      .data;
     expect(meta).toMatchObject({ type, fileName, mimeType: mime });
   });
 
@@ -60,7 +78,11 @@ describe('sandbox simulator', () => {
   });
 
   it('404 for an unknown session, and the simulated CDN serves no unknown file', async () => {
-    const res = await fetch(`${base}/api/sessions/nope/simulate/media`, { method: 'POST', headers: { ...auth, 'content-type': 'image/jpeg' }, body: Buffer.alloc(10) });
+    const res = await fetch(`${base}/api/sessions/nope/simulate/media`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'image/jpeg' },
+      body: Buffer.alloc(10),
+    });
     expect(res.status).toBe(404);
     expect((await fetch(`${base}/simulator/cdn/${'0'.repeat(32)}.enc`)).status).toBe(404);
     expect((await fetch(`${base}/simulator/cdn/..%2F..%2Fsecret.key`)).status).toBe(404);
@@ -91,12 +113,23 @@ describe('sandbox simulator switched off (the default)', () => {
       const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
       const { auth } = await t.newAccount();
       const url = `${base}/api/sessions/demo/simulate/media`;
-      const res = await fetch(url, { method: 'POST', headers: { ...auth, 'content-type': 'image/jpeg' }, body: plaintextOf(300_000) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'image/jpeg' },
+        body: plaintextOf(300_000),
+      });
       expect(res.status).toBe(404);
       expect(((await res.json()) as { code: string }).code).toBe('SIMULATOR_DISABLED');
-      const msg = await t.app.inject({ method: 'POST', url: '/api/sessions/demo/simulate/message', headers: auth, payload: {} });
+      const msg = await t.app.inject({
+        method: 'POST',
+        url: '/api/sessions/demo/simulate/message',
+        headers: auth,
+        payload: {},
+      });
       expect([msg.statusCode, msg.json<{ code: string }>().code]).toEqual([404, 'SIMULATOR_DISABLED']);
-      expect((await t.app.inject({ method: 'POST', url: '/api/sessions/demo/simulate/message', payload: {} })).statusCode).toBe(401);
+      expect(
+        (await t.app.inject({ method: 'POST', url: '/api/sessions/demo/simulate/message', payload: {} })).statusCode,
+      ).toBe(401);
     } finally {
       await t.close();
     }

@@ -49,7 +49,6 @@ export interface SettingsView {
   updatedAt: string | null;
 }
 
-
 export type SettingsService = ReturnType<typeof createSettingsService>;
 
 /** Per-account settings, with the server-wide default bucket for accounts without their own. */
@@ -74,7 +73,9 @@ export function createSettingsService(deps: {
       s3: publicS3,
       autoPersist: row?.auto_persist === 1,
       downloadMode: row?.download_mode ?? 'stream',
-      persistBeforeExpiry: row?.persist_before_expiry ? (JSON.parse(row.persist_before_expiry) as PersistBeforeExpiry) : PERSIST_BEFORE_EXPIRY_OFF,
+      persistBeforeExpiry: row?.persist_before_expiry
+        ? (JSON.parse(row.persist_before_expiry) as PersistBeforeExpiry)
+        : PERSIST_BEFORE_EXPIRY_OFF,
       retention: row?.retention ? (JSON.parse(row.retention) as Retention) : KEEP_EVERYTHING,
       storage: s3 ? 'account' : deps.serverDefault ? 'server' : 'none',
       updatedAt: row?.updated_at ?? null,
@@ -94,7 +95,11 @@ export function createSettingsService(deps: {
         const { secretAccessKey, ...rest } = input.s3;
         // Omitted secret: keep the stored one (GET never shows it, so clients cannot echo it).
         const sealed =
-          secretAccessKey === undefined ? (current?.s3?.secretAccessKeySealed ?? null) : secretAccessKey === null ? null : deps.secretBox.seal(secretAccessKey);
+          secretAccessKey === undefined
+            ? (current?.s3?.secretAccessKeySealed ?? null)
+            : secretAccessKey === null
+              ? null
+              : deps.secretBox.seal(secretAccessKey);
         stored = { ...rest, secretAccessKeySealed: sealed };
         if (rest.endpoint) await assertEndpointAllowed(rest.endpoint, deps.endpointGuard);
         if (opts.verify) {
@@ -125,7 +130,9 @@ export function createSettingsService(deps: {
       let target: StorageTarget | null = null;
       if (row && s3) {
         const { secretAccessKeySealed, ...rest } = s3;
-        const secretAccessKey = secretAccessKeySealed ? deps.secretBox.open(secretAccessKeySealed).toString('utf8') : null;
+        const secretAccessKey = secretAccessKeySealed
+          ? deps.secretBox.open(secretAccessKeySealed).toString('utf8')
+          : null;
         target = { cacheKey: `${accountId}@${row.version}`, settings: { ...rest, secretAccessKey } };
       } else if (deps.serverDefault) {
         target = { cacheKey: SERVER_DEFAULT_KEY, settings: deps.serverDefault };

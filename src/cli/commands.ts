@@ -26,7 +26,10 @@ interface Options {
 
 /** Parses one command's options (`names` take a value); unknown options and stray arguments are usage errors. */
 function options(args: string[], names: readonly string[]): Options {
-  const spec: Record<string, { type: 'string' | 'boolean' }> = { json: { type: 'boolean' }, quiet: { type: 'boolean' } };
+  const spec: Record<string, { type: 'string' | 'boolean' }> = {
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  };
   for (const n of names) spec[n] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -41,12 +44,21 @@ function options(args: string[], names: readonly string[]): Options {
 function validated<T>(schema: z.ZodType<T>, input: unknown, names: Record<string, string>): T {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  throw new UsageError(r.error.issues.map((i) => `--${names[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
+  throw new UsageError(
+    r.error.issues.map((i) => `--${names[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '),
+  );
 }
 
 const table = (rows: string[][]) => {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 };
 
 async function accountFor(ctx: CliContext, id: string | undefined): Promise<Account> {
@@ -54,7 +66,8 @@ async function accountFor(ctx: CliContext, id: string | undefined): Promise<Acco
   try {
     return id ? await accounts.get(id) : await accounts.defaultAccount();
   } catch (err) {
-    if (err instanceof AccountNotFoundError) throw new AccountNotFoundError(`There is no account ${id ?? ''}; accounts list shows them.`);
+    if (err instanceof AccountNotFoundError)
+      throw new AccountNotFoundError(`There is no account ${id ?? ''}; accounts list shows them.`);
     throw err;
   }
 }
@@ -62,10 +75,17 @@ async function accountFor(ctx: CliContext, id: string | undefined): Promise<Acco
 function keysCreate(args: string[]): Run {
   const o = options(args, ['scopes', 'account', 'name', 'expires-days']);
   const scopes = o.str('scopes');
-  if (scopes === undefined) throw new UsageError('--scopes is required, e.g. --scopes "*" or --scopes media:read,media:write');
-  const wanted = scopes.split(',').map((s) => s.trim()).filter(Boolean);
+  if (scopes === undefined)
+    throw new UsageError('--scopes is required, e.g. --scopes "*" or --scopes media:read,media:write');
+  const wanted = scopes
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = wanted.filter((s) => !(SCOPES as readonly string[]).includes(s));
-  if (unknown.length > 0) throw new UsageError(`--scopes: unknown scope ${unknown.map((s) => `"${s}"`).join(', ')}; the scopes are ${SCOPES.join(', ')}`);
+  if (unknown.length > 0)
+    throw new UsageError(
+      `--scopes: unknown scope ${unknown.map((s) => `"${s}"`).join(', ')}; the scopes are ${SCOPES.join(', ')}`,
+    );
   const days = o.str('expires-days');
   const input = validated(
     CreateKeyBody,
@@ -102,11 +122,22 @@ function keysList(args: string[]): Run {
     const keys: ApiKey[] = await createApiKeyService(ctx.db, ctx.clock, { cacheTtlMs: 0 }).list(accountId);
     if (o.json) return ctx.out(JSON.stringify({ data: keys }));
     if (keys.length === 0) return ctx.out('No API keys.');
-    const state = (k: ApiKey) => (!k.isActive ? 'disabled' : k.expiresAt && k.expiresAt <= ctx.clock.now().toISOString() ? 'expired' : 'active');
+    const state = (k: ApiKey) =>
+      !k.isActive ? 'disabled' : k.expiresAt && k.expiresAt <= ctx.clock.now().toISOString() ? 'expired' : 'active';
     ctx.out(
       table([
         ['ID', 'ACCOUNT', 'NAME', 'PREFIX', 'SCOPES', 'STATE', 'EXPIRES', 'LAST USED', 'CREATED'],
-        ...keys.map((k) => [k.id, k.accountId, k.label, `${k.prefix}…`, k.scopes.join(','), state(k), k.expiresAt ?? '-', k.lastUsedAt ?? '-', k.createdAt]),
+        ...keys.map((k) => [
+          k.id,
+          k.accountId,
+          k.label,
+          `${k.prefix}…`,
+          k.scopes.join(','),
+          state(k),
+          k.expiresAt ?? '-',
+          k.lastUsedAt ?? '-',
+          k.createdAt,
+        ]),
       ]),
     );
   };
@@ -120,7 +151,9 @@ function accountsCreate(args: string[]): Run {
     const account = await createAccountService(ctx.db, ctx.clock).create(name);
     if (o.json) return ctx.out(JSON.stringify({ data: account }));
     if (o.quiet) return ctx.out(account.id);
-    ctx.out(`Created account ${account.id} (${account.name}). Give it a key: keys create --account ${account.id} --scopes "*"`);
+    ctx.out(
+      `Created account ${account.id} (${account.name}). Give it a key: keys create --account ${account.id} --scopes "*"`,
+    );
   };
 }
 

@@ -41,7 +41,9 @@ export function createSecretBox(current: string, previous: readonly string[] = [
       const [v, id, body] = sealed.split('.');
       const key = id === undefined ? undefined : keys.get(id);
       if (v !== 'v1' || !key || body === undefined) {
-        throw new Error('Cannot open a sealed secret: unknown format or key (is SECRET_KEY / SECRET_KEY_PREVIOUS right?)');
+        throw new Error(
+          'Cannot open a sealed secret: unknown format or key (is SECRET_KEY / SECRET_KEY_PREVIOUS right?)',
+        );
       }
       const raw = Buffer.from(body, 'base64url');
       const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));

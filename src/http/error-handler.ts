@@ -33,7 +33,9 @@ export function toAppError(err: unknown): AppError {
       return new PayloadTooLargeError();
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return e.statusCode === 415 ? new UnsupportedMediaTypeError(e.message) : new AppError('BAD_REQUEST', 400, e.message);
+      return e.statusCode === 415
+        ? new UnsupportedMediaTypeError(e.message)
+        : new AppError('BAD_REQUEST', 400, e.message);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new InvalidJsonError();
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -87,7 +89,11 @@ export function registerErrorHandling(app: FastifyInstance) {
     // The request's one line (request-log.ts) carries the code, and the cause of a 5xx or a cut reply.
     // A refusal told the tenant one generic sentence; its reason (an address, a DNS answer) is logged.
     const detail = appErr.statusCode < 500 && appErr.cause instanceof Error ? appErr.cause.message : undefined;
-    noteFailure(request, { code: appErr.code, ...(appErr.statusCode >= 500 || late ? { err: error } : {}), ...(detail ? { detail } : {}) });
+    noteFailure(request, {
+      code: appErr.code,
+      ...(appErr.statusCode >= 500 || late ? { err: error } : {}),
+      ...(detail ? { detail } : {}),
+    });
     if (late) {
       reply.raw.destroy(appErr);
       return reply;

@@ -12,7 +12,8 @@ export function jsonDepth(text: string, stopAt = Infinity): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -36,7 +37,11 @@ export function registerJsonBody(app: FastifyInstance<RawServerDefault>) {
     void parse(req, text, (err, value) => {
       if (err) return done(err, undefined);
       // No field takes U+0000, and PostgreSQL text cannot store it: refuse it here, once.
-      if (hasNul(value)) return done(new ValidationError('The body contains a NUL character (\\u0000), which no field accepts.'), undefined);
+      if (hasNul(value))
+        return done(
+          new ValidationError('The body contains a NUL character (\\u0000), which no field accepts.'),
+          undefined,
+        );
       done(null, value);
     });
   });

@@ -23,9 +23,20 @@ export function registerMetrics(app: FastifyInstance, registry: Registry) {
 /** The HTTP series: requests by route and status, their latency, and errors by code. */
 export function httpSeries(registry: Registry, httpError: (code: string) => void): (end: RequestEnd) => void {
   const labelNames = ['method', 'route', 'status'] as const;
-  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames, registers: [registry] });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests',
+    labelNames,
+    registers: [registry],
+  });
   // Up to an hour: a media download of a few GiB to a slow client is one request.
-  const duration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, to the last byte', labelNames, buckets: [0.005, 0.01, 0.025, ...DURATION_BUCKETS], registers: [registry] });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency, to the last byte',
+    labelNames,
+    buckets: [0.005, 0.01, 0.025, ...DURATION_BUCKETS],
+    registers: [registry],
+  });
 
   return (end) => {
     // The route pattern, not the URL, so label cardinality stays bounded.

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError, RouteNotFoundError, UriTooLongError } from '../errors.js';
+import {
+  AppError,
+  HeadersTooLargeError,
+  MethodNotAllowedError,
+  RequestTimeoutError,
+  RouteNotFoundError,
+  UriTooLongError,
+} from '../errors.js';
 import { errorBody, sendError } from './error-handler.js';
 
 /**
@@ -14,7 +21,10 @@ import { errorBody, sendError } from './error-handler.js';
 /** For Fastify's `frameworkErrors`: a path parameter over maxParamLength, a malformed URL. */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   void reply.header('x-request-id', request.id);
-  const appErr = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new UriTooLongError() : new AppError('BAD_REQUEST', 400, 'The request URL is malformed.');
+  const appErr =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new UriTooLongError()
+      : new AppError('BAD_REQUEST', 400, 'The request URL is malformed.');
   request.log.info({ code: appErr.code, method: request.method }, appErr.message);
   void sendError(reply, appErr);
 }
@@ -77,7 +87,8 @@ export function trackRouteMethods(app: FastifyInstance) {
       const path = request.url.split('?')[0] ?? '';
       const allow = new Set<string>();
       for (const r of routes) if (r.pattern.test(path)) for (const m of r.methods) allow.add(m);
-      if (allow.size > 0 && !allow.has(request.method)) return new MethodNotAllowedError(request.method, [...allow].sort());
+      if (allow.size > 0 && !allow.has(request.method))
+        return new MethodNotAllowedError(request.method, [...allow].sort());
       return new RouteNotFoundError(request.method, path);
     },
   };

@@ -46,7 +46,14 @@ export function noteFailure(request: FastifyRequest, failure: RequestFailure): v
 /** Probes, scrapes, the API reference and the simulated CDN: logged at debug, not info. */
 export function isQuietRoute(route: string | undefined): boolean {
   if (route === undefined) return false;
-  return route === '/metrics' || route === '/healthz' || route === '/readyz' || route === '/docs' || route.startsWith('/docs/') || route.startsWith('/simulator/cdn/');
+  return (
+    route === '/metrics' ||
+    route === '/healthz' ||
+    route === '/readyz' ||
+    route === '/docs' ||
+    route.startsWith('/docs/') ||
+    route.startsWith('/simulator/cdn/')
+  );
 }
 
 export interface RequestEnd {

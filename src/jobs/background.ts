@@ -17,7 +17,16 @@ export type Background = ReturnType<typeof createBackground>;
  * auto-persist runner over the persist service, the object deletion worker and the media
  * lifecycle sweep.
  */
-export function createBackground(deps: { store: Store; clock: Clock; config: Config; events: EventPipeline; persist: PersistService; buckets: Buckets; logger: Logger; metrics: Metrics }) {
+export function createBackground(deps: {
+  store: Store;
+  clock: Clock;
+  config: Config;
+  events: EventPipeline;
+  persist: PersistService;
+  buckets: Buckets;
+  logger: Logger;
+  metrics: Metrics;
+}) {
   const { config, events } = deps;
   const runner = createPersistRunner({
     store: deps.store,
@@ -43,7 +52,12 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     clock: deps.clock,
     owner: events.owner,
     buckets: deps.buckets,
-    options: { concurrency: config.lifecycle.deletionConcurrency, pollIntervalMs: config.outbox.pollIntervalMs, leaseMs: config.outbox.leaseMs, retryDelayMs: 1_000 },
+    options: {
+      concurrency: config.lifecycle.deletionConcurrency,
+      pollIntervalMs: config.outbox.pollIntervalMs,
+      leaseMs: config.outbox.leaseMs,
+      retryDelayMs: 1_000,
+    },
     logger: deps.logger.child({ component: 'media-deletion' }),
     metrics: deps.metrics,
   });
@@ -53,7 +67,12 @@ export function createBackground(deps: { store: Store; clock: Clock; config: Con
     store: deps.store,
     clock: deps.clock,
     owner: events.owner,
-    options: { intervalMs: config.lifecycle.sweepIntervalMs, batchSize: config.lifecycle.batchSize, keyWipeGraceMs: config.lifecycle.keyWipeGraceMs, leaseMs: config.outbox.leaseMs },
+    options: {
+      intervalMs: config.lifecycle.sweepIntervalMs,
+      batchSize: config.lifecycle.batchSize,
+      keyWipeGraceMs: config.lifecycle.keyWipeGraceMs,
+      leaseMs: config.outbox.leaseMs,
+    },
     buckets: deps.buckets,
     enqueuePersist: events.jobs.enqueue,
     wakePersist: () => runner.wake(),

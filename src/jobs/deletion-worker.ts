@@ -36,9 +36,16 @@ export function createDeletionWorker(deps: {
       deps.metrics.objectDeletion(d.reason, 'deleted');
     } catch (err) {
       const delay = Math.min(o.retryDelayMs * 2 ** Math.min(d.attempts, 30), MAX_DELAY_MS);
-      await deletionFailed(store.db, d.id, owner, { attempts: d.attempts + 1, next_run_at: iso(clock.now().getTime() + delay), last_error: (err as Error).message });
+      await deletionFailed(store.db, d.id, owner, {
+        attempts: d.attempts + 1,
+        next_run_at: iso(clock.now().getTime() + delay),
+        last_error: (err as Error).message,
+      });
       deps.metrics.objectDeletion(d.reason, 'retry');
-      deps.logger.warn({ err, bucket: d.bucket, key: d.key, retryInMs: delay }, 'could not delete a stored object, will retry');
+      deps.logger.warn(
+        { err, bucket: d.bucket, key: d.key, retryInMs: delay },
+        'could not delete a stored object, will retry',
+      );
     }
   }
 

@@ -27,7 +27,15 @@ export type EventPipeline = ReturnType<typeof createEventPipeline>;
  * report to it: the outbox with its webhook dispatcher, the auto-persist queue, and the
  * listeners of ingest, status changes and persist outcomes.
  */
-export function createEventPipeline(deps: { store: Store; clock: Clock; config: Config; secretBox: SecretBox; buckets: Buckets; logger: Logger; metrics: Metrics }) {
+export function createEventPipeline(deps: {
+  store: Store;
+  clock: Clock;
+  config: Config;
+  secretBox: SecretBox;
+  buckets: Buckets;
+  logger: Logger;
+  metrics: Metrics;
+}) {
   const { store, clock, config } = deps;
   const logger = deps.logger.child({ component: 'outbox' });
   // Leases name their holder, so a process only ever records results of its own claims.
@@ -78,7 +86,13 @@ export function createEventPipeline(deps: { store: Store; clock: Clock; config: 
     onSessionStatus: listeners.onSessionStatus,
     /** The `media.deleted` event of an owner's delete, in the tombstone's transaction. */
     onMediaDeleted: (async (trx, d) => {
-      await outbox.write(trx, { accountId: d.accountId, session: d.session, event: 'media.deleted', payload: mediaDeletedPayload(d.media, d.deletedAt, d.object), mediaId: d.media.id });
+      await outbox.write(trx, {
+        accountId: d.accountId,
+        session: d.session,
+        event: 'media.deleted',
+        payload: mediaDeletedPayload(d.media, d.deletedAt, d.object),
+        mediaId: d.media.id,
+      });
     }) satisfies DeletionHook,
     /** `media.persisted` / `media.persist_failed` events of a persist. */
     onPersistOutcome: listeners.onPersistOutcome,

@@ -1,5 +1,10 @@
 import type { Logger } from 'pino';
-import { KEEP_EVERYTHING, PERSIST_BEFORE_EXPIRY_OFF, type PersistBeforeExpiry, type Retention } from '../accounts/settings-service.js';
+import {
+  KEEP_EVERYTHING,
+  PERSIST_BEFORE_EXPIRY_OFF,
+  type PersistBeforeExpiry,
+  type Retention,
+} from '../accounts/settings-service.js';
 import type { Buckets } from '../storage/buckets.js';
 import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
@@ -50,11 +55,20 @@ export function createLifecycleSweep(deps: {
   let current: Promise<void> = Promise.resolve();
 
   /** Queues the persist of media whose CDN copy ends within each account's window, accounts taking turns. */
-  async function persistBeforeExpiry(accounts: { id: string; pbe: PersistBeforeExpiry }[], now: number): Promise<boolean> {
+  async function persistBeforeExpiry(
+    accounts: { id: string; pbe: PersistBeforeExpiry }[],
+    now: number,
+  ): Promise<boolean> {
     const lists: { id: string; session: string; accountId: string }[][] = [];
     for (const a of accounts) {
       if (!a.pbe.enabled || !(await deps.buckets.bucketFor(a.id))) continue;
-      const rows = await repo.expiringUnpersisted(db, a.id, iso(now), iso(now + a.pbe.hoursBefore * 3_600_000), o.batchSize);
+      const rows = await repo.expiringUnpersisted(
+        db,
+        a.id,
+        iso(now),
+        iso(now + a.pbe.hoursBefore * 3_600_000),
+        o.batchSize,
+      );
       lists.push(rows.map((r) => ({ ...r, accountId: a.id })));
     }
     let queued = 0;
@@ -65,7 +79,14 @@ export function createLifecycleSweep(deps: {
         if (!m) continue;
         await db.transaction().execute(async (trx) => {
           if (!(await repo.markExpiryQueued(trx, m.id, iso(now)))) return;
-          await deps.enqueuePersist(trx, { accountId: m.accountId, mediaId: m.id, sessionName: m.session, eventId: null, trigger: 'expiry', runAt: iso(now + turn) });
+          await deps.enqueuePersist(trx, {
+            accountId: m.accountId,
+            mediaId: m.id,
+            sessionName: m.session,
+            eventId: null,
+            trigger: 'expiry',
+            runAt: iso(now + turn),
+          });
           queued++;
         });
       }
@@ -93,8 +114,17 @@ export function createLifecycleSweep(deps: {
       if (r.persistedDays !== null) {
         const rows = await repo.objectsStoredBefore(db, id, iso(now - r.persistedDays * DAY_MS), o.batchSize);
         await db.transaction().execute(async (trx) => {
-          await queueObjectDeletions(trx, rows.map((x) => ({ accountId: id, mediaId: x.id, bucket: x.s3_bucket!, key: x.s3_key! })), 'retention', iso(now));
-          await repo.forgetObjects(trx, rows.map((x) => x.id), iso(now));
+          await queueObjectDeletions(
+            trx,
+            rows.map((x) => ({ accountId: id, mediaId: x.id, bucket: x.s3_bucket!, key: x.s3_key! })),
+            'retention',
+            iso(now),
+          );
+          await repo.forgetObjects(
+            trx,
+            rows.map((x) => x.id),
+            iso(now),
+          );
         });
         if (rows.length > 0) deps.metrics.lifecycle('object_expired', rows.length);
         more ||= rows.length === o.batchSize;
@@ -104,8 +134,16 @@ export function createLifecycleSweep(deps: {
         // An object outliving its record could never be reached by object retention again.
         const orphans = r.persistedDays === null ? [] : rows.filter((x) => x.s3_key && x.s3_bucket);
         const n = await db.transaction().execute(async (trx) => {
-          await queueObjectDeletions(trx, orphans.map((x) => ({ accountId: id, mediaId: null, bucket: x.s3_bucket!, key: x.s3_key! })), 'retention', iso(now));
-          return repo.removeRecords(trx, rows.map((x) => x.id));
+          await queueObjectDeletions(
+            trx,
+            orphans.map((x) => ({ accountId: id, mediaId: null, bucket: x.s3_bucket!, key: x.s3_key! })),
+            'retention',
+            iso(now),
+          );
+          return repo.removeRecords(
+            trx,
+            rows.map((x) => x.id),
+          );
         });
         if (n > 0) deps.metrics.lifecycle('record_removed', n);
         more ||= rows.length === o.batchSize;
@@ -121,10 +159,16 @@ export function createLifecycleSweep(deps: {
     try {
       const accounts = (await repo.lifecycleSettings(db)).map((s) => ({
         id: s.account_id,
-        pbe: s.persist_before_expiry ? (JSON.parse(s.persist_before_expiry) as PersistBeforeExpiry) : PERSIST_BEFORE_EXPIRY_OFF,
+        pbe: s.persist_before_expiry
+          ? (JSON.parse(s.persist_before_expiry) as PersistBeforeExpiry)
+          : PERSIST_BEFORE_EXPIRY_OFF,
         retention: s.retention ? (JSON.parse(s.retention) as Retention) : KEEP_EVERYTHING,
       }));
-      const more = [await persistBeforeExpiry(accounts, now), await wipeExpiredKeys(now), await applyRetention(accounts, now)];
+      const more = [
+        await persistBeforeExpiry(accounts, now),
+        await wipeExpiredKeys(now),
+        await applyRetention(accounts, now),
+      ];
       deps.wakeDeletions();
       return more.some(Boolean);
     } finally {

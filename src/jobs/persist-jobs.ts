@@ -19,7 +19,12 @@ export function createPersistJobs(deps: { clock: Clock; outbox: Outbox }) {
 
   /** Ends the media's pending job as stored, releasing its event with the object's URL. */
   async function succeeded(trx: Trx, mediaId: string, mediaUrl: string): Promise<boolean> {
-    const job = await finishPendingJob(trx, mediaId, () => ({ state: 'done', last_error_code: null, last_error: null, updated_at: now() }));
+    const job = await finishPendingJob(trx, mediaId, () => ({
+      state: 'done',
+      last_error_code: null,
+      last_error: null,
+      updated_at: now(),
+    }));
     if (job?.event_id) await deps.outbox.release(trx, job.event_id, { mediaUrl });
     return job !== null;
   }

@@ -5,7 +5,13 @@ import { chainHooks, type PersistHook, type PersistService } from '../media/pers
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
 import { findAccountMedia } from '../store/repositories/media.js';
-import { claimDueJobs, dueJobAccounts, pruneJobs, renewJobLease, updateLeasedJob } from '../store/repositories/persist-jobs.js';
+import {
+  claimDueJobs,
+  dueJobAccounts,
+  pruneJobs,
+  renewJobLease,
+  updateLeasedJob,
+} from '../store/repositories/persist-jobs.js';
 import type { PersistJobTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
 import type { PersistJobs } from './persist-jobs.js';
@@ -71,7 +77,7 @@ export function createPersistRunner(deps: {
     const accounts = (await dueJobAccounts(db, lease.now, 100)).filter((a) => (running.get(a) ?? 0) < perAccount);
     accounts.sort((a, b) => (running.get(a) ?? 0) - (running.get(b) ?? 0));
     const claimed: PersistJobTable[] = [];
-    for (let progressed = true; progressed && claimed.length < limit; ) {
+    for (let progressed = true; progressed && claimed.length < limit;) {
       progressed = false;
       for (const accountId of accounts) {
         if (claimed.length >= limit || (running.get(accountId) ?? 0) >= perAccount) continue;
@@ -89,8 +95,17 @@ export function createPersistRunner(deps: {
     const media = await findAccountMedia(db, job.account_id, job.media_id);
     const bucket = media && !media.persisted_at ? await deps.buckets.bucketFor(job.account_id) : null;
     if (!media || !bucket) return;
-    const key = bucket.keyFor({ session: job.session_name, mediaId: media.id, mimeType: media.mime_type, createdAt: media.created_at, fileName: media.file_name });
-    deps.logger.info({ mediaId: media.id, key }, 'an earlier run of this auto-persist died: aborting the multipart upload it left open');
+    const key = bucket.keyFor({
+      session: job.session_name,
+      mediaId: media.id,
+      mimeType: media.mime_type,
+      createdAt: media.created_at,
+      fileName: media.file_name,
+    });
+    deps.logger.info(
+      { mediaId: media.id, key },
+      'an earlier run of this auto-persist died: aborting the multipart upload it left open',
+    );
     await bucket.abortLeftovers(key);
   }
 
@@ -114,7 +129,12 @@ export function createPersistRunner(deps: {
       // claims was incremented by this claim: any surplus over recorded runs is a run that died.
       if (job.claims - 1 > job.attempts) await cleanUp(job);
       const trigger = job.trigger === 'expiry' ? 'expiry' : 'auto';
-      const result = await deps.persist.persist(job.account_id, job.session_name, job.media_id, { trigger, isFinalFailure: isFinal, hook: chainHooks(deps.events, endJob), jobId: job.id });
+      const result = await deps.persist.persist(job.account_id, job.session_name, job.media_id, {
+        trigger,
+        isFinalFailure: isFinal,
+        hook: chainHooks(deps.events, endJob),
+        jobId: job.id,
+      });
       if (!ended) await db.transaction().execute((trx) => deps.jobs.end(trx, job.media_id, { ok: true, result }));
       deps.metrics.autoPersistRun('stored');
       deps.onEnded();
@@ -142,7 +162,10 @@ export function createPersistRunner(deps: {
       deps.onEnded();
     } else {
       const delay = Math.min(o.retryDelayMs * 2 ** Math.min(job.attempts, 30), MAX_DELAY_MS);
-      const e = err instanceof AppError ? { code: err.code, message: err.message } : { code: 'INTERNAL_ERROR', message: String(err) };
+      const e =
+        err instanceof AppError
+          ? { code: err.code, message: err.message }
+          : { code: 'INTERNAL_ERROR', message: String(err) };
       await updateLeasedJob(db, job.id, owner, {
         attempts: job.attempts + 1,
         next_run_at: iso(now + delay),
@@ -151,12 +174,23 @@ export function createPersistRunner(deps: {
         updated_at: iso(now),
       });
       deps.metrics.autoPersistRun('retry');
-      deps.logger.info({ err, jobId: job.id, mediaId: job.media_id, retryInMs: delay }, 'auto-persist failed, will retry');
+      deps.logger.info(
+        { err, jobId: job.id, mediaId: job.media_id, retryInMs: delay },
+        'auto-persist failed, will retry',
+      );
     }
   }
 
   const prune = { what: 'ended auto-persist jobs', run: (before: string) => pruneJobs(db, before) };
-  const worker: Worker = createWorker<PersistJobTable>({ name: 'auto-persist', options: o, clock, logger: deps.logger, claim, run, prune });
+  const worker: Worker = createWorker<PersistJobTable>({
+    name: 'auto-persist',
+    options: o,
+    clock,
+    logger: deps.logger,
+    claim,
+    run,
+    prune,
+  });
   // Running uploads are aborted at once on stop (nothing partial stays) and their jobs given back.
   worker.signal.addEventListener('abort', () => deps.persist.abortAll(worker.signal.reason), { once: true });
   return worker;

@@ -3,7 +3,14 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/db.js';
-import { accountsWithOwnBucket, deleteClaim, liveUploadKeys, pruneFailedUploads, updateClaim, uploadsToSweep } from '../store/repositories/uploads.js';
+import {
+  accountsWithOwnBucket,
+  deleteClaim,
+  liveUploadKeys,
+  pruneFailedUploads,
+  updateClaim,
+  uploadsToSweep,
+} from '../store/repositories/uploads.js';
 import type { UploadTable } from '../store/schema.js';
 import type { Buckets } from '../storage/buckets.js';
 
@@ -24,7 +31,15 @@ const FAILED_RETENTION_MS = 3_600_000;
  * (the owner died, or could not confirm its abort), and lists and aborts stray multipart uploads
  * under our key prefix that no record explains (a crash before the record, a restored database).
  */
-export function createUploadSweeper(deps: { db: Db; clock: Clock; owner: string; buckets: Buckets; options: UploadSweeperOptions; logger: Logger; metrics: Metrics }) {
+export function createUploadSweeper(deps: {
+  db: Db;
+  clock: Clock;
+  owner: string;
+  buckets: Buckets;
+  options: UploadSweeperOptions;
+  logger: Logger;
+  metrics: Metrics;
+}) {
   const { db, options: o } = deps;
   const logger = deps.logger.child({ component: 'upload-sweeper' });
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -39,7 +54,12 @@ export function createUploadSweeper(deps: { db: Db; clock: Clock; owner: string;
   async function sweepOne(u: UploadTable): Promise<boolean> {
     const now = deps.clock.now().getTime();
     const claimId = randomBytes(9).toString('base64url');
-    const took = await updateClaim(db, u.media_id, u.claim_id, { claim_id: claimId, owner: deps.owner, lease_expires_at: iso(now + o.leaseMs), updated_at: iso(now) });
+    const took = await updateClaim(db, u.media_id, u.claim_id, {
+      claim_id: claimId,
+      owner: deps.owner,
+      lease_expires_at: iso(now + o.leaseMs),
+      updated_at: iso(now),
+    });
     if (!took) return false;
     const bucket = await deps.buckets.bucketFor(u.account_id);
     // No bucket configured any more: nothing this server could still reach.
@@ -48,8 +68,16 @@ export function createUploadSweeper(deps: { db: Db; clock: Clock; owner: string;
     else if (ok) await updateClaim(db, u.media_id, claimId, { needs_abort: 0, updated_at: iso(now) });
     // Not confirmed (the storage is down): lapsed again, so the next sweep (anywhere) retries.
     else await updateClaim(db, u.media_id, claimId, { lease_expires_at: iso(0) });
-    if (ok) logger.info({ mediaId: u.media_id, bucket: u.bucket, key: u.object_key, uploadId: u.upload_id, owner: u.owner }, 'aborted an upload left open by its owner');
-    else logger.warn({ mediaId: u.media_id, bucket: u.bucket, key: u.object_key }, 'could not abort an upload left open: will retry');
+    if (ok)
+      logger.info(
+        { mediaId: u.media_id, bucket: u.bucket, key: u.object_key, uploadId: u.upload_id, owner: u.owner },
+        'aborted an upload left open by its owner',
+      );
+    else
+      logger.warn(
+        { mediaId: u.media_id, bucket: u.bucket, key: u.object_key },
+        'could not abort an upload left open: will retry',
+      );
     return ok;
   }
 
@@ -58,7 +86,12 @@ export function createUploadSweeper(deps: { db: Db; clock: Clock; owner: string;
     let lapsed = 0;
     for (const u of await uploadsToSweep(db, iso(now), BATCH)) {
       if (stopped) return;
-      if (await sweepOne(u).catch((err: unknown) => void logger.warn({ err, mediaId: u.media_id }, 'could not sweep an upload'))) lapsed++;
+      if (
+        await sweepOne(u).catch(
+          (err: unknown) => void logger.warn({ err, mediaId: u.media_id }, 'could not sweep an upload'),
+        )
+      )
+        lapsed++;
     }
     deps.metrics.uploadsSwept('lapsed', lapsed);
     await pruneFailedUploads(db, iso(now - FAILED_RETENTION_MS));
@@ -76,7 +109,10 @@ export function createUploadSweeper(deps: { db: Db; clock: Clock; owner: string;
         const where = { bucket: bucket.name, prefix: bucket.keyPrefix };
         if (r.error) logger.warn({ ...where, err: r.error }, 'could not list stray multipart uploads');
         if (r.found > 0 || o.dryRun) {
-          logger[o.dryRun ? 'info' : 'warn']({ ...where, found: r.found, aborted: r.aborted, dryRun: o.dryRun }, o.dryRun ? 'stray multipart uploads found (dry run: none aborted)' : 'aborted stray multipart uploads');
+          logger[o.dryRun ? 'info' : 'warn'](
+            { ...where, found: r.found, aborted: r.aborted, dryRun: o.dryRun },
+            o.dryRun ? 'stray multipart uploads found (dry run: none aborted)' : 'aborted stray multipart uploads',
+          );
         }
         deps.metrics.uploadsSwept('stray', r.aborted);
       }

@@ -121,10 +121,17 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
     let d = proxies.get(proxy);
     if (!d) {
       try {
-        d = createProxyDispatcher(proxy, opts.proxyTimeoutMs ?? connectTimeoutMs, opts.proxyAllowPrivateNetworks ?? false);
+        d = createProxyDispatcher(
+          proxy,
+          opts.proxyTimeoutMs ?? connectTimeoutMs,
+          opts.proxyAllowPrivateNetworks ?? false,
+        );
       } catch (err) {
         // The proxy's address is refused by the address policy: the tenant hears no more than that.
-        throw new CdnUnavailableError(`The CDN could not be reached through the session's proxy ${withoutCredentials(proxy)}.`, { cause: err });
+        throw new CdnUnavailableError(
+          `The CDN could not be reached through the session's proxy ${withoutCredentials(proxy)}.`,
+          { cause: err },
+        );
       }
       proxies.set(proxy, d);
       if (proxies.size > MAX_PROXIES) {
@@ -150,7 +157,8 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
     if (offBase || !isAllowedOrigin(url, allowlist)) throw new CdnHostNotAllowedError(url.origin);
     // URL parsing has already resolved "..", "%2e%2e" and the like in the path.
     const prefix = ownPrefixes.get(url.origin);
-    if (prefix !== undefined && !url.pathname.startsWith(prefix)) throw new CdnHostNotAllowedError(`${url.origin} outside ${prefix}`);
+    if (prefix !== undefined && !url.pathname.startsWith(prefix))
+      throw new CdnHostNotAllowedError(`${url.origin} outside ${prefix}`);
     return url;
   }
 
@@ -158,7 +166,11 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
     const url = resolveUrl(ref);
     const start = o.start ?? 0;
     const wanted = o.end ?? null;
-    if (!Number.isSafeInteger(start) || start < 0 || (wanted !== null && !(Number.isSafeInteger(wanted) && wanted >= start))) {
+    if (
+      !Number.isSafeInteger(start) ||
+      start < 0 ||
+      (wanted !== null && !(Number.isSafeInteger(wanted) && wanted >= start))
+    ) {
       throw new RangeError(`Invalid CDN byte range ${start}-${wanted ?? ''}.`);
     }
     const signal = o.signal;
@@ -201,10 +213,18 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
       const end = t.totalSize === null ? wanted : Math.min(wanted ?? Infinity, t.totalSize - 1);
       if (end !== null && start > end && !(start === 0 && t.totalSize === 0)) {
         first.body.destroy();
-        throw new CdnUnavailableError(`The requested range starts beyond the end of the CDN file (${t.totalSize} bytes).`);
+        throw new CdnUnavailableError(
+          `The requested range starts beyond the end of the CDN file (${t.totalSize} bytes).`,
+        );
       }
       stream = new ResumingStream(t, first, start, end, release);
-      return { stream, size: end === null ? null : end - start + 1, totalSize: t.totalSize, throughProxy: viaProxy !== null, progress: stream };
+      return {
+        stream,
+        size: end === null ? null : end - start + 1,
+        totalSize: t.totalSize,
+        throughProxy: viaProxy !== null,
+        progress: stream,
+      };
     } catch (err) {
       release(err);
       throw err;

@@ -48,7 +48,12 @@ export const encLengthFor = (n: number) => (Math.floor(n / AES_BLOCK_SIZE) + 1) 
  * streams, or (with a `Range` header) just the CBC blocks a slice needs, which cannot be
  * MAC-verified. Resolves once the CDN answered, so early failures surface as errors.
  */
-export async function openPlaintextFromCdn(cdn: CdnClient, file: MediaFile, rangeHeader: string | undefined, signal: AbortSignal): Promise<PlainStream> {
+export async function openPlaintextFromCdn(
+  cdn: CdnClient,
+  file: MediaFile,
+  rangeHeader: string | undefined,
+  signal: AbortSignal,
+): Promise<PlainStream> {
   const range = parseRangeHeader(rangeHeader);
   if (range.kind !== 'none') return openRange(cdn, file, range, signal);
 
@@ -70,10 +75,22 @@ export async function openPlaintextFromCdn(cdn: CdnClient, file: MediaFile, rang
   pipeline(cdnBody.stream, decrypt, () => undefined);
   // Trust the declared length only when it fits the CDN file's size exactly.
   const declaredFits = file.fileLength !== null && cdnBody.totalSize === encLengthFor(file.fileLength);
-  return { status: 200, contentLength: declaredFits ? file.fileLength : null, contentRange: null, body: decrypt, verified, source: cdnBody };
+  return {
+    status: 200,
+    contentLength: declaredFits ? file.fileLength : null,
+    contentRange: null,
+    body: decrypt,
+    verified,
+    source: cdnBody,
+  };
 }
 
-async function openRange(cdn: CdnClient, file: MediaFile, range: Exclude<RangeRequest, { kind: 'none' }>, signal: AbortSignal): Promise<PlainStream> {
+async function openRange(
+  cdn: CdnClient,
+  file: MediaFile,
+  range: Exclude<RangeRequest, { kind: 'none' }>,
+  signal: AbortSignal,
+): Promise<PlainStream> {
   const keys = deriveMediaKeys(file.mediaKey, file.type);
   let encLength = file.fileLength !== null ? encLengthFor(file.fileLength) : await probeSize(cdn, file.ref, signal);
   let size = file.fileLength ?? (await tailLength(cdn, file.ref, keys, encLength, signal));
@@ -117,7 +134,13 @@ async function probeSize(cdn: CdnClient, ref: CdnMediaRef, signal: AbortSignal):
   return b.totalSize;
 }
 
-async function tailLength(cdn: CdnClient, ref: CdnMediaRef, keys: { cipherKey: Buffer; iv: Buffer }, encLength: number, signal: AbortSignal) {
+async function tailLength(
+  cdn: CdnClient,
+  ref: CdnMediaRef,
+  keys: { cipherKey: Buffer; iv: Buffer },
+  encLength: number,
+  signal: AbortSignal,
+) {
   const t = planTail(encLength);
   const b = await cdn.open(ref, { start: t.fetchStart, end: t.fetchEndInclusive, signal });
   const chunks: Buffer[] = [];

@@ -8,7 +8,11 @@ import { assertLiteralAllowed, guardedLookup, hostOf } from '../net/address-poli
  * (`socks5://` and `socks5h://` alike). `tunnelTimeoutMs` bounds reaching the proxy and its
  * CONNECT/SOCKS handshake; response timeouts are set per request by the caller.
  */
-export function createProxyDispatcher(proxyUrl: string, tunnelTimeoutMs: number, allowPrivateNetworks = false): Dispatcher {
+export function createProxyDispatcher(
+  proxyUrl: string,
+  tunnelTimeoutMs: number,
+  allowPrivateNetworks = false,
+): Dispatcher {
   const url = new URL(proxyUrl);
   // The address policy on the proxy itself: a literal address now (sockets skip the lookup for
   // those), a name inside the socket's lookup, on the address it is about to connect to.

@@ -64,9 +64,22 @@ export class CdnStatusError extends Error {
 }
 
 const RETRYABLE_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN',
-  'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'ERR_STREAM_PREMATURE_CLOSE',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETDOWN',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EHOSTUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
 
@@ -127,7 +140,8 @@ export async function fetchPart(t: Transfer, start: number, end: number | null, 
       lastError = new CdnStatusError(status, status === 429 || status === 503 ? retryAfterMs(res.headers) : null);
       continue;
     }
-    if (status >= 300 && status < 400) throw unavailable(`The CDN answered with a redirect (HTTP ${status}), which is not followed.`);
+    if (status >= 300 && status < 400)
+      throw unavailable(`The CDN answered with a redirect (HTTP ${status}), which is not followed.`);
     throw unavailable(`The CDN answered with HTTP ${status}.`);
   }
 }
@@ -144,7 +158,10 @@ async function backoff(t: Transfer, cause: unknown, kind: 'retry' | 'resume'): P
     hinted !== null
       ? Math.min(hinted, t.maxRetryAfterMs)
       : Math.random() * Math.min(t.retryMaxDelayMs, t.retryBaseDelayMs * 2 ** (t.retries - 1));
-  t.logger?.warn({ host: t.url.host, retry: t.retries, delayMs: Math.round(delay), err: cause }, 'retrying CDN request');
+  t.logger?.warn(
+    { host: t.url.host, retry: t.retries, delayMs: Math.round(delay), err: cause },
+    'retrying CDN request',
+  );
   try {
     await sleep(delay, undefined, { signal: t.signal });
   } catch {

@@ -107,7 +107,7 @@ export class DecryptVerifyStream extends Transform {
     const bodyLength = Math.max(0, n - MAC_LENGTH);
     // Large chunks go through in slices so each slice is still in cache for the HMAC, the
     // cipher and both hashes, instead of streaming the whole chunk from memory four times.
-    for (let offset = 0; offset < bodyLength; ) {
+    for (let offset = 0; offset < bodyLength;) {
       const end = bodyLength - offset < 2 * SLICE_SIZE ? bodyLength : offset + SLICE_SIZE;
       const slice = chunk.subarray(offset, end);
       this.#encHash?.update(slice);
@@ -164,14 +164,10 @@ export class DecryptVerifyStream extends Transform {
     this.#plainHash.update(last);
     const sha = this.#plainHash.digest();
     if (this.#fileSha256 && !sha.equals(this.#fileSha256)) {
-      return new MediaIntegrityError(
-        "The SHA-256 of the decrypted media does not match the message's fileSha256.",
-      );
+      return new MediaIntegrityError("The SHA-256 of the decrypted media does not match the message's fileSha256.");
     }
     if (this.#encHash && this.#fileEncSha256 && !this.#encHash.digest().equals(this.#fileEncSha256)) {
-      return new MediaIntegrityError(
-        "The SHA-256 of the encrypted file does not match the message's fileEncSha256.",
-      );
+      return new MediaIntegrityError("The SHA-256 of the encrypted file does not match the message's fileEncSha256.");
     }
     this.#plaintextLength += last.length;
     this.#plaintextSha256 = sha;

@@ -6,9 +6,7 @@ export interface ByteRange {
 }
 
 export type RangeRequest =
-  | { kind: 'none' }
-  | { kind: 'range'; start: number; end: number | null }
-  | { kind: 'suffix'; length: number };
+  { kind: 'none' } | { kind: 'range'; start: number; end: number | null } | { kind: 'suffix'; length: number };
 
 /**
  * Parses a `Range` header. Only one `bytes` range is served; anything else (several ranges,

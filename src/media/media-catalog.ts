@@ -2,7 +2,13 @@ import { InvalidCursorError, MediaDeletedError, MediaNotFoundError, ThumbnailNot
 import type { SessionService } from '../sessions/session-service.js';
 import type { Db } from '../store/db.js';
 import { findThumbnail } from '../store/repositories/media.js';
-import { listMedia, PUBLIC_COLUMNS, type ListPosition, type MediaFilter, type PublicMediaRow } from '../store/repositories/media-list.js';
+import {
+  listMedia,
+  PUBLIC_COLUMNS,
+  type ListPosition,
+  type MediaFilter,
+  type PublicMediaRow,
+} from '../store/repositories/media-list.js';
 import type { Buckets } from '../storage/buckets.js';
 import { mediaDisposition, toMediaObject, type MediaObject } from './media-object.js';
 
@@ -21,7 +27,10 @@ export function createMediaCatalog(deps: { db: Db; sessions: SessionService; buc
     const bucket = rows.some((r) => r.persisted_at) ? await deps.buckets.bucketFor(accountId) : null;
     return Promise.all(
       rows.map(async (r) => {
-        const url = bucket && r.persisted_at && r.s3_bucket && r.s3_key ? await bucket.url({ bucket: r.s3_bucket, key: r.s3_key }, mediaDisposition(r)) : null;
+        const url =
+          bucket && r.persisted_at && r.s3_bucket && r.s3_key
+            ? await bucket.url({ bucket: r.s3_bucket, key: r.s3_key }, mediaDisposition(r))
+            : null;
         return toMediaObject(r, session, url);
       }),
     );
@@ -29,14 +38,22 @@ export function createMediaCatalog(deps: { db: Db; sessions: SessionService; buc
 
   return {
     /** One page of a session's media, newest first; `cursor` is what the previous page's `next` said. */
-    async list(accountId: string, sessionName: string, filter: MediaFilter, page: { cursor?: string | undefined; limit: number }): Promise<MediaPage> {
+    async list(
+      accountId: string,
+      sessionName: string,
+      filter: MediaFilter,
+      page: { cursor?: string | undefined; limit: number },
+    ): Promise<MediaPage> {
       const session = await deps.sessions.requireRow(accountId, sessionName);
       const after = page.cursor === undefined ? null : decodeCursor(page.cursor);
       const rows = await listMedia(deps.db, accountId, session.id, filter, after, page.limit);
       const more = rows.length > page.limit;
       const shown = more ? rows.slice(0, page.limit) : rows;
       const last = shown.at(-1);
-      return { data: await present(accountId, session.name, shown), next: more && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null };
+      return {
+        data: await present(accountId, session.name, shown),
+        next: more && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+      };
     },
 
     /** The media of a message (what users hold when the webhook's mediaId got lost). */
@@ -81,7 +98,14 @@ function encodeCursor(p: ListPosition): string {
 function decodeCursor(cursor: string): ListPosition {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && !Number.isNaN(Date.parse(v[0])) && typeof v[1] === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v[1])) {
+    if (
+      Array.isArray(v) &&
+      v.length === 2 &&
+      typeof v[0] === 'string' &&
+      !Number.isNaN(Date.parse(v[0])) &&
+      typeof v[1] === 'string' &&
+      /^[A-Za-z0-9_-]{1,64}$/.test(v[1])
+    ) {
       return { createdAt: v[0], id: v[1] };
     }
   } catch {

@@ -16,17 +16,33 @@ export interface DeletedMedia {
 export type MediaDeletion = ReturnType<typeof createMediaDeletion>;
 
 /** Runs inside the transaction that writes the tombstone (the `media.deleted` event). */
-export type DeletionHook = (trx: Trx, d: { accountId: string; session: string; media: MediaTable; deletedAt: string; object: DeletedMedia['object'] }) => Promise<void>;
+export type DeletionHook = (
+  trx: Trx,
+  d: { accountId: string; session: string; media: MediaTable; deletedAt: string; object: DeletedMedia['object'] },
+) => Promise<void>;
 
 /** The owner's delete: the record becomes a tombstone, the secrets and content go. */
-export function createMediaDeletion(deps: { db: Db; clock: Clock; lookup: MediaLookup; onDeleted: DeletionHook; wakeDeletions: () => void; notify: () => void; metrics: Metrics }) {
+export function createMediaDeletion(deps: {
+  db: Db;
+  clock: Clock;
+  lookup: MediaLookup;
+  onDeleted: DeletionHook;
+  wakeDeletions: () => void;
+  notify: () => void;
+  metrics: Metrics;
+}) {
   return {
     /**
      * Wipes the media key, the sealed message, the thumbnail, caption and file name, and queues
      * the stored object's deletion (unless `keepObject`); the id answers 410 from then on. The
      * tombstone, the queued deletion and the `media.deleted` event commit together.
      */
-    async delete(accountId: string, sessionName: string, mediaId: string, opts: { keepObject: boolean }): Promise<DeletedMedia> {
+    async delete(
+      accountId: string,
+      sessionName: string,
+      mediaId: string,
+      opts: { keepObject: boolean },
+    ): Promise<DeletedMedia> {
       const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
       const now = deps.clock.now().toISOString();
       const stored = row.s3_bucket !== null && row.s3_key !== null;
@@ -49,7 +65,13 @@ export function createMediaDeletion(deps: { db: Db; clock: Clock; lookup: MediaL
           updated_at: now,
         });
         await deleteThumbnail(trx, row.id);
-        if (object === 'deleting') await queueObjectDeletions(trx, [{ accountId, mediaId: row.id, bucket: row.s3_bucket!, key: row.s3_key! }], 'delete', now);
+        if (object === 'deleting')
+          await queueObjectDeletions(
+            trx,
+            [{ accountId, mediaId: row.id, bucket: row.s3_bucket!, key: row.s3_key! }],
+            'delete',
+            now,
+          );
         await deps.onDeleted(trx, { accountId, session: session.name, media: row, deletedAt: now, object });
       });
       deps.metrics.lifecycle('media_deleted');

@@ -47,7 +47,11 @@ export function cdnExpiry(mediaKeyTimestamp: number | null, createdAt: string): 
 const flag = (v: number | null) => (v === null ? null : v === 1);
 
 /** The one mapping from a media row to the API; `s3Url` is minted by the caller at read time. */
-export function toMediaObject(row: Omit<MediaTable, 'media_key' | 'wa_message'>, session: string, s3Url: string | null): MediaObject {
+export function toMediaObject(
+  row: Omit<MediaTable, 'media_key' | 'wa_message'>,
+  session: string,
+  s3Url: string | null,
+): MediaObject {
   return {
     id: row.id,
     messageId: row.message_id,
@@ -78,7 +82,13 @@ export function toMediaObject(row: Omit<MediaTable, 'media_key' | 'wa_message'>,
 }
 
 /** What names a media's object and downloads. */
-export const namedMedia = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): NamedMedia => ({ id: row.id, type: row.type, mimeType: row.mime_type, fileName: row.file_name });
+export const namedMedia = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): NamedMedia => ({
+  id: row.id,
+  type: row.type,
+  mimeType: row.mime_type,
+  fileName: row.file_name,
+});
 
 /** The `Content-Disposition` a media's presigned URLs ask the bucket to answer with. */
-export const mediaDisposition = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): string => urlDisposition(namedMedia(row));
+export const mediaDisposition = (row: Pick<MediaTable, 'id' | 'type' | 'mime_type' | 'file_name'>): string =>
+  urlDisposition(namedMedia(row));

@@ -15,9 +15,18 @@ export type MediaRepair = ReturnType<typeof createMediaRepair>;
 export function createMediaRepair(deps: { db: Db; clock: Clock; logger: Logger; metrics: Metrics }) {
   return {
     async objectVanished(accountId: string, row: MediaTable): Promise<void> {
-      await updateMedia(deps.db, row.id, { persisted_at: null, s3_bucket: null, s3_key: null, s3_size: null, updated_at: deps.clock.now().toISOString() });
+      await updateMedia(deps.db, row.id, {
+        persisted_at: null,
+        s3_bucket: null,
+        s3_key: null,
+        s3_size: null,
+        updated_at: deps.clock.now().toISOString(),
+      });
       deps.metrics.objectVanished();
-      deps.logger.warn({ accountId, mediaId: row.id, bucket: row.s3_bucket, key: row.s3_key }, 'a persisted object is gone from the bucket: the media is marked unpersisted');
+      deps.logger.warn(
+        { accountId, mediaId: row.id, bucket: row.s3_bucket, key: row.s3_key },
+        'a persisted object is gone from the bucket: the media is marked unpersisted',
+      );
     },
   };
 }

@@ -16,7 +16,8 @@ import type { TransferAccounts } from './transfer-account.js';
 export const VERIFIED_HEAD_BYTES = 256 * 1024;
 
 /** The bytes to stream, or (persisted media, `downloadMode` redirect) where to send the client. */
-export type Download = { status: 200 | 206; headers: Record<string, string>; body: Readable } | { status: 302; location: string };
+export type Download =
+  { status: 200 | 206; headers: Record<string, string>; body: Readable } | { status: 302; location: string };
 
 export interface MediaServiceDeps {
   db: Db;
@@ -49,10 +50,19 @@ export function createMediaService(deps: MediaServiceDeps) {
     return bucket.url({ bucket: row.s3_bucket, key: row.s3_key }, mediaDisposition(row));
   }
 
-  function headersFor(row: MediaTable, read: Pick<MediaRead, 'contentLength' | 'contentRange'>): Record<string, string> {
+  function headersFor(
+    row: MediaTable,
+    read: Pick<MediaRead, 'contentLength' | 'contentRange'>,
+  ): Record<string, string> {
     // Rows from before types were checked at ingest are checked here too.
     const type = checkMimeType(row.mime_type).mimeType;
-    const h: Record<string, string> = { 'content-type': type, 'x-content-type-options': 'nosniff', 'accept-ranges': 'bytes', etag: etagOf(row), 'cache-control': 'private, no-store' };
+    const h: Record<string, string> = {
+      'content-type': type,
+      'x-content-type-options': 'nosniff',
+      'accept-ranges': 'bytes',
+      etag: etagOf(row),
+      'cache-control': 'private, no-store',
+    };
     if (read.contentLength !== null) h['content-length'] = String(read.contentLength);
     if (read.contentRange) h['content-range'] = read.contentRange;
     const disposition = dispositionFor(type, row.file_name);
@@ -97,7 +107,11 @@ export function createMediaService(deps: MediaServiceDeps) {
       const t = deps.transfers.track(accountId, session.name, opts.signal);
       let read: MediaRead;
       try {
-        read = await deps.source.open(accountId, session, row, { range, signal: t.signal, verifiedHead: VERIFIED_HEAD_BYTES });
+        read = await deps.source.open(accountId, session, row, {
+          range,
+          signal: t.signal,
+          verifiedHead: VERIFIED_HEAD_BYTES,
+        });
       } catch (err) {
         t.done();
         account.end(err, opts.signal.aborted ? 'client_gone' : undefined);
@@ -105,9 +119,18 @@ export function createMediaService(deps: MediaServiceDeps) {
       }
       if (read.body.destroyed) t.done();
       else read.body.once('close', t.done);
-      t.signal.addEventListener('abort', () => read.body.destroy(t.signal.reason instanceof Error ? t.signal.reason : undefined), { once: true });
+      t.signal.addEventListener(
+        'abort',
+        () => read.body.destroy(t.signal.reason instanceof Error ? t.signal.reason : undefined),
+        { once: true },
+      );
       account.opened(read.source, cdnKind);
-      const body = account.deliver(read.body, read.source ? { directions: ['client_out'], clientGone: opts.signal } : { directions: ['s3_in', 'client_out'], fromSource: true, clientGone: opts.signal });
+      const body = account.deliver(
+        read.body,
+        read.source
+          ? { directions: ['client_out'], clientGone: opts.signal }
+          : { directions: ['s3_in', 'client_out'], fromSource: true, clientGone: opts.signal },
+      );
       void read.verified
         .then(async (v) => {
           if (v && v.sha256 !== row.sha256) await updateMedia(deps.db, row.id, { sha256: v.sha256 });

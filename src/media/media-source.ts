@@ -84,8 +84,18 @@ export function createMediaSource(deps: {
     }
   }
 
-  async function fromCdn(accountId: string, session: MediaSession, row: MediaTable, opts: OpenOptions): Promise<MediaRead> {
-    const plain = await openRecovering((r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), opts.range, opts.signal), accountId, row, deps.recoverExpired);
+  async function fromCdn(
+    accountId: string,
+    session: MediaSession,
+    row: MediaTable,
+    opts: OpenOptions,
+  ): Promise<MediaRead> {
+    const plain = await openRecovering(
+      (r) => openPlaintextFromCdn(deps.cdn, mediaFile(r, session.proxy), opts.range, opts.signal),
+      accountId,
+      row,
+      deps.recoverExpired,
+    );
     const body = opts.verifiedHead ? await withVerifiedHead(plain.body, opts.verifiedHead) : plain.body;
     return { ...plain, body };
   }

@@ -1,7 +1,13 @@
 import { checkMimeType, dispositionFor } from './content-headers.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { BusyError, MediaDeletedError, S3NotConfiguredError, ShuttingDownError, StorageFailedError } from '../errors.js';
+import {
+  BusyError,
+  MediaDeletedError,
+  S3NotConfiguredError,
+  ShuttingDownError,
+  StorageFailedError,
+} from '../errors.js';
 import type { Db, Trx } from '../store/db.js';
 import { recordPersisted } from '../store/repositories/media.js';
 import { queueObjectDeletions } from '../store/repositories/media-deletions.js';
@@ -29,8 +35,7 @@ export type PersistTrigger = 'request' | 'auto' | 'expiry';
 
 /** How a persist ended, as its hook sees it inside the transaction that records it. */
 export type PersistOutcome = { trigger: PersistTrigger; accountId: string; session: string; media: MediaTable } & (
-  | { ok: true; result: PersistResult }
-  | { ok: false; error: unknown }
+  { ok: true; result: PersistResult } | { ok: false; error: unknown }
 );
 
 /**
@@ -94,10 +99,21 @@ export function createPersistService(deps: {
 
   const answer = async (bucket: Bucket, row: MediaTable): Promise<PersistResult> => {
     const ref = { bucket: row.s3_bucket!, key: row.s3_key! };
-    return { url: await bucket.url(ref, mediaDisposition(row)), ...ref, size: row.s3_size ?? 0, mimeType: row.mime_type, sha256: row.sha256 };
+    return {
+      url: await bucket.url(ref, mediaDisposition(row)),
+      ...ref,
+      size: row.s3_size ?? 0,
+      mimeType: row.mime_type,
+      sha256: row.sha256,
+    };
   };
 
-  async function flight(accountId: string, session: Session, row: MediaTable, opts: PersistOptions): Promise<PersistResult> {
+  async function flight(
+    accountId: string,
+    session: Session,
+    row: MediaTable,
+    opts: PersistOptions,
+  ): Promise<PersistResult> {
     const bucket = await deps.buckets.bucketFor(accountId);
     if (!bucket) throw new S3NotConfiguredError();
     if (row.persisted_at && row.s3_key && row.s3_bucket) {
@@ -106,7 +122,13 @@ export function createPersistService(deps: {
       await deps.repair.objectVanished(accountId, row);
       row = { ...row, persisted_at: null, s3_bucket: null, s3_key: null, s3_size: null };
     }
-    const key = bucket.keyFor({ session: session.name, mediaId: row.id, mimeType: row.mime_type, createdAt: row.created_at, fileName: row.file_name });
+    const key = bucket.keyFor({
+      session: session.name,
+      mediaId: row.id,
+      mimeType: row.mime_type,
+      createdAt: row.created_at,
+      fileName: row.file_name,
+    });
     for (;;) {
       if (lifetime.signal.aborted) throw new ShuttingDownError();
       const c = await deps.claims.claim({ mediaId: row.id, accountId, bucket: bucket.name, key, target: bucket });
@@ -119,14 +141,24 @@ export function createPersistService(deps: {
     }
   }
 
-  async function run(accountId: string, session: Session, row: MediaTable, opts: PersistOptions, bucket: Bucket, key: string, claim: Claim): Promise<PersistResult> {
+  async function run(
+    accountId: string,
+    session: Session,
+    row: MediaTable,
+    opts: PersistOptions,
+    bucket: Bucket,
+    key: string,
+    claim: Claim,
+  ): Promise<PersistResult> {
     const trigger = opts.trigger ?? 'request';
     // Stopping or deleting the session cancels the upload (TRANSFER_CANCELLED).
     const t = deps.transfers.track(accountId, session.name);
     const controller = t.controller;
     const onShutdown = () => controller.abort(new ShuttingDownError());
     lifetime.signal.addEventListener('abort', onShutdown, { once: true });
-    const stopRenewing = claim.keepAlive(() => controller.abort(new StorageFailedError('Another process took this upload over: its lease here had lapsed.')));
+    const stopRenewing = claim.keepAlive(() =>
+      controller.abort(new StorageFailedError('Another process took this upload over: its lease here had lapsed.')),
+    );
     running++;
     let abortUnconfirmed = false;
     // Started before the source may refuse (too large, busy), so refusals are accounted too.
@@ -170,8 +202,21 @@ export function createPersistService(deps: {
       const sha256 = verified?.sha256 ?? knownSha;
       const size = verified?.length ?? row.file_length ?? 0;
       const now = deps.clock.now().toISOString();
-      const result = { url: await bucket.url(ref, mediaDisposition(row)), ...ref, size, mimeType: row.mime_type, sha256 };
-      const patch = { persisted_at: now, s3_bucket: ref.bucket, s3_key: ref.key, s3_size: size, sha256, updated_at: now };
+      const result = {
+        url: await bucket.url(ref, mediaDisposition(row)),
+        ...ref,
+        size,
+        mimeType: row.mime_type,
+        sha256,
+      };
+      const patch = {
+        persisted_at: now,
+        s3_bucket: ref.bucket,
+        s3_key: ref.key,
+        s3_size: size,
+        sha256,
+        updated_at: now,
+      };
       // The media row, the end of the claim and what the hook writes (events, job state) commit together.
       const recorded = await deps.db.transaction().execute(async (trx) => {
         // Deleted while uploading: the fresh object must not outlive the owner's delete.
@@ -180,7 +225,14 @@ export function createPersistService(deps: {
           return false;
         }
         await claim.succeeded(trx);
-        await opts.hook?.(trx, { ok: true, trigger, accountId, session: session.name, media: { ...row, ...patch }, result });
+        await opts.hook?.(trx, {
+          ok: true,
+          trigger,
+          accountId,
+          session: session.name,
+          media: { ...row, ...patch },
+          result,
+        });
         return true;
       });
       if (!recorded) throw new MediaDeletedError(now);
@@ -207,9 +259,18 @@ export function createPersistService(deps: {
   }
 
   /** Hands a final failure to the hook, in a transaction of its own. */
-  async function reportFailure(hook: PersistHook, accountId: string, session: string, row: MediaTable, trigger: PersistTrigger, error: unknown) {
+  async function reportFailure(
+    hook: PersistHook,
+    accountId: string,
+    session: string,
+    row: MediaTable,
+    trigger: PersistTrigger,
+    error: unknown,
+  ) {
     try {
-      await deps.db.transaction().execute((trx) => hook(trx, { ok: false, trigger, accountId, session, media: row, error }));
+      await deps.db
+        .transaction()
+        .execute((trx) => hook(trx, { ok: false, trigger, accountId, session, media: row, error }));
     } catch (err) {
       deps.logger.error({ err, mediaId: row.id }, 'could not record the persist failure');
     }
@@ -220,7 +281,12 @@ export function createPersistService(deps: {
      * Persists one media (or answers with the stored object); concurrent calls share one upload
      * (and the options and hook of the call that started it), in this process and across processes.
      */
-    async persist(accountId: string, sessionName: string, mediaId: string, opts: PersistOptions = {}): Promise<PersistResult> {
+    async persist(
+      accountId: string,
+      sessionName: string,
+      mediaId: string,
+      opts: PersistOptions = {},
+    ): Promise<PersistResult> {
       if (lifetime.signal.aborted) throw new ShuttingDownError();
       const { session, row } = await deps.lookup(accountId, sessionName, mediaId);
       let p = inflight.get(row.id);
@@ -228,7 +294,8 @@ export function createPersistService(deps: {
         const hook = opts.hook;
         p = flight(accountId, session, row, opts)
           .catch(async (err: unknown) => {
-            if (hook && !(err instanceof ShuttingDownError) && (opts.isFinalFailure?.(err) ?? true)) await reportFailure(hook, accountId, session.name, row, opts.trigger ?? 'request', err);
+            if (hook && !(err instanceof ShuttingDownError) && (opts.isFinalFailure?.(err) ?? true))
+              await reportFailure(hook, accountId, session.name, row, opts.trigger ?? 'request', err);
             throw err;
           })
           .finally(() => inflight.delete(row.id));

@@ -113,9 +113,7 @@ export class RangeDecryptStream extends Transform {
     if (this.#position < this.#end) {
       const got = Math.max(0, this.#position - this.#opts.skip);
       return callback(
-        new MediaIntegrityError(
-          `The encrypted range ended after ${got} of ${this.#opts.length} plaintext bytes.`,
-        ),
+        new MediaIntegrityError(`The encrypted range ended after ${got} of ${this.#opts.length} plaintext bytes.`),
       );
     }
     callback();
@@ -180,8 +178,7 @@ export function plaintextLengthFromTail(
   const decipher = createDecipheriv('aes-256-cbc', keys.cipherKey, previous).setAutoPadding(false);
   const block = decipher.update(tail.subarray(expected - AES_BLOCK_SIZE));
   const pad = block[AES_BLOCK_SIZE - 1] ?? 0;
-  const valid =
-    pad >= 1 && pad <= AES_BLOCK_SIZE && block.subarray(AES_BLOCK_SIZE - pad).every((b) => b === pad);
+  const valid = pad >= 1 && pad <= AES_BLOCK_SIZE && block.subarray(AES_BLOCK_SIZE - pad).every((b) => b === pad);
   if (!valid) throw new MediaIntegrityError('The last block of the encrypted media has invalid PKCS7 padding.');
   return cipherLength - pad;
 }

@@ -11,7 +11,11 @@ export function createSessionTransfers() {
   const keyOf = (accountId: string, session: string) => `${accountId}/${session}`;
   return {
     /** A controller aborted when `parent` aborts or the session is cancelled; `done()` forgets it. */
-    track(accountId: string, session: string, parent?: AbortSignal): { signal: AbortSignal; controller: AbortController; done: () => void } {
+    track(
+      accountId: string,
+      session: string,
+      parent?: AbortSignal,
+    ): { signal: AbortSignal; controller: AbortController; done: () => void } {
       const controller = new AbortController();
       const onParent = () => controller.abort(parent?.reason);
       if (parent?.aborted) onParent();

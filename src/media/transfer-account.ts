@@ -38,7 +38,10 @@ export interface TransferAccount {
    * or `client_gone` when `clientGone` aborted first. With `ends: false` it only counts (a
    * persist ends when the bucket confirmed the object, not when the last byte was read).
    */
-  deliver(body: Readable, opts: { directions: ByteDirection[]; fromSource?: boolean; clientGone?: AbortSignal; ends?: boolean }): Readable;
+  deliver(
+    body: Readable,
+    opts: { directions: ByteDirection[]; fromSource?: boolean; clientGone?: AbortSignal; ends?: boolean },
+  ): Readable;
   /** Ends with `completed`, or with the outcome of `err`; only the first call counts. */
   end(err?: unknown, outcome?: TransferOutcome): void;
 }

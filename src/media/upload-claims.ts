@@ -40,7 +40,14 @@ export type UploadClaims = ReturnType<typeof createUploadClaims>;
  * under a lease; callers elsewhere poll for its result (the media row once persisted, or the
  * error the winner recorded) and take over once the lease lapsed.
  */
-export function createUploadClaims(deps: { db: Db; clock: Clock; owner: string; leaseMs: number; pollMs: number; logger: Logger }) {
+export function createUploadClaims(deps: {
+  db: Db;
+  clock: Clock;
+  owner: string;
+  leaseMs: number;
+  pollMs: number;
+  logger: Logger;
+}) {
   const { db } = deps;
   const nowIso = () => deps.clock.now().toISOString();
   const leaseUntil = () => new Date(deps.clock.now().getTime() + deps.leaseMs).toISOString();
@@ -115,9 +122,14 @@ export function createUploadClaims(deps: { db: Db; clock: Clock; owner: string; 
       const claim = handle(input.mediaId, claimId);
       const prev = r.previous;
       if (prev && (prev.state === 'running' || prev.needs_abort === 1)) {
-        deps.logger.info({ mediaId: input.mediaId, key: prev.object_key, owner: prev.owner }, 'taking over an upload whose owner is gone: aborting what it left open');
+        deps.logger.info(
+          { mediaId: input.mediaId, key: prev.object_key, owner: prev.owner },
+          'taking over an upload whose owner is gone: aborting what it left open',
+        );
         if (!(await input.target.abortUpload(prev, AbortSignal.timeout(deps.leaseMs)))) {
-          const err = new StorageFailedError('The upload left open by a process that died could not be aborted; retry shortly.');
+          const err = new StorageFailedError(
+            'The upload left open by a process that died could not be aborted; retry shortly.',
+          );
           await claim.failed(err, true);
           throw err;
         }
@@ -139,7 +151,12 @@ export function createUploadClaims(deps: { db: Db; clock: Clock; owner: string; 
         if (media.persisted_at) return media;
         const up = await findUpload(db, seen.media_id);
         if (!up || up.claim_id !== seen.claim_id) return 'again';
-        if (up.state === 'failed') throw new AppError(up.error_code ?? 'INTERNAL_ERROR', up.error_status ?? 500, up.error_message ?? 'Internal server error.');
+        if (up.state === 'failed')
+          throw new AppError(
+            up.error_code ?? 'INTERNAL_ERROR',
+            up.error_status ?? 500,
+            up.error_message ?? 'Internal server error.',
+          );
         if (up.lease_expires_at < nowIso()) return 'again';
       }
     },

@@ -17,7 +17,7 @@ export async function withVerifiedHead(source: Readable, limit: number): Promise
       else resolve(value);
     };
     const onReadable = () => {
-      for (let chunk: Buffer | null; size < limit && (chunk = source.read() as Buffer | null) !== null; ) {
+      for (let chunk: Buffer | null; size < limit && (chunk = source.read() as Buffer | null) !== null;) {
         head.push(chunk);
         size += chunk.length;
       }

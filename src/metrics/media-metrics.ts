@@ -26,7 +26,18 @@ export type S3Outcome = 'ok' | 'client_error' | 'server_error' | 'network_error'
 const MIB = 1024 * 1024;
 /** Media run from a few KiB to a few GiB and from milliseconds to tens of minutes. */
 export const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
-export const SIZE_BUCKETS = [64 * 1024, 256 * 1024, MIB, 4 * MIB, 16 * MIB, 64 * MIB, 256 * MIB, 1024 * MIB, 2048 * MIB, 4096 * MIB];
+export const SIZE_BUCKETS = [
+  64 * 1024,
+  256 * 1024,
+  MIB,
+  4 * MIB,
+  16 * MIB,
+  64 * MIB,
+  256 * MIB,
+  1024 * MIB,
+  2048 * MIB,
+  4096 * MIB,
+];
 
 /** Series of the media path: transfers, bytes by direction, CDN retries and S3 requests. */
 export function createMediaMetrics(registry: Registry) {
@@ -57,8 +68,16 @@ export function createMediaMetrics(registry: Registry) {
     buckets: SIZE_BUCKETS,
     registers,
   });
-  const cdnRetries = new Counter({ name: 'titan_cdn_retries_total', help: 'CDN requests repeated after a failure before their body began (network error, 5xx, 429)', registers });
-  const cdnResumes = new Counter({ name: 'titan_cdn_resumes_total', help: 'CDN bodies cut midway and continued with a Range request', registers });
+  const cdnRetries = new Counter({
+    name: 'titan_cdn_retries_total',
+    help: 'CDN requests repeated after a failure before their body began (network error, 5xx, 429)',
+    registers,
+  });
+  const cdnResumes = new Counter({
+    name: 'titan_cdn_resumes_total',
+    help: 'CDN bodies cut midway and continued with a Range request',
+    registers,
+  });
   const s3Requests = new Counter({
     name: 'titan_s3_requests_total',
     help: 'S3 requests by operation (PutObject, UploadPart, …) and outcome: ok, client_error (4xx), server_error (5xx), network_error, aborted',
@@ -73,7 +92,9 @@ export function createMediaMetrics(registry: Registry) {
     registers,
   });
   for (const d of BYTE_DIRECTIONS) bytes.inc({ direction: d }, 0);
-  for (const k of TRANSFER_KINDS) for (const o of ['completed', 'client_gone', 'integrity_failed', 'cdn_failed', 'storage_failed'] as const) transfers.inc({ kind: k, outcome: o }, 0);
+  for (const k of TRANSFER_KINDS)
+    for (const o of ['completed', 'client_gone', 'integrity_failed', 'cdn_failed', 'storage_failed'] as const)
+      transfers.inc({ kind: k, outcome: o }, 0);
 
   return {
     bytes(direction: ByteDirection, n: number) {

@@ -15,7 +15,18 @@ const RANGES: [reason: string, cidrs: string[]][] = [
   ['private', ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7']],
   // 169.254.169.254 (and fd00:ec2::254, inside fc00::/7) is where clouds serve instance credentials.
   ['link-local or metadata', ['169.254.0.0/16', 'fe80::/10']],
-  ['reserved', ['192.0.0.0/24', '192.0.2.0/24', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '240.0.0.0/4', '2001:db8::/32']],
+  [
+    'reserved',
+    [
+      '192.0.0.0/24',
+      '192.0.2.0/24',
+      '198.18.0.0/15',
+      '198.51.100.0/24',
+      '203.0.113.0/24',
+      '240.0.0.0/4',
+      '2001:db8::/32',
+    ],
+  ],
   ['multicast or broadcast', ['224.0.0.0/4', '255.255.255.255/32', 'ff00::/8']],
 ];
 
@@ -123,9 +134,14 @@ export function guardedLookup(): LookupFunction {
       if (err) return callback(err, '', 0);
       const bad = addrs.find((a) => blockedReason(a.address));
       if (bad) {
-        return callback(new BlockedAddressError(`${hostname} resolves to ${bad.address}, a ${blockedReason(bad.address)} address`), '', 0);
+        return callback(
+          new BlockedAddressError(`${hostname} resolves to ${bad.address}, a ${blockedReason(bad.address)} address`),
+          '',
+          0,
+        );
       }
-      if (addrs.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
+      if (addrs.length === 0)
+        return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addrs);
       callback(null, addrs[0]!.address, addrs[0]!.family);
     });

@@ -117,7 +117,12 @@ export function createSessionService(db: Db, clock: Clock, opts: SessionServiceO
         if (opts.deleteMedia) {
           const objects = await storedObjectsOfSession(trx, accountId, row.id);
           const now = clock.now().toISOString();
-          await queueObjectDeletions(trx, objects.map((o) => ({ accountId, mediaId: null, bucket: o.s3_bucket!, key: o.s3_key! })), 'session', now);
+          await queueObjectDeletions(
+            trx,
+            objects.map((o) => ({ accountId, mediaId: null, bucket: o.s3_bucket!, key: o.s3_key! })),
+            'session',
+            now,
+          );
         }
         if (!(await repo.deleteSession(trx, accountId, row.id))) throw new SessionNotFoundError();
       });

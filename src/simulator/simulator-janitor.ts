@@ -12,7 +12,14 @@ const PART_MAX_AGE_MS = 3_600_000;
  * (like WhatsApp's CDN, which drops files after about 14 days: the media then answers 410).
  * Unfinished uploads (`.part`) older than an hour go too.
  */
-export function createSimulatorJanitor(deps: { db: Db; clock: Clock; cdnDir: string; retentionMs: number; intervalMs: number; logger: Logger }) {
+export function createSimulatorJanitor(deps: {
+  db: Db;
+  clock: Clock;
+  cdnDir: string;
+  retentionMs: number;
+  intervalMs: number;
+  logger: Logger;
+}) {
   let timer: NodeJS.Timeout | null = null;
   let current: Promise<unknown> = Promise.resolve();
 
@@ -33,7 +40,9 @@ export function createSimulatorJanitor(deps: { db: Db; clock: Clock; cdnDir: str
       if (!st) continue;
       const age = now - st.mtimeMs;
       // A file just written may not be referenced yet (its ingest is still running): a minute's grace.
-      const stale = name.endsWith('.part') ? age > PART_MAX_AGE_MS : age > deps.retentionMs || (!referenced.has(name) && age > 60_000);
+      const stale = name.endsWith('.part')
+        ? age > PART_MAX_AGE_MS
+        : age > deps.retentionMs || (!referenced.has(name) && age > 60_000);
       if (stale) {
         await rm(path, { force: true });
         removed++;
@@ -43,7 +52,8 @@ export function createSimulatorJanitor(deps: { db: Db; clock: Clock; cdnDir: str
     return { removed };
   }
 
-  const run = () => (current = prune().catch((err: unknown) => deps.logger.warn({ err }, 'could not prune simulator files')));
+  const run = () =>
+    (current = prune().catch((err: unknown) => deps.logger.warn({ err }, 'could not prune simulator files')));
 
   return {
     prune,

@@ -84,7 +84,12 @@ export function createSimulator(deps: {
       const limit = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           seen += chunk.length;
-          cb(seen > deps.maxBytes ? new PayloadTooLargeError(`The upload is over MAX_MEDIA_BYTES (${deps.maxBytes}).`) : null, chunk);
+          cb(
+            seen > deps.maxBytes
+              ? new PayloadTooLargeError(`The upload is over MAX_MEDIA_BYTES (${deps.maxBytes}).`)
+              : null,
+            chunk,
+          );
         },
       });
       try {
@@ -116,7 +121,8 @@ export function createSimulator(deps: {
       });
       const result = await ingestFor(accountId, sessionName, message);
       // A media message always yields a media record (new, or the one of its message id).
-      if (!result.mediaId) throw new InternalError({ cause: new Error('the simulated media message produced no media record') });
+      if (!result.mediaId)
+        throw new InternalError({ cause: new Error('the simulated media message produced no media record') });
       return { messageId: result.messageId, mediaId: result.mediaId };
     },
 

@@ -44,7 +44,13 @@ export interface Bucket {
   readonly keyPrefix: string;
   readonly downloadMode: DownloadMode;
   /** The object key of a media: `{keyPrefix}{session}/{yyyy}/{mm}/{dd}/{mediaId}.{ext}`. */
-  keyFor(media: { session: string; mediaId: string; mimeType: string; createdAt: string; fileName?: string | null }): string;
+  keyFor(media: {
+    session: string;
+    mediaId: string;
+    mimeType: string;
+    createdAt: string;
+    fileName?: string | null;
+  }): string;
   /**
    * The URL handed out for an object, minted now: public when a public base URL is set, else
    * presigned (with `disposition` as the response's `Content-Disposition`).
@@ -69,7 +75,9 @@ export interface Bucket {
 }
 
 /** The account's bucket settings (its own, or the server default) and its download mode. */
-export type StorageResolver = (accountId: string) => Promise<{ target: StorageTarget; downloadMode: DownloadMode } | null>;
+export type StorageResolver = (
+  accountId: string,
+) => Promise<{ target: StorageTarget; downloadMode: DownloadMode } | null>;
 
 export type Buckets = ReturnType<typeof createBuckets>;
 
@@ -96,7 +104,12 @@ export function createBuckets(deps: {
     let p = verifying.get(id);
     if (!p) {
       p = storeVerifiesChecksums(client, s.bucket, `${s.keyPrefix}.titan-checksum-probe`).then((yes) => {
-        deps.logger?.info({ bucket: s.bucket, checksums: yes }, yes ? 'the store verifies SHA-256 checksums: uploads carry them' : 'the store does not verify SHA-256 checksums: uploads go without them');
+        deps.logger?.info(
+          { bucket: s.bucket, checksums: yes },
+          yes
+            ? 'the store verifies SHA-256 checksums: uploads carry them'
+            : 'the store does not verify SHA-256 checksums: uploads go without them',
+        );
         return yes;
       });
       verifying.set(id, p);
@@ -122,7 +135,14 @@ export function createBuckets(deps: {
         read: (ref, range, signal) => readObject(client, ref.bucket, ref.key, range, signal),
         async upload(req) {
           const checksums = await checksumsFor(resolved.target.cacheKey, client, s);
-          await uploadStream({ client, bucket: s.bucket, ...req, checksums, partSize: deps.partSize, queueSize: deps.queueSize });
+          await uploadStream({
+            client,
+            bucket: s.bucket,
+            ...req,
+            checksums,
+            partSize: deps.partSize,
+            queueSize: deps.queueSize,
+          });
           return { bucket: s.bucket, key: req.key };
         },
         abortLeftovers: async (key) => void (await abortLeftovers(client, s.bucket, key)),
@@ -140,7 +160,9 @@ export function createBuckets(deps: {
  * Checks settings against their bucket with a client of their own (not cached: they may never
  * be saved); returns the storage's reason when the bucket cannot be used.
  */
-export function createBucketProbe(clientFactory: S3ClientFactory = (s) => buildS3Client(s, undefined, { allowPrivate: false })) {
+export function createBucketProbe(
+  clientFactory: S3ClientFactory = (s) => buildS3Client(s, undefined, { allowPrivate: false }),
+) {
   return async (settings: S3Settings): Promise<string | null> => {
     // An account's settings: under the address policy.
     const client = await clientFactory(settings, { trusted: false });

@@ -17,7 +17,16 @@ const b64sha = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 export async function storeVerifiesChecksums(client: S3Client, bucket: string, key: string): Promise<boolean> {
   const { PutObjectCommand, DeleteObjectCommand } = await loadClientS3();
   const put = (checksum: string) =>
-    client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: PROBE, ContentLength: PROBE.length, ChecksumSHA256: checksum }), { abortSignal: AbortSignal.timeout(10_000) });
+    client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: PROBE,
+        ContentLength: PROBE.length,
+        ChecksumSHA256: checksum,
+      }),
+      { abortSignal: AbortSignal.timeout(10_000) },
+    );
   try {
     try {
       await put(b64sha(Buffer.from('not the probe')));
@@ -31,6 +40,8 @@ export async function storeVerifiesChecksums(client: S3Client, bucket: string, k
   } catch {
     return false;
   } finally {
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    await client
+      .send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: AbortSignal.timeout(10_000) })
+      .catch(() => undefined);
   }
 }

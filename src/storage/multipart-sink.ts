@@ -146,7 +146,9 @@ export class MultipartSink extends Writable {
     const partNumber = this.#nextPart++;
     this.#current = null;
     if (partNumber > MAX_PARTS) {
-      this.#fail(new Error(`The file needs more than ${MAX_PARTS} parts of ${this.#partSize} bytes; raise S3_PART_SIZE_BYTES.`));
+      this.#fail(
+        new Error(`The file needs more than ${MAX_PARTS} parts of ${this.#partSize} bytes; raise S3_PART_SIZE_BYTES.`),
+      );
       return;
     }
     this.#created ??= this.#store.create().then((id) => (this.#uploadId = id));

@@ -57,7 +57,14 @@ export function extensionOfName(fileName: string | null | undefined): string | n
  * `{keyPrefix}{session}/{yyyy}/{mm}/{dd}/{mediaId}.{ext}`, dated by when the media arrived (UTC);
  * the extension is the file name's, else the MIME type's.
  */
-export function objectKey(p: { keyPrefix: string; session: string; mediaId: string; mimeType: string; createdAt: string; fileName?: string | null }): string {
+export function objectKey(p: {
+  keyPrefix: string;
+  session: string;
+  mediaId: string;
+  mimeType: string;
+  createdAt: string;
+  fileName?: string | null;
+}): string {
   const d = new Date(p.createdAt);
   const yyyy = String(d.getUTCFullYear());
   const mm = String(d.getUTCMonth() + 1).padStart(2, '0');

@@ -24,7 +24,11 @@ export interface EndpointGuard {
  * configuration, rebuilt only when the settings change. The promise is cached, so concurrent
  * callers share one client even while the first call still imports the SDK.
  */
-export function createS3ClientCache(factory: S3ClientFactory = (s, o) => buildS3Client(s, DEFAULT_S3_DEADLINES, o.trusted ? null : { allowPrivate: false }), observer?: S3Observer) {
+export function createS3ClientCache(
+  factory: S3ClientFactory = (s, o) =>
+    buildS3Client(s, DEFAULT_S3_DEADLINES, o.trusted ? null : { allowPrivate: false }),
+  observer?: S3Observer,
+) {
   const clients = new Map<string, Promise<S3Client>>();
   const destroy = (p: Promise<S3Client>) => void p.then((c) => c.destroy()).catch(() => undefined);
   return {
@@ -73,13 +77,22 @@ export interface S3Deadlines {
   maxAttempts: number;
 }
 
-export const DEFAULT_S3_DEADLINES: S3Deadlines = { connectTimeoutMs: 5_000, stallTimeoutMs: 30_000, requestTimeoutMs: 600_000, maxAttempts: 3 };
+export const DEFAULT_S3_DEADLINES: S3Deadlines = {
+  connectTimeoutMs: 5_000,
+  stallTimeoutMs: 30_000,
+  requestTimeoutMs: 600_000,
+  maxAttempts: 3,
+};
 
 /** The cache key of the server-wide default bucket (S3_*). */
 export const SERVER_DEFAULT_KEY = 'server@default';
 
 /** An S3 client for AWS or any S3-compatible endpoint; `guard` null: no address policy (the operator's own endpoint). */
-export async function buildS3Client(s: S3Settings, deadlines: S3Deadlines = DEFAULT_S3_DEADLINES, guard: EndpointGuard | null = null): Promise<S3Client> {
+export async function buildS3Client(
+  s: S3Settings,
+  deadlines: S3Deadlines = DEFAULT_S3_DEADLINES,
+  guard: EndpointGuard | null = null,
+): Promise<S3Client> {
   return newS3Client(await loadClientS3(), s, deadlines, guard);
 }
 
@@ -98,18 +111,30 @@ function guardedAgents(endpoint: string | null | undefined, guard: EndpointGuard
   try {
     assertLiteralAllowed(hostOf(new URL(endpoint)), false);
   } catch (err) {
-    throw new StorageFailedError('The bucket could not be reached: the storage endpoint is not allowed.', { cause: err });
+    throw new StorageFailedError('The bucket could not be reached: the storage endpoint is not allowed.', {
+      cause: err,
+    });
   }
   const lookup = guardedLookup();
-  return { httpAgent: new HttpAgent({ keepAlive: true, lookup }), httpsAgent: new HttpsAgent({ keepAlive: true, lookup }) };
+  return {
+    httpAgent: new HttpAgent({ keepAlive: true, lookup }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, lookup }),
+  };
 }
 
-function newS3Client(sdk: { S3Client: typeof S3Client }, s: S3Settings, d: S3Deadlines, guard: EndpointGuard | null): S3Client {
+function newS3Client(
+  sdk: { S3Client: typeof S3Client },
+  s: S3Settings,
+  d: S3Deadlines,
+  guard: EndpointGuard | null,
+): S3Client {
   const client = new sdk.S3Client({
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
     forcePathStyle: s.forcePathStyle,
-    ...(s.accessKeyId && s.secretAccessKey ? { credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } } : {}),
+    ...(s.accessKeyId && s.secretAccessKey
+      ? { credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } }
+      : {}),
     // Non-AWS endpoints often lack the newer default checksums; ask only when required.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -130,7 +155,8 @@ function newS3Client(sdk: { S3Client: typeof S3Client }, s: S3Settings, d: S3Dea
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const request = args.request as { headers?: Record<string, string> };
-      if (request.headers && UNSIGNED_COMMANDS.has(context.commandName ?? '')) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      if (request.headers && UNSIGNED_COMMANDS.has(context.commandName ?? ''))
+        request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
       return next(args);
     },
     { step: 'build', name: 'unsignedPayloadForUploads' },
@@ -138,7 +164,12 @@ function newS3Client(sdk: { S3Client: typeof S3Client }, s: S3Settings, d: S3Dea
   return client;
 }
 
-const SIGN_ONLY: S3Deadlines = { connectTimeoutMs: 1_000, stallTimeoutMs: 1_000, requestTimeoutMs: 1_000, maxAttempts: 1 };
+const SIGN_ONLY: S3Deadlines = {
+  connectTimeoutMs: 1_000,
+  stallTimeoutMs: 1_000,
+  requestTimeoutMs: 1_000,
+  maxAttempts: 1,
+};
 
 // Keyed by the settings object: the server default's is one frozen object for the process's life.
 const presigners = new WeakMap<StorageTarget['settings'], S3Client>();

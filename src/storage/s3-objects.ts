@@ -11,10 +11,25 @@ import type { S3Settings } from './s3-settings.js';
  * the presign endpoint, when one is set). A presigned URL carries `response-content-disposition`,
  * so a browser saves the file by its name.
  */
-export async function objectUrl(client: S3Client, s: S3Settings, bucket: string, key: string, disposition?: string): Promise<string> {
-  if (s.publicBaseUrl) return `${s.publicBaseUrl.replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  const [{ GetObjectCommand }, { getSignedUrl }, signer] = await Promise.all([loadClientS3(), loadPresigner(), presigningClient(client, s)]);
-  const command = new GetObjectCommand({ Bucket: bucket, Key: key, ...(disposition ? { ResponseContentDisposition: disposition } : {}) });
+export async function objectUrl(
+  client: S3Client,
+  s: S3Settings,
+  bucket: string,
+  key: string,
+  disposition?: string,
+): Promise<string> {
+  if (s.publicBaseUrl)
+    return `${s.publicBaseUrl.replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  const [{ GetObjectCommand }, { getSignedUrl }, signer] = await Promise.all([
+    loadClientS3(),
+    loadPresigner(),
+    presigningClient(client, s),
+  ]);
+  const command = new GetObjectCommand({
+    Bucket: bucket,
+    Key: key,
+    ...(disposition ? { ResponseContentDisposition: disposition } : {}),
+  });
   return getSignedUrl(signer, command, { expiresIn: s.presignExpiresSeconds });
 }
 
@@ -26,10 +41,19 @@ export interface StoredObject {
 }
 
 /** Reads an object (or a `Range` of it) as a stream. */
-export async function readObject(client: S3Client, bucket: string, key: string, range: string | undefined, signal: AbortSignal): Promise<StoredObject> {
+export async function readObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  range: string | undefined,
+  signal: AbortSignal,
+): Promise<StoredObject> {
   const { GetObjectCommand } = await loadClientS3();
   try {
-    const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }), { abortSignal: signal });
+    const r = await client.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }),
+      { abortSignal: signal },
+    );
     return {
       status: r.ContentRange ? 206 : 200,
       body: r.Body as Readable,
@@ -39,7 +63,11 @@ export async function readObject(client: S3Client, bucket: string, key: string, 
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 416) {
-      const size = Number(/\/(\d+)$/.exec(String((err as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['content-range']))?.[1]);
+      const size = Number(
+        /\/(\d+)$/.exec(
+          String((err as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['content-range']),
+        )?.[1],
+      );
       throw new RangeNotSatisfiableError(Number.isFinite(size) ? size : 0);
     }
     if (status === 404) throw new MediaNotFoundError();
@@ -68,7 +96,8 @@ export async function probeBucket(client: S3Client, bucket: string): Promise<str
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404) return `bucket "${bucket}" does not exist (HTTP 404)`;
-    if (status === 403) return `access to bucket "${bucket}" denied: check the access key, secret and policy (HTTP 403)`;
+    if (status === 403)
+      return `access to bucket "${bucket}" denied: check the access key, secret and policy (HTTP 403)`;
     if (status === 301) return `bucket "${bucket}" is in another region (HTTP 301)`;
     return describe(err);
   }
@@ -78,7 +107,9 @@ export async function probeBucket(client: S3Client, bucket: string): Promise<str
 export async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {
   const { DeleteObjectCommand } = await loadClientS3();
   try {
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: AbortSignal.timeout(30_000) });
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), {
+      abortSignal: AbortSignal.timeout(30_000),
+    });
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404) return;

@@ -39,9 +39,16 @@ export interface UploadInput {
 export async function uploadStream(input: UploadInput): Promise<void> {
   const s3 = await loadClientS3();
   const { client, bucket: Bucket, key: Key } = input;
-  const object = { Bucket, Key, ContentType: input.contentType, Metadata: input.metadata, ...(input.contentDisposition ? { ContentDisposition: input.contentDisposition } : {}) };
+  const object = {
+    Bucket,
+    Key,
+    ContentType: input.contentType,
+    Metadata: input.metadata,
+    ...(input.contentDisposition ? { ContentDisposition: input.contentDisposition } : {}),
+  };
   // Hashed before the send: the part buffer is reused once the request is done with it.
-  const sum = (b: Buffer) => (input.checksums ? { ChecksumSHA256: createHash('sha256').update(b).digest('base64') } : {});
+  const sum = (b: Buffer) =>
+    input.checksums ? { ChecksumSHA256: createHash('sha256').update(b).digest('base64') } : {};
   const partSums = new Map<number, string>();
   // Shutdown (or a cancelled session) cuts running requests at once, not after their deadlines;
   // so does the first failed part (the others would only wait out their own deadlines).
@@ -53,17 +60,37 @@ export async function uploadStream(input: UploadInput): Promise<void> {
     store: {
       async put(body) {
         // An explicit length: some gateways refuse a PUT without one (411).
-        await client.send(new s3.PutObjectCommand({ ...object, Body: body, ContentLength: body.length, ...sum(body) }), sendOpts);
+        await client.send(
+          new s3.PutObjectCommand({ ...object, Body: body, ContentLength: body.length, ...sum(body) }),
+          sendOpts,
+        );
       },
       async create() {
-        const r = await client.send(new s3.CreateMultipartUploadCommand({ ...object, ...(input.checksums ? { ChecksumAlgorithm: 'SHA256' as const } : {}) }), sendOpts);
+        const r = await client.send(
+          new s3.CreateMultipartUploadCommand({
+            ...object,
+            ...(input.checksums ? { ChecksumAlgorithm: 'SHA256' as const } : {}),
+          }),
+          sendOpts,
+        );
         if (!r.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId.');
         await input.onUploadId?.(r.UploadId);
         return r.UploadId;
       },
       async uploadPart(UploadId, PartNumber, body) {
         const checksum = sum(body);
-        const r = await client.send(new s3.UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: body, ContentLength: body.length, ...checksum }), sendOpts);
+        const r = await client.send(
+          new s3.UploadPartCommand({
+            Bucket,
+            Key,
+            UploadId,
+            PartNumber,
+            Body: body,
+            ContentLength: body.length,
+            ...checksum,
+          }),
+          sendOpts,
+        );
         if (!r.ETag) throw new Error(`UploadPart ${PartNumber} answered without an ETag.`);
         if (checksum.ChecksumSHA256) partSums.set(PartNumber, checksum.ChecksumSHA256);
         return r.ETag;
@@ -71,13 +98,20 @@ export async function uploadStream(input: UploadInput): Promise<void> {
       async complete(UploadId, Parts) {
         // Some gateways answer without an ETag here; the object is complete all the same.
         // With checksums, the store checks each part's again and stores the composite of them all.
-        const completed = Parts.map((p) => ({ ...p, ...(partSums.has(p.PartNumber) ? { ChecksumSHA256: partSums.get(p.PartNumber) } : {}) }));
-        await client.send(new s3.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: completed } }), sendOpts);
+        const completed = Parts.map((p) => ({
+          ...p,
+          ...(partSums.has(p.PartNumber) ? { ChecksumSHA256: partSums.get(p.PartNumber) } : {}),
+        }));
+        await client.send(
+          new s3.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: completed } }),
+          sendOpts,
+        );
       },
     },
   });
   // Stop by failing the source: the pipeline then fails and the upload is aborted below.
-  const onAbort = () => input.body.destroy(input.signal.reason instanceof Error ? input.signal.reason : new Error('Upload aborted.'));
+  const onAbort = () =>
+    input.body.destroy(input.signal.reason instanceof Error ? input.signal.reason : new Error('Upload aborted.'));
   if (input.signal.aborted) onAbort();
   else input.signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -92,14 +126,18 @@ export async function uploadStream(input: UploadInput): Promise<void> {
     const uploadId = sink.uploadId;
     let aborted = true;
     if (uploadId) {
-      await client.send(new s3.AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId }), { abortSignal: cleanup }).catch((e: unknown) => {
-        if (status(e) !== 404) aborted = false;
-      });
+      await client
+        .send(new s3.AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId }), { abortSignal: cleanup })
+        .catch((e: unknown) => {
+          if (status(e) !== 404) aborted = false;
+        });
     }
     if (!(await abortLeftovers(client, Bucket, Key, cleanup)) || !aborted) input.onAbortUnconfirmed?.();
     // The source's own error (integrity, CDN, size, shutdown) explains more than what it caused.
     if (storageError === undefined) throw err;
-    throw new StorageFailedError(`The bucket refused or failed the upload: ${describe(storageError)}`, { cause: storageError });
+    throw new StorageFailedError(`The bucket refused or failed the upload: ${describe(storageError)}`, {
+      cause: storageError,
+    });
   } finally {
     input.signal.removeEventListener('abort', onAbort);
   }
@@ -111,13 +149,19 @@ export async function uploadStream(input: UploadInput): Promise<void> {
  * the thing that failed): resolves with whether the listing and every abort succeeded, so the
  * caller can leave the rest to the sweeper.
  */
-export async function abortLeftovers(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<boolean> {
+export async function abortLeftovers(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
   try {
     const { AbortMultipartUploadCommand, ListMultipartUploadsCommand } = await loadClientS3();
     const opts = signal ? { abortSignal: signal } : {};
     const r = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }), opts);
     for (const u of r.Uploads ?? []) {
-      if (u.Key === key && u.UploadId) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }), opts);
+      if (u.Key === key && u.UploadId)
+        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }), opts);
     }
     return true;
   } catch (err) {

@@ -23,9 +23,17 @@ export async function abortStrays(o: StrayQuery & { client: S3Client; bucket: st
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {
-      const r = await o.client.send(new ListMultipartUploadsCommand({ Bucket: o.bucket, Prefix: o.prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      const r = await o.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: o.bucket,
+          Prefix: o.prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
       for (const u of r.Uploads ?? []) {
-        if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= o.olderThan || live.has(`${o.bucket}/${u.Key}`)) continue;
+        if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= o.olderThan || live.has(`${o.bucket}/${u.Key}`))
+          continue;
         found++;
         if (o.dryRun) continue;
         await o.client.send(new AbortMultipartUploadCommand({ Bucket: o.bucket, Key: u.Key, UploadId: u.UploadId }));

@@ -17,7 +17,10 @@ export async function abortUpload(client: S3Client, u: RecordedUpload, signal: A
   if (u.upload_id) {
     const { AbortMultipartUploadCommand } = await loadClientS3();
     try {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: u.bucket, Key: u.object_key, UploadId: u.upload_id }), { abortSignal: signal });
+      await client.send(
+        new AbortMultipartUploadCommand({ Bucket: u.bucket, Key: u.object_key, UploadId: u.upload_id }),
+        { abortSignal: signal },
+      );
     } catch (err) {
       if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) return false;
     }

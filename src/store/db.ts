@@ -12,8 +12,7 @@ export type Trx = Transaction<Database>;
 export type DbOrTrx = Db | Trx;
 
 export type DatabaseTarget =
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'postgres'; url: string; schema?: string; connectTimeoutMs?: number };
+  { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string; connectTimeoutMs?: number };
 
 export interface Store {
   db: Db;
@@ -25,7 +24,9 @@ export interface Store {
 const INT8_OID = 20;
 const pgTypes = (types: typeof pg.types) => ({
   getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-    oid === INT8_OID ? (v: string) => Number(v) : (types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID
+      ? (v: string) => Number(v)
+      : (types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 });
 
 /** Opens the database named by `target` (creating the SQLite file and its folder if needed). */

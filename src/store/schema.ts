@@ -1,4 +1,14 @@
-import type { CommandKind, CommandState, DeliveryState, DesiredState, DownloadMode, MediaType, PersistJobState, RetryPolicy, SessionStatus } from './enums.js';
+import type {
+  CommandKind,
+  CommandState,
+  DeliveryState,
+  DesiredState,
+  DownloadMode,
+  MediaType,
+  PersistJobState,
+  RetryPolicy,
+  SessionStatus,
+} from './enums.js';
 
 /**
  * Row types of every table. Timestamps are ISO 8601 strings (they sort lexicographically, and

@@ -5,7 +5,14 @@ import { createWorker, type Worker } from '../workers/polling-worker.js';
 import type { Metrics } from '../metrics.js';
 import { newId } from '../ids.js';
 import type { Store } from '../store/db.js';
-import { claimDueDeliveries, loadDeliveryContexts, pruneOutbox, recordAttempt, releaseDeliveryLease, type DeliveryContext } from '../store/repositories/webhook-outbox.js';
+import {
+  claimDueDeliveries,
+  loadDeliveryContexts,
+  pruneOutbox,
+  recordAttempt,
+  releaseDeliveryLease,
+  type DeliveryContext,
+} from '../store/repositories/webhook-outbox.js';
 import { VERSION } from '../version.js';
 import { envelopeBody, type Payload } from './events.js';
 import type { SendResult, WebhookSender } from './http-sender.js';
@@ -48,8 +55,18 @@ export function createDispatcher(deps: {
 
   async function claim(limit: number): Promise<DeliveryContext[]> {
     const now = clock.now().getTime();
-    const claimed = await claimDueDeliveries(store, { owner: deps.owner, now: iso(now), leaseUntil: iso(now + o.leaseMs), limit });
-    return claimed.length === 0 ? [] : loadDeliveryContexts(db, claimed.map((c) => c.id));
+    const claimed = await claimDueDeliveries(store, {
+      owner: deps.owner,
+      now: iso(now),
+      leaseUntil: iso(now + o.leaseMs),
+      limit,
+    });
+    return claimed.length === 0
+      ? []
+      : loadDeliveryContexts(
+          db,
+          claimed.map((c) => c.id),
+        );
   }
 
   async function body(d: DeliveryContext): Promise<string> {
@@ -70,7 +87,10 @@ export function createDispatcher(deps: {
     const raw = await body(d);
     const hmacKey = deps.secretBox.open(d.hmac_key).toString('utf8');
     // During a rotation window the previous key signs too, so receivers can switch without a gap.
-    const previous = d.hmac_key_previous && d.hmac_key_previous_until && d.hmac_key_previous_until > at.toISOString() ? deps.secretBox.open(d.hmac_key_previous).toString('utf8') : null;
+    const previous =
+      d.hmac_key_previous && d.hmac_key_previous_until && d.hmac_key_previous_until > at.toISOString()
+        ? deps.secretBox.open(d.hmac_key_previous).toString('utf8')
+        : null;
     const custom = JSON.parse(deps.secretBox.open(d.headers).toString('utf8')) as { name: string; value: string }[];
     const ts = Math.floor(at.getTime() / 1000);
     const headers: Record<string, string> = {
@@ -111,26 +131,67 @@ export function createDispatcher(deps: {
     const n = d.attempts + 1;
     const now = clock.now();
     const ok = r.error === null;
-    const retryAt = !ok && n < d.retry_attempts ? iso(now.getTime() + retryDelayMs(d.retry_policy, d.retry_delay_ms, n, o.minRetryDelayMs)) : null;
+    const retryAt =
+      !ok && n < d.retry_attempts
+        ? iso(now.getTime() + retryDelayMs(d.retry_policy, d.retry_delay_ms, n, o.minRetryDelayMs))
+        : null;
     const state = ok ? 'delivered' : retryAt ? 'pending' : 'failed';
     const recorded = await db.transaction().execute((trx) =>
       recordAttempt(
         trx,
         deps.owner,
-        { id: newId('att_'), delivery_id: d.id, attempt: n, status_code: r.statusCode, error: r.error, duration_ms: r.durationMs, started_at: startedAt.toISOString(), next_retry_at: retryAt },
-        { state, attempts: n, next_attempt_at: retryAt, last_status_code: r.statusCode, last_error: r.error, updated_at: now.toISOString() },
+        {
+          id: newId('att_'),
+          delivery_id: d.id,
+          attempt: n,
+          status_code: r.statusCode,
+          error: r.error,
+          duration_ms: r.durationMs,
+          started_at: startedAt.toISOString(),
+          next_retry_at: retryAt,
+        },
+        {
+          state,
+          attempts: n,
+          next_attempt_at: retryAt,
+          last_status_code: r.statusCode,
+          last_error: r.error,
+          updated_at: now.toISOString(),
+        },
       ),
     );
-    const log = { deliveryId: d.id, webhookId: d.webhook_id, eventId: d.event_id, event: d.event, attempt: n, statusCode: r.statusCode, ms: r.durationMs };
+    const log = {
+      deliveryId: d.id,
+      webhookId: d.webhook_id,
+      eventId: d.event_id,
+      event: d.event,
+      attempt: n,
+      statusCode: r.statusCode,
+      ms: r.durationMs,
+    };
     deps.metrics.webhookAttempt(state === 'pending' ? 'retry' : state, r.durationMs);
     if (!recorded) deps.logger.warn(log, 'webhook attempt not recorded: the lease was lost');
-    else if (state === 'failed') deps.logger.warn({ ...log, error: r.error, detail: r.detail }, 'webhook delivery failed for good');
-    else if (state === 'pending') deps.logger.info({ ...log, error: r.error, detail: r.detail, nextRetryAt: retryAt }, 'webhook attempt failed, will retry');
+    else if (state === 'failed')
+      deps.logger.warn({ ...log, error: r.error, detail: r.detail }, 'webhook delivery failed for good');
+    else if (state === 'pending')
+      deps.logger.info(
+        { ...log, error: r.error, detail: r.detail, nextRetryAt: retryAt },
+        'webhook attempt failed, will retry',
+      );
     else deps.logger.debug(log, 'webhook delivered');
   }
 
   const prune = { what: 'the webhook log', run: (before: string) => pruneOutbox(db, before) };
   // Nothing new starts on stop; in-flight attempts get a short grace, then are cut and given back.
-  const worker: Worker = createWorker<DeliveryContext>({ name: 'webhooks', options: o, clock, logger: deps.logger, claim, run: attempt, prune, stopGraceMs: STOP_GRACE_MS });
+  const worker: Worker = createWorker<DeliveryContext>({
+    name: 'webhooks',
+    options: o,
+    clock,
+    logger: deps.logger,
+    claim,
+    run: attempt,
+    prune,
+    stopGraceMs: STOP_GRACE_MS,
+  });
   return worker;
 }

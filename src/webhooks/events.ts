@@ -5,7 +5,13 @@ import type { MediaTable } from '../store/schema.js';
 import type { ExtractedMedia } from '../whatsapp/extract-media.js';
 
 /** Events a webhook can subscribe to (`webhook.test` goes only to the webhook being tested). */
-export const EVENT_NAMES = ['message.received', 'session.status', 'media.persisted', 'media.persist_failed', 'media.deleted'] as const;
+export const EVENT_NAMES = [
+  'message.received',
+  'session.status',
+  'media.persisted',
+  'media.persist_failed',
+  'media.deleted',
+] as const;
 export type EventName = (typeof EVENT_NAMES)[number] | 'webhook.test';
 
 export type Payload = Record<string, unknown>;
@@ -13,7 +19,8 @@ export type Payload = Record<string, unknown>;
 interface Long {
   toString(): string;
 }
-const toNumber = (n: number | Long | null | undefined): number | null => (n === null || n === undefined ? null : Number(n.toString()));
+const toNumber = (n: number | Long | null | undefined): number | null =>
+  n === null || n === undefined ? null : Number(n.toString());
 
 // Keys that travel beside the real content and say nothing about the message's kind.
 const NOT_CONTENT = new Set(['messageContextInfo', 'senderKeyDistributionMessage']);
@@ -43,7 +50,12 @@ function messageType(m: proto.IMessage | null, media: ExtractedMedia | null): st
  * caption of media; media messages add the media fields. `mediaUrl` / `persistError` are added
  * when an auto-persist job ends.
  */
-export function messageReceivedPayload(message: proto.IWebMessageInfo, media: ExtractedMedia | null, mediaId: string | null, nowSeconds: number): Payload {
+export function messageReceivedPayload(
+  message: proto.IWebMessageInfo,
+  media: ExtractedMedia | null,
+  mediaId: string | null,
+  nowSeconds: number,
+): Payload {
   const key = message.key ?? {};
   const inner = unwrap(message.message);
   const text = inner?.conversation ?? inner?.extendedTextMessage?.text ?? media?.caption ?? null;
@@ -74,7 +86,11 @@ export function messageReceivedPayload(message: proto.IWebMessageInfo, media: Ex
   return payload;
 }
 
-export function mediaPersistedPayload(media: MediaTable, r: { url: string; key: string; bucket: string; size: number; sha256: string | null }, trigger: string): Payload {
+export function mediaPersistedPayload(
+  media: MediaTable,
+  r: { url: string; key: string; bucket: string; size: number; sha256: string | null },
+  trigger: string,
+): Payload {
   return {
     mediaId: media.id,
     messageId: media.message_id,
@@ -90,11 +106,29 @@ export function mediaPersistedPayload(media: MediaTable, r: { url: string; key: 
 }
 
 export function mediaPersistFailedPayload(media: MediaTable, error: unknown, trigger: string): Payload {
-  return { mediaId: media.id, messageId: media.message_id, type: media.type, mimeType: media.mime_type, error: errorInfo(error), trigger };
+  return {
+    mediaId: media.id,
+    messageId: media.message_id,
+    type: media.type,
+    mimeType: media.mime_type,
+    error: errorInfo(error),
+    trigger,
+  };
 }
 
-export function mediaDeletedPayload(media: MediaTable, deletedAt: string, object: 'deleting' | 'kept' | 'none'): Payload {
-  return { mediaId: media.id, messageId: media.message_id, type: media.type, mimeType: media.mime_type, deletedAt, object };
+export function mediaDeletedPayload(
+  media: MediaTable,
+  deletedAt: string,
+  object: 'deleting' | 'kept' | 'none',
+): Payload {
+  return {
+    mediaId: media.id,
+    messageId: media.message_id,
+    type: media.type,
+    mimeType: media.mime_type,
+    deletedAt,
+    object,
+  };
 }
 
 /** `{code, message}` of a failure; anything but our typed errors is reported generically. */
@@ -104,6 +138,12 @@ export function errorInfo(error: unknown): { code: string; message: string } {
 }
 
 /** The envelope around every payload, serialised once: these are the bytes that are signed. */
-export function envelopeBody(e: { id: string; event: string; session: string | null; timestamp: string; payload: string }): string {
+export function envelopeBody(e: {
+  id: string;
+  event: string;
+  session: string | null;
+  timestamp: string;
+  payload: string;
+}): string {
   return `{"id":${JSON.stringify(e.id)},"event":${JSON.stringify(e.event)},"session":${JSON.stringify(e.session)},"timestamp":${JSON.stringify(e.timestamp)},"payload":${e.payload}}`;
 }

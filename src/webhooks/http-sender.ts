@@ -37,7 +37,13 @@ export function createWebhookSender(opts: { rules: UrlRules; timeoutMs: number }
       if (problem) return { statusCode: null, error: `address not allowed: ${problem}`, durationMs: 0 };
       const timeout = AbortSignal.timeout(opts.timeoutMs);
       try {
-        const res = await request(u, { method: 'POST', headers, body, dispatcher: agent, signal: AbortSignal.any([timeout, stop]) });
+        const res = await request(u, {
+          method: 'POST',
+          headers,
+          body,
+          dispatcher: agent,
+          signal: AbortSignal.any([timeout, stop]),
+        });
         // Read (a bounded amount of) the answer so the connection can be reused.
         await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
         const ok = res.statusCode >= 200 && res.statusCode < 300;
@@ -45,7 +51,12 @@ export function createWebhookSender(opts: { rules: UrlRules; timeoutMs: number }
       } catch (err) {
         const e = err as { cause?: { code?: string; message?: string } };
         const blocked = e.cause?.code === 'ADDRESS_BLOCKED' ? { detail: e.cause.message ?? '' } : {};
-        return { statusCode: null, error: describe(err, timeout.aborted, opts.timeoutMs), durationMs: took(), ...blocked };
+        return {
+          statusCode: null,
+          error: describe(err, timeout.aborted, opts.timeoutMs),
+          durationMs: took(),
+          ...blocked,
+        };
       }
     },
     close: () => agent.close(),

@@ -45,21 +45,43 @@ export function createEventListeners(deps: {
       mediaId,
       held: auto,
     });
-    if (auto) await deps.enqueuePersist(trx, { accountId: session.accountId, mediaId: mediaId, sessionName: session.name, eventId });
+    if (auto)
+      await deps.enqueuePersist(trx, {
+        accountId: session.accountId,
+        mediaId: mediaId,
+        sessionName: session.name,
+        eventId,
+      });
   };
 
   /** `session.status` on every status change. */
   const onSessionStatus: SessionStatusListener = async (trx, c) => {
     const payload = { status: c.status, previousStatus: c.previousStatus, statusReason: c.statusReason, at: c.at };
-    if (await deps.outbox.write(trx, { accountId: c.session.accountId, session: c.session.name, event: 'session.status', payload })) deps.notify();
+    if (
+      await deps.outbox.write(trx, {
+        accountId: c.session.accountId,
+        session: c.session.name,
+        event: 'session.status',
+        payload,
+      })
+    )
+      deps.notify();
   };
 
   /** `media.persisted` / `media.persist_failed` for every persist, on demand or automatic. */
   const onPersistOutcome: PersistHook = async (trx, o) => {
     const base = { accountId: o.accountId, session: o.session, mediaId: o.media.id };
     const written = o.ok
-      ? await deps.outbox.write(trx, { ...base, event: 'media.persisted', payload: mediaPersistedPayload(o.media, o.result, o.trigger) })
-      : await deps.outbox.write(trx, { ...base, event: 'media.persist_failed', payload: mediaPersistFailedPayload(o.media, o.error, o.trigger) });
+      ? await deps.outbox.write(trx, {
+          ...base,
+          event: 'media.persisted',
+          payload: mediaPersistedPayload(o.media, o.result, o.trigger),
+        })
+      : await deps.outbox.write(trx, {
+          ...base,
+          event: 'media.persist_failed',
+          payload: mediaPersistFailedPayload(o.media, o.error, o.trigger),
+        });
     if (written) deps.notify();
   };
 

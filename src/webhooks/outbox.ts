@@ -20,7 +20,11 @@ export interface OutboxEvent {
 }
 
 /** Whether a webhook's filters let an event through: event names (`*` = all) and session. */
-export function subscribed(w: { events: string[]; session: string | null }, event: string, session: string | null): boolean {
+export function subscribed(
+  w: { events: string[]; session: string | null },
+  event: string,
+  session: string | null,
+): boolean {
   const { events } = w;
   return (events.includes('*') || events.includes(event)) && (w.session === null || w.session === session);
 }
@@ -38,7 +42,9 @@ export function createOutbox(deps: { clock: Clock }) {
     async write(trx: Trx, e: OutboxEvent): Promise<string | null> {
       const targets = e.webhookId
         ? [e.webhookId]
-        : (await listEnabledWebhooks(trx, e.accountId)).filter((w) => subscribed(w, e.event, e.session)).map((w) => w.id);
+        : (await listEnabledWebhooks(trx, e.accountId))
+            .filter((w) => subscribed(w, e.event, e.session))
+            .map((w) => w.id);
       if (targets.length === 0) return null;
       const now = deps.clock.now().toISOString();
       const id = newId('evt_');
@@ -52,7 +58,10 @@ export function createOutbox(deps: { clock: Clock }) {
         held: e.held ? 1 : 0,
         created_at: now,
       });
-      await insertDeliveries(trx, targets.map((webhookId) => newDelivery(id, webhookId, e.accountId, e.held ? 'held' : 'pending', now)));
+      await insertDeliveries(
+        trx,
+        targets.map((webhookId) => newDelivery(id, webhookId, e.accountId, e.held ? 'held' : 'pending', now)),
+      );
       return id;
     },
 
@@ -67,7 +76,14 @@ export function createOutbox(deps: { clock: Clock }) {
 }
 
 /** A fresh delivery of an event to a webhook (also used by redeliver). */
-export function newDelivery(eventId: string, webhookId: string, accountId: string, state: 'held' | 'pending', now: string, redeliveryOf: string | null = null): WebhookDeliveryTable {
+export function newDelivery(
+  eventId: string,
+  webhookId: string,
+  accountId: string,
+  state: 'held' | 'pending',
+  now: string,
+  redeliveryOf: string | null = null,
+): WebhookDeliveryTable {
   return {
     id: newId('dlv_'),
     webhook_id: webhookId,

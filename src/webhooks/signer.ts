@@ -27,7 +27,9 @@ export function standardKeyBytes(secret: string): Buffer {
  */
 export function signStandard(secrets: string[], id: string, timestampSeconds: number, body: string): string {
   const signed = `${id}.${timestampSeconds}.${body}`;
-  return secrets.map((s) => `v1,${createHmac('sha256', standardKeyBytes(s)).update(signed).digest('base64')}`).join(' ');
+  return secrets
+    .map((s) => `v1,${createHmac('sha256', standardKeyBytes(s)).update(signed).digest('base64')}`)
+    .join(' ');
 }
 
 /** A fresh signing secret in the Standard Webhooks form: `whsec_` + 256 random bits in base64. */

@@ -44,7 +44,8 @@ export async function assertWebhookUrl(raw: string, rules: UrlRules): Promise<UR
   if (rules.allowPrivateNetworks || isIP(host)) return u;
   // One answer whether the name does not resolve or resolves inside: either would tell the
   // tenant about internal names. The address and range go to the log (the error's cause).
-  const refused = (cause: unknown) => new WebhookUrlNotAllowedError(`${host} does not resolve to public addresses only`, { cause });
+  const refused = (cause: unknown) =>
+    new WebhookUrlNotAllowedError(`${host} does not resolve to public addresses only`, { cause });
   let addrs: LookupAddress[];
   try {
     addrs = await lookupAll(host);
@@ -57,4 +58,3 @@ export async function assertWebhookUrl(raw: string, rules: UrlRules): Promise<UR
   }
   return u;
 }
-

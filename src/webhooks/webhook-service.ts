@@ -4,13 +4,26 @@ import { WebhookDeliveryNotFoundError, WebhookDisabledError, WebhookNotFoundErro
 import { newId } from '../ids.js';
 import type { Db } from '../store/db.js';
 import type { DeliveryState } from '../store/enums.js';
-import { findDelivery, findDeliveryOfEvent, insertDeliveries, listAttempts, listDeliveries } from '../store/repositories/webhook-outbox.js';
+import {
+  findDelivery,
+  findDeliveryOfEvent,
+  insertDeliveries,
+  listAttempts,
+  listDeliveries,
+} from '../store/repositories/webhook-outbox.js';
 import * as repo from '../store/repositories/webhooks.js';
 import type { WebhookRecord } from '../store/repositories/webhooks.js';
 import { newDelivery, type Outbox } from './outbox.js';
 import { generateHmacKey } from './signer.js';
 import { assertWebhookUrl, type UrlRules } from './url-guard.js';
-import { toDelivery, toWebhook, type Delivery, type RetrySettings, type Webhook, type WebhookHeader } from './webhook-view.js';
+import {
+  toDelivery,
+  toWebhook,
+  type Delivery,
+  type RetrySettings,
+  type Webhook,
+  type WebhookHeader,
+} from './webhook-view.js';
 
 export interface WebhookInput {
   url: string;
@@ -31,7 +44,14 @@ export type WebhookService = ReturnType<typeof createWebhookService>;
 const normaliseEvents = (events: string[]) => (events.includes('*') ? ['*'] : [...new Set(events)]);
 
 /** Webhooks of an account, their delivery log, test events and redeliveries. */
-export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: SecretBox; rules: UrlRules; outbox: Outbox; wake: () => void }) {
+export function createWebhookService(deps: {
+  db: Db;
+  clock: Clock;
+  secretBox: SecretBox;
+  rules: UrlRules;
+  outbox: Outbox;
+  wake: () => void;
+}) {
   const { db, secretBox: box } = deps;
 
   async function requireRow(accountId: string, id: string): Promise<WebhookRecord> {
@@ -111,7 +131,11 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
      * A new signing secret; the current one keeps signing (alongside) for `previousValidSeconds`,
      * so receivers can switch without a gap. Returns the new secret, in this answer only.
      */
-    async rotateSecret(accountId: string, id: string, input: { hmacKey?: string | undefined; previousValidSeconds: number }): Promise<Webhook & { hmacKey: string }> {
+    async rotateSecret(
+      accountId: string,
+      id: string,
+      input: { hmacKey?: string | undefined; previousValidSeconds: number },
+    ): Promise<Webhook & { hmacKey: string }> {
       const row = await requireRow(accountId, id);
       const hmacKey = input.hmacKey ?? generateHmacKey();
       const now = deps.clock.now();
@@ -120,7 +144,9 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
         ...row,
         hmac_key: box.seal(hmacKey),
         hmac_key_previous: keep ? row.hmac_key : null,
-        hmac_key_previous_until: keep ? new Date(now.getTime() + input.previousValidSeconds * 1000).toISOString() : null,
+        hmac_key_previous_until: keep
+          ? new Date(now.getTime() + input.previousValidSeconds * 1000).toISOString()
+          : null,
         updated_at: now.toISOString(),
       };
       if (!(await repo.updateWebhook(db, accountId, id, next))) throw new WebhookNotFoundError();
@@ -136,17 +162,31 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
     async test(accountId: string, id: string): Promise<Delivery> {
       const row = await requireRow(accountId, id);
       if (!row.enabled) throw new WebhookDisabledError();
-      const payload = { webhookId: row.id, message: 'A test event from titan-media: your endpoint is reachable and the signature checks out.' };
-      const eventId = await db.transaction().execute((trx) => deps.outbox.write(trx, { accountId, session: null, event: 'webhook.test', payload, webhookId: row.id }));
+      const payload = {
+        webhookId: row.id,
+        message: 'A test event from titan-media: your endpoint is reachable and the signature checks out.',
+      };
+      const eventId = await db
+        .transaction()
+        .execute((trx) =>
+          deps.outbox.write(trx, { accountId, session: null, event: 'webhook.test', payload, webhookId: row.id }),
+        );
       deps.wake();
       return deliveryView(row.id, await findDeliveryOfEvent(db, row.id, eventId!));
     },
 
     /** Recent deliveries, newest first, each with its attempt log. */
-    async deliveries(accountId: string, id: string, q: { limit: number; state?: DeliveryState | undefined }): Promise<Delivery[]> {
+    async deliveries(
+      accountId: string,
+      id: string,
+      q: { limit: number; state?: DeliveryState | undefined },
+    ): Promise<Delivery[]> {
       const row = await requireRow(accountId, id);
       const ds = await listDeliveries(db, row.id, q.limit, q.state);
-      const attempts = await listAttempts(db, ds.map((d) => d.id));
+      const attempts = await listAttempts(
+        db,
+        ds.map((d) => d.id),
+      );
       return ds.map((d) => toDelivery(d, attempts));
     },
 
@@ -158,7 +198,14 @@ export function createWebhookService(deps: { db: Db; clock: Clock; secretBox: Se
       const row = await requireRow(accountId, id);
       const d = await findDelivery(db, row.id, deliveryId);
       if (!d) throw new WebhookDeliveryNotFoundError();
-      const fresh = newDelivery(d.event_id, row.id, accountId, d.held ? 'held' : 'pending', deps.clock.now().toISOString(), d.id);
+      const fresh = newDelivery(
+        d.event_id,
+        row.id,
+        accountId,
+        d.held ? 'held' : 'pending',
+        deps.clock.now().toISOString(),
+        d.id,
+      );
       await insertDeliveries(db, [fresh]);
       deps.wake();
       return toDelivery({ ...fresh, event: d.event }, []);

@@ -88,6 +88,13 @@ export function toDelivery(d: WebhookDeliveryTable & { event: string }, attempts
     updatedAt: d.updated_at,
     log: attempts
       .filter((a) => a.delivery_id === d.id)
-      .map((a) => ({ attempt: a.attempt, statusCode: a.status_code, error: a.error, durationMs: a.duration_ms, at: a.started_at, nextRetryAt: a.next_retry_at })),
+      .map((a) => ({
+        attempt: a.attempt,
+        statusCode: a.status_code,
+        error: a.error,
+        durationMs: a.duration_ms,
+        at: a.started_at,
+        nextRetryAt: a.next_retry_at,
+      })),
   };
 }

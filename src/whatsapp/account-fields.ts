@@ -27,4 +27,10 @@ export function accountFields(user: Contact | undefined, creds: AuthenticationCr
 }
 
 /** The account fields cleared (after a logout the session is no longer anyone's). */
-export const NO_ACCOUNT: StatusFields = { phone_number: null, push_name: null, business_name: null, platform: null, lid: null };
+export const NO_ACCOUNT: StatusFields = {
+  phone_number: null,
+  push_name: null,
+  business_name: null,
+  platform: null,
+  lid: null,
+};

@@ -1,4 +1,9 @@
-import type { AuthenticationCreds, AuthenticationState, SignalDataSet, SignalDataTypeMap } from '@whiskeysockets/baileys';
+import type {
+  AuthenticationCreds,
+  AuthenticationState,
+  SignalDataSet,
+  SignalDataTypeMap,
+} from '@whiskeysockets/baileys';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../store/db.js';
@@ -21,7 +26,10 @@ const CHUNK = 500;
  * keys of a session. Everything is BufferJSON serialised (buffer-json.ts) and sealed with SECRET_KEY; a key
  * batch from Baileys is written in one transaction, so a crash never leaves half of it.
  */
-export async function loadDbAuthState(deps: { db: Db; secretBox: SecretBox; clock: Clock }, sessionId: string): Promise<DbAuthState> {
+export async function loadDbAuthState(
+  deps: { db: Db; secretBox: SecretBox; clock: Clock },
+  sessionId: string,
+): Promise<DbAuthState> {
   const { db, secretBox } = deps;
   // A session is starting: the socket needs Baileys anyway.
   const { initAuthCreds, proto } = await loadBaileys();
@@ -41,7 +49,10 @@ export async function loadDbAuthState(deps: { db: Db; secretBox: SecretBox; cloc
             for (const r of await repo.findKeys(db, sessionId, type, ids.slice(i, i + CHUNK))) {
               const value = open<SignalDataTypeMap[T]>(r.value);
               // Baileys expects the protobuf class here, not a plain object.
-              out[r.key_id] = type === 'app-state-sync-key' ? (proto.Message.AppStateSyncKeyData.fromObject(value as object) as unknown as SignalDataTypeMap[T]) : value;
+              out[r.key_id] =
+                type === 'app-state-sync-key'
+                  ? (proto.Message.AppStateSyncKeyData.fromObject(value as object) as unknown as SignalDataTypeMap[T])
+                  : value;
             }
           }
           return out;
@@ -54,7 +65,8 @@ export async function loadDbAuthState(deps: { db: Db; secretBox: SecretBox; cloc
                 if (value === null || value === undefined) gone.push(id);
                 else await repo.upsertKey(trx, sessionId, type, id, seal(value));
               }
-              for (let i = 0; i < gone.length; i += CHUNK) await repo.deleteKeys(trx, sessionId, type, gone.slice(i, i + CHUNK));
+              for (let i = 0; i < gone.length; i += CHUNK)
+                await repo.deleteKeys(trx, sessionId, type, gone.slice(i, i + CHUNK));
             }
           });
         },

@@ -5,7 +5,11 @@
  * ingest runs it on every message and importing Baileys for it costs ~65 MB of RSS.
  */
 export function bufferReplacer(_key: string, value: unknown): unknown {
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array || (value as { type?: unknown } | null | undefined)?.type === 'Buffer') {
+  if (
+    Buffer.isBuffer(value) ||
+    value instanceof Uint8Array ||
+    (value as { type?: unknown } | null | undefined)?.type === 'Buffer'
+  ) {
     const v = value as Uint8Array | { data?: unknown };
     const bytes = (v as { data?: unknown }).data || v;
     return { type: 'Buffer', data: Buffer.from(bytes as Uint8Array).toString('base64') };

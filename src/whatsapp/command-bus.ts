@@ -45,7 +45,9 @@ export function createCommandBus(deps: CommandBusDeps) {
     } catch (err) {
       if (!(err instanceof AppError)) deps.logger.error({ err, kind: cmd.kind }, 'session command failed');
       const failure: Failure =
-        err instanceof AppError ? { code: err.code, statusCode: err.statusCode, message: err.message } : { code: 'INTERNAL_ERROR', statusCode: 500, message: 'Internal server error.' };
+        err instanceof AppError
+          ? { code: err.code, statusCode: err.statusCode, message: err.message }
+          : { code: 'INTERNAL_ERROR', statusCode: 500, message: 'Internal server error.' };
       await repo.transitionCommand(deps.db, cmd.id, 'running', 'failed', at(), JSON.stringify(failure));
     }
   }

@@ -21,8 +21,7 @@ export type StopReason = 'MANUAL_STOP' | 'QR_TIMEOUT' | 'LOGGED_OUT' | 'FAILED' 
 
 /** What to do after Baileys closed a connection. */
 export type CloseAction =
-  | { action: 'reconnect'; immediate: boolean }
-  | { action: 'stop'; reason: StopReason; wipeAuth: boolean };
+  { action: 'reconnect'; immediate: boolean } | { action: 'stop'; reason: StopReason; wipeAuth: boolean };
 
 /** WhatsApp's "temporarily banned" failure; Baileys passes it through without a name. */
 const TEMPORARILY_BANNED = 402;
@@ -58,7 +57,9 @@ export function mapDisconnect(code: number | undefined, opts: { awaitingQr: bool
       return { action: 'stop', reason: 'STREAM_ERROR', wipeAuth: false };
     // Baileys' "QR refs attempts ended" and a lost connection share 408 (timedOut/connectionLost).
     case DisconnectReason.timedOut:
-      return opts.awaitingQr ? { action: 'stop', reason: 'QR_TIMEOUT', wipeAuth: false } : { action: 'reconnect', immediate: false };
+      return opts.awaitingQr
+        ? { action: 'stop', reason: 'QR_TIMEOUT', wipeAuth: false }
+        : { action: 'reconnect', immediate: false };
     // Sent right after pairing and after some stream errors: reconnect at once, no backoff.
     case DisconnectReason.restartRequired:
       return { action: 'reconnect', immediate: true };
@@ -69,7 +70,12 @@ export function mapDisconnect(code: number | undefined, opts: { awaitingQr: bool
 }
 
 /** Delay before reconnect attempt `attempt` (1-based): exponential, capped, jittered between half and all of it. */
-export function reconnectDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function reconnectDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }

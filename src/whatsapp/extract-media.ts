@@ -2,7 +2,6 @@ import type { proto } from '@whiskeysockets/baileys';
 import type { MediaDetails } from '../media/media-object.js';
 import type { MediaType } from '../media/media-type.js';
 
-
 type Msg = proto.IMessage;
 type MediaContent = proto.Message.IImageMessage &
   proto.Message.IVideoMessage &
@@ -30,7 +29,6 @@ export interface ExtractedMedia {
   /** The JPEG preview WhatsApp embeds in the message, if any. */
   jpegThumbnail: Buffer | null;
 }
-
 
 // Content fields that carry an encrypted CDN file, and the media type (hence HKDF info) of each.
 const MEDIA_FIELDS: [keyof Msg, MediaType][] = [

@@ -13,7 +13,6 @@ import type { MediaTable } from '../store/schema.js';
 import { extractMedia, type ExtractedMedia } from './extract-media.js';
 import { sealWaMessage } from './wa-message.js';
 
-
 export interface IngestResult {
   messageId: string;
   mediaId: string | null;
@@ -33,7 +32,12 @@ export type Ingest = (session: SessionRef, message: proto.IWebMessageInfo) => Pr
  * The one path every incoming WhatsApp message takes (live sockets and the simulator alike).
  * Records a media object when the message carries media; idempotent on (session, message id).
  */
-export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox; listeners?: IngestListener[] }): Ingest {
+export function createIngest(deps: {
+  db: Db;
+  clock: Clock;
+  secretBox: SecretBox;
+  listeners?: IngestListener[];
+}): Ingest {
   return async (session, message) => {
     // PostgreSQL text cannot hold U+0000: a NUL from someone's phone must not lose the message.
     const messageId = noNul(message.key?.id);
@@ -43,7 +47,12 @@ export function createIngest(deps: { db: Db; clock: Clock; secretBox: SecretBox;
       let mediaId: string | null = null;
       const now = deps.clock.now().toISOString();
       // Every message (with media or not) is recorded once, so a replay is not new.
-      let created = await insertMessageIfAbsent(trx, { session_id: session.id, message_id: messageId, account_id: session.accountId, created_at: now });
+      let created = await insertMessageIfAbsent(trx, {
+        session_id: session.id,
+        message_id: messageId,
+        account_id: session.accountId,
+        created_at: now,
+      });
       if (media) {
         const mime = checkMimeType(media.mimeType);
         const row: MediaTable = {

@@ -73,7 +73,8 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps) {
   function fenced() {
     const t = now();
     const due = deps.held().filter((id) => (expires.get(id) ?? 0) - deps.renewMs <= t);
-    if (due.length > 0) deps.logger.warn({ sessions: due.length }, 'session leases could not be renewed: stopping those sessions here');
+    if (due.length > 0)
+      deps.logger.warn({ sessions: due.length }, 'session leases could not be renewed: stopping those sessions here');
     for (const id of due) lost(id);
     armFence();
   }
@@ -91,13 +92,16 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps) {
     for (const id of kept) expires.set(id, started + deps.leaseMs);
     // Lost: held when the round began, not renewed, and not claimed again since.
     const still = new Set(deps.held());
-    for (const id of held) if (!kept.has(id) && still.has(id) && (expires.get(id) ?? 0) <= started + deps.leaseMs) lost(id);
+    for (const id of held)
+      if (!kept.has(id) && still.has(id) && (expires.get(id) ?? 0) <= started + deps.leaseMs) lost(id);
     armFence();
   }
 
   async function claimOrphans(): Promise<void> {
     for (const s of await repo.findOrphanedSessions(deps.db, iso(now()), CLAIMS_PER_TICK)) {
-      await claim(s.id, () => deps.onClaimed(s)).catch((err: unknown) => deps.logger.error({ err, session: s.name }, 'could not resume a session'));
+      await claim(s.id, () => deps.onClaimed(s)).catch((err: unknown) =>
+        deps.logger.error({ err, session: s.name }, 'could not resume a session'),
+      );
     }
   }
 

@@ -66,14 +66,23 @@ export function createLocalOps(ctx: LocalOpsContext) {
         });
       }
       if (r) {
-        if (paired) await r.waitFor(['open'], ctx.connectTimeoutMs).catch((err: unknown) => ctx.log.warn({ err, session: row.name }, 'logging out without unlinking the device'));
+        if (paired)
+          await r
+            .waitFor(['open'], ctx.connectTimeoutMs)
+            .catch((err: unknown) =>
+              ctx.log.warn({ err, session: row.name }, 'logging out without unlinking the device'),
+            );
         runners.delete(row.id);
         await r.logout();
         await leases.release(row.id);
       } else {
         await deleteAuth(ctx.db, row.id);
       }
-      await ctx.recordStatus(ref(row), 'DISCONNECTED', 'LOGGED_OUT', { ...NO_ACCOUNT, qr: null, desired_state: 'stopped' });
+      await ctx.recordStatus(ref(row), 'DISCONNECTED', 'LOGGED_OUT', {
+        ...NO_ACCOUNT,
+        qr: null,
+        desired_state: 'stopped',
+      });
     },
   };
 }

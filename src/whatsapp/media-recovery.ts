@@ -25,7 +25,13 @@ class ReuploadTimeout extends Error {}
  * reads the wrong status field) and saves the new `directPath`/`url`. Every way this can fail
  * is a 410 MEDIA_EXPIRED whose message says which.
  */
-export function createMediaRecovery(deps: { db: Db; secretBox: SecretBox; clock: Clock; host: PairingHost; timeoutMs: number }) {
+export function createMediaRecovery(deps: {
+  db: Db;
+  secretBox: SecretBox;
+  clock: Clock;
+  host: PairingHost;
+  timeoutMs: number;
+}) {
   const seconds = Math.round(deps.timeoutMs / 100) / 10;
 
   return {
@@ -33,7 +39,9 @@ export function createMediaRecovery(deps: { db: Db; secretBox: SecretBox; clock:
     recoverExpired: async (_accountId: string, media: MediaTable): Promise<RecoveredRef> => {
       const session = await findSessionById(deps.db, media.session_id);
       if (!session || session.status !== 'CONNECTED') {
-        throw new MediaExpiredError(`${GONE}, and session "${session?.name ?? '?'}" is not connected, so the sender's phone cannot be asked to upload it again.`);
+        throw new MediaExpiredError(
+          `${GONE}, and session "${session?.name ?? '?'}" is not connected, so the sender's phone cannot be asked to upload it again.`,
+        );
       }
       return deps.host.dispatch<RecoveredRef>(session, { kind: 'reupload', mediaId: media.id });
     },
@@ -42,27 +50,47 @@ export function createMediaRecovery(deps: { db: Db; secretBox: SecretBox; clock:
     reuploadLocal: async (session: SessionTable, mediaId: string): Promise<RecoveredRef> => {
       const runner = deps.host.runner(session.id);
       const socket = runner?.state === 'open' ? runner.socket : null;
-      if (!socket) throw new MediaExpiredError(`${GONE}, and session "${session.name}" is not connected, so the sender's phone cannot be asked to upload it again.`);
+      if (!socket)
+        throw new MediaExpiredError(
+          `${GONE}, and session "${session.name}" is not connected, so the sender's phone cannot be asked to upload it again.`,
+        );
       const row = await findMedia(deps.db, session.account_id, session.id, mediaId);
       if (!row) throw new MediaExpiredError(`${GONE}.`);
       const asked = socket.updateMediaMessage(rebuildWaMessage(deps.secretBox, row));
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ReuploadTimeout()), deps.timeoutMs)));
+      const timeout = new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new ReuploadTimeout()), deps.timeoutMs)),
+      );
       // Baileys keeps waiting after we gave up; its late answer must not become an unhandled rejection.
       asked.catch(() => undefined);
       let updated;
       try {
         updated = await Promise.race([asked, timeout]);
       } catch (err) {
-        if (err instanceof ReuploadTimeout) throw new MediaExpiredError(`${GONE}, and the sender's phone did not answer the re-upload request within ${seconds} s.`);
-        if (disconnectCode(err) === 404) throw new MediaExpiredError(`${GONE}, and the sender's phone no longer has it (re-upload answered: not found).`, { cause: err });
-        throw new MediaExpiredError(`${GONE}, and the sender's phone could not upload it again (${(err as Error).message}).`, { cause: err });
+        if (err instanceof ReuploadTimeout)
+          throw new MediaExpiredError(
+            `${GONE}, and the sender's phone did not answer the re-upload request within ${seconds} s.`,
+          );
+        if (disconnectCode(err) === 404)
+          throw new MediaExpiredError(
+            `${GONE}, and the sender's phone no longer has it (re-upload answered: not found).`,
+            { cause: err },
+          );
+        throw new MediaExpiredError(
+          `${GONE}, and the sender's phone could not upload it again (${(err as Error).message}).`,
+          { cause: err },
+        );
       } finally {
         clearTimeout(timer);
       }
       const fresh = extractMedia(updated.message);
-      if (!fresh?.directPath && !fresh?.url) throw new MediaExpiredError(`${GONE}, and the phone's re-upload gave no new location.`);
-      await updateMedia(deps.db, row.id, { direct_path: fresh.directPath, url: fresh.url, updated_at: deps.clock.now().toISOString() });
+      if (!fresh?.directPath && !fresh?.url)
+        throw new MediaExpiredError(`${GONE}, and the phone's re-upload gave no new location.`);
+      await updateMedia(deps.db, row.id, {
+        direct_path: fresh.directPath,
+        url: fresh.url,
+        updated_at: deps.clock.now().toISOString(),
+      });
       return { directPath: fresh.directPath, url: fresh.url };
     },
   };

@@ -12,7 +12,13 @@ import type { SessionRef } from './session-status.js';
  * notification is encrypted with a key derived from the media key; when it carries a new
  * `directPath`, the media object points there from now on.
  */
-export function createMediaUpdateHandler(deps: { db: Db; secretBox: SecretBox; clock: Clock; logger: Logger; cdnBaseUrl: string }) {
+export function createMediaUpdateHandler(deps: {
+  db: Db;
+  secretBox: SecretBox;
+  clock: Clock;
+  logger: Logger;
+  cdnBaseUrl: string;
+}) {
   const base = deps.cdnBaseUrl.replace(/\/+$/, '');
   return async (session: SessionRef, updates: BaileysEventMap['messages.media-update']): Promise<void> => {
     for (const { key, media, error } of updates) {
@@ -29,7 +35,11 @@ export function createMediaUpdateHandler(deps: { db: Db; secretBox: SecretBox; c
         deps.logger.warn({ err, mediaId: row.id }, 'could not read a media update');
       }
       if (!directPath) continue;
-      await updateMedia(deps.db, row.id, { direct_path: directPath, url: base + directPath, updated_at: deps.clock.now().toISOString() });
+      await updateMedia(deps.db, row.id, {
+        direct_path: directPath,
+        url: base + directPath,
+        updated_at: deps.clock.now().toISOString(),
+      });
     }
   };
 }

@@ -1,4 +1,9 @@
-import { PairingFailedError, QrNotAvailableError, SessionAlreadyPairedError, SessionUnreachableError } from '../errors.js';
+import {
+  PairingFailedError,
+  QrNotAvailableError,
+  SessionAlreadyPairedError,
+  SessionUnreachableError,
+} from '../errors.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { SessionTable } from '../store/schema.js';
 import type { SessionCommand } from './session-command.js';
@@ -23,7 +28,10 @@ export function createPairing(deps: { host: PairingHost; sessions: SessionServic
   async function qr(accountId: string, name: string): Promise<QrState> {
     const row = await deps.sessions.requireRow(accountId, name);
     if (row.status === 'CONNECTING' && row.qr) return { qr: row.qr, event: 'qr' };
-    return { qr: null, event: row.status === 'CONNECTED' ? 'connected' : row.status === 'CONNECTING' ? 'connecting' : 'disconnected' };
+    return {
+      qr: null,
+      event: row.status === 'CONNECTED' ? 'connected' : row.status === 'CONNECTING' ? 'connecting' : 'disconnected',
+    };
   }
 
   return {
@@ -61,7 +69,9 @@ export function createPairing(deps: { host: PairingHost; sessions: SessionServic
       try {
         return { code: await r.socket!.requestPairingCode(phoneNumber) };
       } catch (err) {
-        throw new PairingFailedError(`WhatsApp refused the pairing code request: ${(err as Error).message}`, { cause: err });
+        throw new PairingFailedError(`WhatsApp refused the pairing code request: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     },
   };

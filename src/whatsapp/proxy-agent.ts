@@ -13,7 +13,10 @@ async function load(name: string): Promise<AgentModule> {
     return (await import(name)) as AgentModule;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new Error(`This session's proxy needs the "${name}" package, which is not installed (npm install ${name}).`, { cause: err });
+      throw new Error(
+        `This session's proxy needs the "${name}" package, which is not installed (npm install ${name}).`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -45,7 +48,10 @@ export async function createProxyAgent(proxyUrl: string, allowPrivateNetworks: b
  * agent connects to exactly that address (a DNS answer changed since the save cannot steer it
  * inside). An https proxy keeps its name for TLS.
  */
-async function pinned(proxyUrl: string, allowPrivateNetworks: boolean): Promise<{ url: URL; servername: string | null }> {
+async function pinned(
+  proxyUrl: string,
+  allowPrivateNetworks: boolean,
+): Promise<{ url: URL; servername: string | null }> {
   const url = new URL(proxyUrl);
   const host = hostOf(url);
   if (allowPrivateNetworks) return { url, servername: null };

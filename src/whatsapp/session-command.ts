@@ -17,7 +17,9 @@ export const SessionCommandSchema = z.discriminatedUnion('kind', [
 export type SessionCommand = z.infer<typeof SessionCommandSchema>;
 
 /** One handler per command kind, each given its own command's fields. */
-export type CommandHandlers = { [K in SessionCommand['kind']]: (row: SessionTable, command: Extract<SessionCommand, { kind: K }>) => Promise<unknown> };
+export type CommandHandlers = {
+  [K in SessionCommand['kind']]: (row: SessionTable, command: Extract<SessionCommand, { kind: K }>) => Promise<unknown>;
+};
 
 /** Runs `command` with its handler (the switch only narrows the union for the compiler). */
 export function runCommand(handlers: CommandHandlers, row: SessionTable, command: SessionCommand): Promise<unknown> {
@@ -36,7 +38,8 @@ export function runCommand(handlers: CommandHandlers, row: SessionTable, command
 }
 
 /** The command stored as a kind column and a JSON payload of its other fields. */
-export const commandPayload = ({ kind: _kind, ...rest }: SessionCommand): string | null => (Object.keys(rest).length ? JSON.stringify(rest) : null);
+export const commandPayload = ({ kind: _kind, ...rest }: SessionCommand): string | null =>
+  Object.keys(rest).length ? JSON.stringify(rest) : null;
 
 /** The command a stored kind and payload describe; throws when they do not describe one. */
 export const storedCommand = (kind: CommandKind, payload: string | null): SessionCommand =>

@@ -43,7 +43,12 @@ export interface SessionManagerDeps {
   proxyAllowPrivateNetworks?: boolean;
 }
 
-const ref = (r: Pick<SessionTable, 'id' | 'account_id' | 'name' | 'proxy'>) => ({ id: r.id, accountId: r.account_id, name: r.name, proxy: r.proxy });
+const ref = (r: Pick<SessionTable, 'id' | 'account_id' | 'name' | 'proxy'>) => ({
+  id: r.id,
+  accountId: r.account_id,
+  name: r.name,
+  proxy: r.proxy,
+});
 
 export type SessionManager = ReturnType<typeof createSessionManager>;
 
@@ -74,7 +79,10 @@ export function createSessionManager(deps: SessionManagerDeps) {
     },
   };
 
-  async function launch(row: Pick<SessionTable, 'id' | 'account_id' | 'name' | 'proxy'>, reason: 'AUTO_RECONNECT' | null): Promise<void> {
+  async function launch(
+    row: Pick<SessionTable, 'id' | 'account_id' | 'name' | 'proxy'>,
+    reason: 'AUTO_RECONNECT' | null,
+  ): Promise<void> {
     const s = ref(row);
     await recordStatus(s, 'CONNECTING', reason, { qr: null, desired_state: 'running' });
     runners.set(s.id, startRunner(runnerDeps, s));
@@ -129,7 +137,15 @@ export function createSessionManager(deps: SessionManagerDeps) {
     launch,
     spawn: (row) => startRunner(runnerDeps, ref(row)),
   });
-  const bus = createCommandBus({ db, clock: deps.clock, logger: log, ownerId, pollMs: cfg.commandPollMs, busy: () => runners.size > 0, execute: executeLocal });
+  const bus = createCommandBus({
+    db,
+    clock: deps.clock,
+    logger: log,
+    ownerId,
+    pollMs: cfg.commandPollMs,
+    busy: () => runners.size > 0,
+    execute: executeLocal,
+  });
 
   // Where each command runs once it reached this process; lifecycle operations hold the session's lock.
   const handlers: CommandHandlers = {

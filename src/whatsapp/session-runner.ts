@@ -50,7 +50,9 @@ export function startRunner(deps: RunnerDeps, session: SessionRef & { proxy: str
   let writes: Promise<unknown> = Promise.resolve();
   let inbox: Promise<unknown> = Promise.resolve();
   const serial = (chain: 'writes' | 'inbox', what: string, fn: () => Promise<unknown>) => {
-    const run = (chain === 'writes' ? writes : inbox).then(fn).catch((err: unknown) => log.error({ err }, `could not ${what}`));
+    const run = (chain === 'writes' ? writes : inbox)
+      .then(fn)
+      .catch((err: unknown) => log.error({ err }, `could not ${what}`));
     if (chain === 'writes') writes = run;
     else inbox = run;
     return run;
@@ -60,7 +62,9 @@ export function startRunner(deps: RunnerDeps, session: SessionRef & { proxy: str
     for (const w of watchers) w();
   };
   const record: RecordStatus = (ref, status, reason, fields) =>
-    serial('writes', 'record the session status', () => deps.recordStatus(ref, status, reason, fields)).then(() => undefined);
+    serial('writes', 'record the session status', () => deps.recordStatus(ref, status, reason, fields)).then(
+      () => undefined,
+    );
 
   async function connect(): Promise<void> {
     // Credentials saved by the previous socket (pairing ends with a restartRequired) come first.
@@ -71,7 +75,12 @@ export function startRunner(deps: RunnerDeps, session: SessionRef & { proxy: str
       const proxy = openProxy(deps.secretBox, session.proxy);
       const agent = proxy ? await createProxyAgent(proxy, deps.proxyAllowPrivateNetworks ?? false) : undefined;
       if (stopping) return;
-      const s = await deps.socketFactory({ session: { id: session.id, name: session.name }, auth: auth.state, logger: baileysLogger(log), agent });
+      const s = await deps.socketFactory({
+        session: { id: session.id, name: session.name },
+        auth: auth.state,
+        logger: baileysLogger(log),
+        agent,
+      });
       // Stopped while the socket was being made (the first one imports Baileys): close it unseen.
       if (stopping) return void Promise.resolve(s.end(undefined)).catch(() => undefined);
       sock = s;
@@ -81,7 +90,10 @@ export function startRunner(deps: RunnerDeps, session: SessionRef & { proxy: str
       s.ev.on('messages.upsert', ({ messages }) => {
         for (const m of messages) void serial('inbox', 'ingest a message', () => deps.ingest(session, m));
       });
-      s.ev.on('messages.media-update', (updates) => void serial('inbox', 'apply a media update', () => deps.onMediaUpdate(session, updates)));
+      s.ev.on(
+        'messages.media-update',
+        (updates) => void serial('inbox', 'apply a media update', () => deps.onMediaUpdate(session, updates)),
+      );
     } catch (err) {
       log.error({ err }, 'could not start the WhatsApp connection');
       await end('FAILED', {});
@@ -166,7 +178,10 @@ export function startRunner(deps: RunnerDeps, session: SessionRef & { proxy: str
           watchers.delete(check);
           f();
         };
-        const t = setTimeout(() => finish(() => reject(new Error('Timed out waiting for the WhatsApp connection.'))), timeoutMs);
+        const t = setTimeout(
+          () => finish(() => reject(new Error('Timed out waiting for the WhatsApp connection.'))),
+          timeoutMs,
+        );
         watchers.add(check);
         check();
       });
@@ -207,6 +222,9 @@ export function startRunner(deps: RunnerDeps, session: SessionRef & { proxy: str
 
 /** Baileys is chatty: its lines go out at warn and above unless our level asks for more. */
 function baileysLogger(log: Logger): Logger {
-  const level = log.levels.values[log.level] !== undefined && log.levels.values[log.level]! > log.levels.values.warn! ? log.level : 'warn';
+  const level =
+    log.levels.values[log.level] !== undefined && log.levels.values[log.level]! > log.levels.values.warn!
+      ? log.level
+      : 'warn';
   return log.child({ module: 'baileys' }, { level });
 }

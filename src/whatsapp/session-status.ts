@@ -14,7 +14,12 @@ export type StatusFields = Pick<
 >;
 
 /** Records a session's status (and fields that go with it); see {@link createStatusRecorder}. */
-export type RecordStatus = (session: SessionRef, status: SessionStatus, reason: string | null, fields?: StatusFields) => Promise<void>;
+export type RecordStatus = (
+  session: SessionRef,
+  status: SessionStatus,
+  reason: string | null,
+  fields?: StatusFields,
+) => Promise<void>;
 
 /**
  * The one function every status change goes through. It updates the session row and, when the
@@ -22,7 +27,11 @@ export type RecordStatus = (session: SessionRef, status: SessionStatus, reason: 
  * so what a listener writes (the webhook outbox) commits or rolls back with the change. A row
  * already deleted is left alone.
  */
-export function createStatusRecorder(deps: { db: Db; clock: Clock; listeners: readonly SessionStatusListener[] }): RecordStatus {
+export function createStatusRecorder(deps: {
+  db: Db;
+  clock: Clock;
+  listeners: readonly SessionStatusListener[];
+}): RecordStatus {
   return (session, status, reason, fields = {}) =>
     deps.db.transaction().execute(async (trx) => {
       const row = await findSessionById(trx, session.id);

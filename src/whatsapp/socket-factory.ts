@@ -60,7 +60,9 @@ export function createBaileysSocketFactory(opts: { waWebSocketUrl?: string | und
       res.resume();
       const status = res.statusCode ?? 0;
       const code = status >= 400 && status < 500 ? DisconnectReason.forbidden : DisconnectReason.unavailableService;
-      const error = Object.assign(new Error(`The WhatsApp WebSocket upgrade was refused with HTTP ${status}.`), { output: { statusCode: code } });
+      const error = Object.assign(new Error(`The WhatsApp WebSocket upgrade was refused with HTTP ${status}.`), {
+        output: { statusCode: code },
+      });
       void sock.end(error);
     });
     return sock;

@@ -85,7 +85,9 @@ export function createWorker<T>(o: WorkerOptions<T>): Worker {
     const now = o.clock.now().getTime();
     if (now - lastPrune <= PRUNE_EVERY_MS) return;
     lastPrune = now;
-    await o.prune.run(new Date(now - retentionMs).toISOString()).catch((err: unknown) => o.logger.warn({ err, worker: o.name }, `could not prune ${o.prune?.what ?? ''}`));
+    await o.prune
+      .run(new Date(now - retentionMs).toISOString())
+      .catch((err: unknown) => o.logger.warn({ err, worker: o.name }, `could not prune ${o.prune?.what ?? ''}`));
   }
 
   async function loop() {

@@ -13,7 +13,10 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** Types `value` into the Value cell of the row whose Key cell reads `key` (Scalar's tables). */
 async function setRow(dialog: Locator, key: string, value: string) {
-  const row = dialog.locator('tr').filter({ has: dialog.page().locator('[aria-label$="Key"]', { hasText: new RegExp(`^${key}$`) }) }).first();
+  const row = dialog
+    .locator('tr')
+    .filter({ has: dialog.page().locator('[aria-label$="Key"]', { hasText: new RegExp(`^${key}$`) }) })
+    .first();
   const cell = row.locator('[aria-label$="Value"]').first();
   await cell.click();
   await cell.press('ControlOrMeta+a');
@@ -21,11 +24,20 @@ async function setRow(dialog: Locator, key: string, value: string) {
 }
 
 /** Opens the interactive client of the operation listed as `summary` under `tag`. */
-async function openClient(page: Page, tag: string, summary: string, method: 'get' | 'post', path: RegExp): Promise<Locator> {
+async function openClient(
+  page: Page,
+  tag: string,
+  summary: string,
+  method: 'get' | 'post',
+  path: RegExp,
+): Promise<Locator> {
   const group = page.getByRole('button', { name: `Open Group - ${tag}` });
   if (await group.count()) await group.first().click();
   await page.getByText(summary, { exact: true }).first().click();
-  await page.getByRole('button', { name: new RegExp(`Test Request\\W*${method} ${path.source}`) }).first().click();
+  await page
+    .getByRole('button', { name: new RegExp(`Test Request\\W*${method} ${path.source}`) })
+    .first()
+    .click();
   const dialog = page.getByRole('dialog');
   await dialog.getByRole('button', { name: /^Send/ }).first().waitFor();
   return dialog;
@@ -41,12 +53,20 @@ describe('the /docs page in Chromium', () => {
   let browser: Browser;
   let key: string;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`The browser test needs Chromium at ${CHROMIUM}: apt-get install -y chromium (Debian), or set CHROMIUM_PATH.`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `The browser test needs Chromium at ${CHROMIUM}: apt-get install -y chromium (Debian), or set CHROMIUM_PATH.`,
+      );
     t = await buildTestApp('sqlite', { SIMULATOR_ENABLED: 'true' });
     base = await t.app.listen({ host: '127.0.0.1', port: 0 });
     const account = await t.newAccount();
     key = account.key;
-    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: account.auth, payload: { name: 'demo' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: account.auth,
+      payload: { name: 'demo' },
+    });
     expect(res.statusCode).toBe(201);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -65,18 +85,28 @@ describe('the /docs page in Chromium', () => {
     // Everything the page loads comes from this server.
     const foreign: string[] = [];
     page.on('request', (r) => {
-      if (!r.url().startsWith(base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url());
+      if (!r.url().startsWith(base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:'))
+        foreign.push(r.url());
     });
     await page.goto(`${base}/docs/`);
     await page.getByPlaceholder('Token').first().fill(key);
 
     // Upload: the file chooser of the request body ("Binary File"), with the photo's type.
     const photo = readFileSync(join(ROOT, 'docs/sample.jpg'));
-    let dialog = await openClient(page, 'simulator', 'Simulate an incoming media message', 'post', /\/api\/sessions\/\{session\}\/simulate\/media/);
+    let dialog = await openClient(
+      page,
+      'simulator',
+      'Simulate an incoming media message',
+      'post',
+      /\/api\/sessions\/\{session\}\/simulate\/media/,
+    );
     await setRow(dialog, 'session', 'demo');
     await dialog.getByRole('button', { name: 'image/jpeg' }).first().click();
     await page.getByRole('option', { name: 'Binary File' }).click();
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), dialog.getByRole('button', { name: 'Select File' }).click()]);
+    const [chooser] = await Promise.all([
+      page.waitForEvent('filechooser'),
+      dialog.getByRole('button', { name: 'Select File' }).click(),
+    ]);
     await chooser.setFiles(join(ROOT, 'docs/sample.jpg'));
     // The body type sets Content-Type: application/octet-stream; send the photo's own instead.
     await dialog.getByLabel('Include content-type in request').uncheck();
@@ -98,7 +128,13 @@ describe('the /docs page in Chromium', () => {
     await closeClient(page);
 
     // Download: the page receives the decrypted bytes, identical to the upload.
-    dialog = await openClient(page, 'media', 'Download the decrypted media (streamed, verified)', 'post', /\/api\/sessions\/\{session\}\/media\/\{mediaId\}\/download/);
+    dialog = await openClient(
+      page,
+      'media',
+      'Download the decrypted media (streamed, verified)',
+      'post',
+      /\/api\/sessions\/\{session\}\/media\/\{mediaId\}\/download/,
+    );
     await setRow(dialog, 'session', 'demo');
     await setRow(dialog, 'mediaId', mediaId);
     const [downloaded] = await Promise.all([
@@ -112,10 +148,19 @@ describe('the /docs page in Chromium', () => {
 
     // Admin: the operation asks for the master key, and accepts it.
     dialog = await openClient(page, 'admin', 'List accounts', 'get', /\/admin\/accounts/);
-    await dialog.getByRole('button', { name: /Selected Auth Type/ }).first().click();
+    await dialog
+      .getByRole('button', { name: /Selected Auth Type/ })
+      .first()
+      .click();
     // The page lists masterKey as this operation's required scheme; use it alone.
-    await page.getByRole('option', { name: /masterKey/ }).first().click();
-    await page.getByRole('option', { name: /apiKey/ }).first().click();
+    await page
+      .getByRole('option', { name: /masterKey/ })
+      .first()
+      .click();
+    await page
+      .getByRole('option', { name: /apiKey/ })
+      .first()
+      .click();
     // Close the picker (the dialog is inert while it is open).
     await page.mouse.click(1000, 600);
     await expect.poll(() => dialog.getByText(/MASTER_KEY/).count()).toBeGreaterThan(0);

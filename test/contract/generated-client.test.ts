@@ -33,13 +33,17 @@ describe('a client generated from /docs/openapi.json (openapi-typescript + opena
 
   it('type-checks with tsc and runs the whole walk-through against the live server', async () => {
     const doc: unknown = await (await fetch(`${baseUrl}/docs/openapi.json`)).json();
-    const ast = await openapiTS(doc as Parameters<typeof openapiTS>[0], { transform: (s) => (s.format === 'binary' ? BLOB : undefined) });
+    const ast = await openapiTS(doc as Parameters<typeof openapiTS>[0], {
+      transform: (s) => (s.format === 'binary' ? BLOB : undefined),
+    });
     mkdirSync(join(CLIENT, 'generated'), { recursive: true });
     writeFileSync(join(CLIENT, 'generated/titan-api.d.ts'), astToString(ast));
     // Type errors fail here, with tsc's own report.
-    await run(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(CLIENT, 'tsconfig.json')], { cwd: ROOT }).catch((err: { stdout?: string; message: string }) => {
-      throw new Error(`tsc rejected the walk-through:\n${err.stdout ?? err.message}`);
-    });
+    await run(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(CLIENT, 'tsconfig.json')], { cwd: ROOT }).catch(
+      (err: { stdout?: string; message: string }) => {
+        throw new Error(`tsc rejected the walk-through:\n${err.stdout ?? err.message}`);
+      },
+    );
 
     const { accountId } = await t.newAccount();
     const { key } = await t.newKey(accountId, ['*']);
@@ -47,12 +51,20 @@ describe('a client generated from /docs/openapi.json (openapi-typescript + opena
     const e = s3Endpoint();
     const photo = readFileSync(join(ROOT, 'docs/sample.jpg'));
     // Loaded at run time: the module's types exist only once the client has been generated.
-    const { walkthrough } = (await import(pathToFileURL(join(CLIENT, 'walkthrough.ts')).href)) as { walkthrough: (env: unknown) => Promise<string[]> };
+    const { walkthrough } = (await import(pathToFileURL(join(CLIENT, 'walkthrough.ts')).href)) as {
+      walkthrough: (env: unknown) => Promise<string[]>;
+    };
     const steps = await walkthrough({
       baseUrl,
       key,
       photo,
-      s3: { endpoint: e.endpoint, region: e.region, bucket, accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
+      s3: {
+        endpoint: e.endpoint,
+        region: e.region,
+        bucket,
+        accessKeyId: e.accessKeyId,
+        secretAccessKey: e.secretAccessKey,
+      },
       receiverUrl: receiver.url,
       async delivery(eventId: string) {
         await receiver.waitFor((r) => r.some((x) => x.body.id === eventId));

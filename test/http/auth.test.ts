@@ -34,11 +34,21 @@ describe.each(DIALECTS)('auth and tenancy (%s)', (dialect) => {
     const a = await t.newAccount();
     const other = await t.newKey(a.accountId, ['sessions:read']);
     expect((await get('/api/sessions', other.auth)).statusCode).toBe(200);
-    const off = await t.app.inject({ method: 'PATCH', url: `/api/account/keys/${other.id}`, headers: a.auth, payload: { isActive: false } });
+    const off = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/account/keys/${other.id}`,
+      headers: a.auth,
+      payload: { isActive: false },
+    });
     expect(off.statusCode).toBe(200);
     expect(off.json().data.isActive).toBe(false);
     expect((await get('/api/sessions', other.auth)).statusCode).toBe(401);
-    await t.app.inject({ method: 'PATCH', url: `/api/account/keys/${other.id}`, headers: a.auth, payload: { isActive: true } });
+    await t.app.inject({
+      method: 'PATCH',
+      url: `/api/account/keys/${other.id}`,
+      headers: a.auth,
+      payload: { isActive: true },
+    });
     expect((await get('/api/sessions', other.auth)).statusCode).toBe(200);
   });
 
@@ -47,7 +57,11 @@ describe.each(DIALECTS)('auth and tenancy (%s)', (dialect) => {
     const k = await t.newKey(a.accountId, ['*'], { lifetimeDays: 1 });
     expect((await get('/api/account', k.auth)).statusCode).toBe(200);
     // Expire it in the database, as time passing would.
-    await t.db.store.db.updateTable('api_keys').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', k.id).execute();
+    await t.db.store.db
+      .updateTable('api_keys')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', k.id)
+      .execute();
     const res = await get('/api/account', k.auth);
     expect(res.statusCode).toBe(401);
     expect(res.json().code).toBe('UNAUTHORIZED');
@@ -56,7 +70,9 @@ describe.each(DIALECTS)('auth and tenancy (%s)', (dialect) => {
   it('rejects a deleted key', async () => {
     const a = await t.newAccount();
     const k = await t.newKey(a.accountId, ['*']);
-    expect((await t.app.inject({ method: 'DELETE', url: `/api/account/keys/${k.id}`, headers: a.auth })).statusCode).toBe(204);
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/api/account/keys/${k.id}`, headers: a.auth })).statusCode,
+    ).toBe(204);
     expect((await get('/api/account', k.auth)).statusCode).toBe(401);
   });
 
@@ -72,7 +88,12 @@ describe.each(DIALECTS)('auth and tenancy (%s)', (dialect) => {
   it('does not let a key mint a key with scopes it does not hold', async () => {
     const a = await t.newAccount();
     const limited = await t.newKey(a.accountId, ['*']);
-    const ok = await t.app.inject({ method: 'POST', url: '/api/account/keys', headers: limited.auth, payload: { label: 'r', scopes: ['media:read'] } });
+    const ok = await t.app.inject({
+      method: 'POST',
+      url: '/api/account/keys',
+      headers: limited.auth,
+      payload: { label: 'r', scopes: ['media:read'] },
+    });
     expect(ok.statusCode).toBe(201);
     const created = ok.json().data;
     expect(created.key).toMatch(/^titan_[A-Za-z0-9_-]{43}$/);
@@ -83,7 +104,12 @@ describe.each(DIALECTS)('auth and tenancy (%s)', (dialect) => {
 
     const narrow = await t.newKey(a.accountId, ['media:read']);
     // Creating keys needs `*`, so a narrow key cannot even try.
-    const denied = await t.app.inject({ method: 'POST', url: '/api/account/keys', headers: narrow.auth, payload: { label: 'x', scopes: ['*'] } });
+    const denied = await t.app.inject({
+      method: 'POST',
+      url: '/api/account/keys',
+      headers: narrow.auth,
+      payload: { label: 'x', scopes: ['*'] },
+    });
     expect(denied.statusCode).toBe(403);
   });
 
@@ -98,7 +124,10 @@ describe.each(DIALECTS)('auth and tenancy (%s)', (dialect) => {
   it('keeps accounts apart: B cannot see, delete or detect A’s sessions and keys', async () => {
     const a = await t.newAccount();
     const b = await t.newAccount();
-    expect((await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } })).statusCode).toBe(201);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } }))
+        .statusCode,
+    ).toBe(201);
     const aKeys = (await get('/api/account/keys', a.auth)).json().data as { id: string }[];
 
     expect((await get('/api/sessions', b.auth)).json()).toEqual({ data: [] });
@@ -109,12 +138,20 @@ describe.each(DIALECTS)('auth and tenancy (%s)', (dialect) => {
     expect(foreign.json()).toEqual(missing.json());
     expect((await t.app.inject({ method: 'DELETE', url: '/api/sessions/shop', headers: b.auth })).statusCode).toBe(404);
     // B may create its own "shop": names are unique per account only.
-    expect((await t.app.inject({ method: 'POST', url: '/api/sessions', headers: b.auth, payload: { name: 'shop' } })).statusCode).toBe(201);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/api/sessions', headers: b.auth, payload: { name: 'shop' } }))
+        .statusCode,
+    ).toBe(201);
 
     const bKeys = (await get('/api/account/keys', b.auth)).json().data as { id: string }[];
     expect(bKeys.map((k) => k.id)).not.toContain(aKeys[0]!.id);
     for (const method of ['PATCH', 'DELETE'] as const) {
-      const res = await t.app.inject({ method, url: `/api/account/keys/${aKeys[0]!.id}`, headers: b.auth, payload: method === 'PATCH' ? { isActive: false } : undefined });
+      const res = await t.app.inject({
+        method,
+        url: `/api/account/keys/${aKeys[0]!.id}`,
+        headers: b.auth,
+        payload: method === 'PATCH' ? { isActive: false } : undefined,
+      });
       expect(res.statusCode).toBe(404);
       expect(res.json().code).toBe('API_KEY_NOT_FOUND');
     }
@@ -133,11 +170,21 @@ describe.each(DIALECTS)('auth and tenancy (%s)', (dialect) => {
 
   it('creates keys for the default account when the admin omits accountId', async () => {
     const master = { authorization: `Bearer ${MASTER_KEY}` };
-    const res = await t.app.inject({ method: 'POST', url: '/admin/keys', headers: master, payload: { label: 'ops', scopes: ['media:read'] } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/admin/keys',
+      headers: master,
+      payload: { label: 'ops', scopes: ['media:read'] },
+    });
     expect(res.statusCode).toBe(201);
     const accounts = (await get('/admin/accounts', master)).json().data as { id: string }[];
     expect(res.json().data.accountId).toBe(accounts[0]!.id);
-    const unknown = await t.app.inject({ method: 'POST', url: '/admin/keys', headers: master, payload: { accountId: 'acc_nope', label: 'x', scopes: ['*'] } });
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/admin/keys',
+      headers: master,
+      payload: { accountId: 'acc_nope', label: 'x', scopes: ['*'] },
+    });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().code).toBe('ACCOUNT_NOT_FOUND');
   });
@@ -147,7 +194,11 @@ describe('admin API without MASTER_KEY', () => {
   it('is closed', async () => {
     const t = await buildTestApp('sqlite', { MASTER_KEY: '' });
     try {
-      const res = await t.app.inject({ method: 'GET', url: '/admin/accounts', headers: { authorization: 'Bearer anything-at-all-here' } });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/admin/accounts',
+        headers: { authorization: 'Bearer anything-at-all-here' },
+      });
       expect(res.statusCode).toBe(401);
       expect(res.json().error).toMatch(/MASTER_KEY/);
     } finally {

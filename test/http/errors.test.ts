@@ -29,7 +29,12 @@ describe('error envelope', () => {
   });
 
   it('400 VALIDATION_FAILED with per-field details', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: '-bad', proxy: 'ftp://x', extra: 1 } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { name: '-bad', proxy: 'ftp://x', extra: 1 },
+    });
     expect(res.statusCode).toBe(400);
     const body = res.json();
     expectEnvelope(body, 'VALIDATION_FAILED');
@@ -38,25 +43,43 @@ describe('error envelope', () => {
   });
 
   it('400 INVALID_JSON for a malformed body', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"name": ' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"name": ',
+    });
     expect(res.statusCode).toBe(400);
     expectEnvelope(res.json(), 'INVALID_JSON');
   });
 
   it('413 PAYLOAD_TOO_LARGE for an oversized body', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'a', config: { pad: 'x'.repeat(4096) } } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { name: 'a', config: { pad: 'x'.repeat(4096) } },
+    });
     expect(res.statusCode).toBe(413);
     expectEnvelope(res.json(), 'PAYLOAD_TOO_LARGE');
   });
 
   it('415 UNSUPPORTED_MEDIA_TYPE for a wrong content type', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: { ...auth, 'content-type': 'application/xml' }, payload: '<a/>' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: { ...auth, 'content-type': 'application/xml' },
+      payload: '<a/>',
+    });
     expect(res.statusCode).toBe(415);
     expectEnvelope(res.json(), 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('409 SESSION_EXISTS for a duplicate session name', async () => {
-    expect((await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'dup' } })).statusCode).toBe(201);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'dup' } }))
+        .statusCode,
+    ).toBe(201);
     const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'dup' } });
     expect(res.statusCode).toBe(409);
     expectEnvelope(res.json(), 'SESSION_EXISTS');
@@ -85,7 +108,11 @@ describe('error docs link', () => {
       expect(doc.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(doc.body).toContain('<tr id="route_not_found">');
       // Every code of docs/errors.md has its row anchor.
-      const codes = [...readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8').matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
+      const codes = [
+        ...readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8').matchAll(
+          /^\| `([A-Z][A-Z0-9_]+)` \|/gm,
+        ),
+      ].map((m) => m[1]!);
       expect(codes.length).toBeGreaterThan(20);
       expect(codes.filter((c) => !doc.body.includes(`<tr id="${c.toLowerCase()}">`))).toEqual([]);
     } finally {

@@ -31,10 +31,15 @@ describe('OpenAPI document', () => {
   it('is served as JSON and lists every registered route with its error responses', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/docs/openapi.json' });
     expect(res.statusCode).toBe(200);
-    const doc = res.json<{ openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>();
+    const doc = res.json<{
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    }>();
     expect(doc.openapi).toMatch(/^3\./);
     // Routes registered before our hook are seen through printRoutes; compare against the doc.
-    const documented = new Set(Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)),
+    );
     const all = listRoutes(t.app.printRoutes({ commonPrefix: false, includeHooks: false, includeMeta: ['hide'] }));
     const mustDocument = all.filter((r) => !r.startsWith('HEAD ') && !r.includes('/docs') && !r.startsWith('OPTIONS '));
     expect(mustDocument.length).toBeGreaterThan(10);
@@ -70,7 +75,8 @@ describe('OpenAPI document', () => {
         expect(op.security, `${p} security`).toEqual(expected);
         expect(op.responses['414'] && op.responses['431'], `${p} 414/431`).toBeTruthy();
         if (p.startsWith('/api/')) expect(Object.keys(op.responses), p).toContain('429');
-        if (op.requestBody?.content['application/json']) expect(Object.keys(op.responses), p).toEqual(expect.arrayContaining(['413', '415']));
+        if (op.requestBody?.content['application/json'])
+          expect(Object.keys(op.responses), p).toEqual(expect.arrayContaining(['413', '415']));
       }
     }
     expect(ids.every((id) => /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
@@ -78,9 +84,19 @@ describe('OpenAPI document', () => {
     const download = doc.paths['/api/sessions/{session}/media/{mediaId}/download']!.post!;
     expect(download.parameters.filter((x) => x.in === 'header').map((x) => x.name)).toEqual(['range', 'if-range']);
     for (const s of ['200', '206']) {
-      expect(Object.keys(download.responses[s]!.content!)).toEqual(expect.arrayContaining(['image/*', 'application/octet-stream']));
+      expect(Object.keys(download.responses[s]!.content!)).toEqual(
+        expect.arrayContaining(['image/*', 'application/octet-stream']),
+      );
       expect(download.responses[s]!.content!['image/*']!.schema).toEqual({ type: 'string', format: 'binary' });
-      expect(Object.keys(download.responses[s]!.headers!)).toEqual(expect.arrayContaining(['ETag', 'Content-Length', 'Content-Disposition', 'X-Request-Id', 'X-RateLimit-Remaining']));
+      expect(Object.keys(download.responses[s]!.headers!)).toEqual(
+        expect.arrayContaining([
+          'ETag',
+          'Content-Length',
+          'Content-Disposition',
+          'X-Request-Id',
+          'X-RateLimit-Remaining',
+        ]),
+      );
     }
     expect(Object.keys(download.responses['206']!.headers!)).toContain('Content-Range');
     expect(Object.keys(download.responses['302']!.headers!)).toContain('Location');
@@ -89,7 +105,12 @@ describe('OpenAPI document', () => {
     expect(simulate.requestBody!.content['image/jpeg']!.schema).toMatchObject({ type: 'string', format: 'binary' });
     expect(doc.components.schemas.SimulatedMedia).toMatchObject({ properties: { mediaId: { type: 'string' } } });
     expect(Object.keys(doc.components.schemas).filter((n) => n.endsWith('Input'))).toEqual([]);
-    expect(doc.components.schemas.Media).toMatchObject({ properties: { createdAt: { format: 'date-time' }, fileLength: { anyOf: [{ type: 'integer' }, { type: 'null' }] } } });
+    expect(doc.components.schemas.Media).toMatchObject({
+      properties: {
+        createdAt: { format: 'date-time' },
+        fileLength: { anyOf: [{ type: 'integer' }, { type: 'null' }] },
+      },
+    });
     expect(Object.keys(doc.webhooks).sort()).toEqual([...EVENT_NAMES, 'webhook.test'].sort());
     // Standard Webhooks' three headers, then Titan's three (every delivery carries all six).
     expect(doc.webhooks['message.received']!.post.parameters.map((x) => x.name)).toEqual([

@@ -37,11 +37,15 @@ describe('request lines', () => {
 
   it('an unknown route: one line, no route pattern, ROUTE_NOT_FOUND', async () => {
     const res = await t.app.inject({ url: '/nothing/here' });
-    await expect.poll(() => linesOf(res.headers['x-request-id'] as string)).toEqual([expect.objectContaining({ route: null, statusCode: 404, code: 'ROUTE_NOT_FOUND' })]);
+    await expect
+      .poll(() => linesOf(res.headers['x-request-id'] as string))
+      .toEqual([expect.objectContaining({ route: null, statusCode: 404, code: 'ROUTE_NOT_FOUND' })]);
   });
 
   it('scrapes, probes and the API reference are logged at debug, so not at info', async () => {
-    const quiet = await Promise.all(['/metrics', '/healthz', '/readyz', '/docs/openapi.json'].map((url) => t.app.inject({ url })));
+    const quiet = await Promise.all(
+      ['/metrics', '/healthz', '/readyz', '/docs/openapi.json'].map((url) => t.app.inject({ url })),
+    );
     const loud = await t.app.inject({ url: '/api/account', headers: a.auth });
     expect(quiet.map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
     await expect.poll(() => linesOf(loud.headers['x-request-id'] as string).length).toBe(1);
@@ -58,7 +62,14 @@ describe('what the logger writes', () => {
         cb();
       },
     });
-    return { logger: createLogger('info', { pretty: false, destination: sink }), lines: () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+    return {
+      logger: createLogger('info', { pretty: false, destination: sink }),
+      lines: () =>
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+    };
   }
 
   it('keeps object keys, redacts secrets, also inside strings (API keys, presigned URLs, URL credentials)', () => {
@@ -69,14 +80,21 @@ describe('what the logger writes', () => {
         key: 'wa/shop/2026/12/01/abc.jpg',
         secretAccessKey: 'S3-SECRET',
         authorization: `Bearer ${apiKey}`,
-        err: new Error(`fetch https://bob:hunter2@proxy.example:8080 then https://s3/x?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIA%2Fx with ${apiKey}`),
+        err: new Error(
+          `fetch https://bob:hunter2@proxy.example:8080 then https://s3/x?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIA%2Fx with ${apiKey}`,
+        ),
       },
       'x',
     );
     const [line] = lines();
-    expect(line).toMatchObject({ key: 'wa/shop/2026/12/01/abc.jpg', secretAccessKey: '[redacted]', authorization: '[redacted]' });
+    expect(line).toMatchObject({
+      key: 'wa/shop/2026/12/01/abc.jpg',
+      secretAccessKey: '[redacted]',
+      authorization: '[redacted]',
+    });
     const text = JSON.stringify(line);
-    for (const secret of ['S3-SECRET', 'hunter2', 'bob:', 'deadbeef', 'AKIA', apiKey]) expect(text).not.toContain(secret);
+    for (const secret of ['S3-SECRET', 'hunter2', 'bob:', 'deadbeef', 'AKIA', apiKey])
+      expect(text).not.toContain(secret);
     expect(text).toContain('proxy.example:8080');
     expect(text).toContain('X-Amz-Signature=[redacted]');
   });
@@ -86,9 +104,16 @@ describe('what the logger writes', () => {
     const saved = process.listeners('warning');
     try {
       routeProcessWarnings(logger);
-      process.emitWarning('The AWS SDK for JavaScript (v3)\nwill require a newer Node.js', { type: 'NodeVersionSupportWarning', code: 'X_TEST' });
+      process.emitWarning('The AWS SDK for JavaScript (v3)\nwill require a newer Node.js', {
+        type: 'NodeVersionSupportWarning',
+        code: 'X_TEST',
+      });
       await expect.poll(() => lines().length).toBe(1);
-      expect(lines()[0]).toMatchObject({ level: 40, msg: 'process warning', warning: { name: 'NodeVersionSupportWarning', code: 'X_TEST' } });
+      expect(lines()[0]).toMatchObject({
+        level: 40,
+        msg: 'process warning',
+        warning: { name: 'NodeVersionSupportWarning', code: 'X_TEST' },
+      });
     } finally {
       process.removeAllListeners('warning');
       for (const l of saved) process.on('warning', l);

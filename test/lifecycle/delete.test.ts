@@ -22,11 +22,30 @@ describe.each(DIALECTS)('deleting media (%s)', (dialect) => {
     s3 = testS3Client();
     bucket = await createBucket(s3, 'titan-del');
     r = await startReceiver();
-    t = await buildTestApp(dialect, { SIMULATOR_ENABLED: 'true', MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', CDN_MAX_RETRIES: '0', ...FAST_WEBHOOKS });
+    t = await buildTestApp(dialect, {
+      SIMULATOR_ENABLED: 'true',
+      MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+      CDN_MAX_RETRIES: '0',
+      ...FAST_WEBHOOKS,
+    });
     a = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } });
-    expect((await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: settingsBody(bucket) })).statusCode).toBe(200);
-    const hook = await t.app.inject({ method: 'POST', url: '/api/webhooks', headers: a.auth, payload: { url: r.url, events: ['media.deleted'] } });
+    expect(
+      (
+        await t.app.inject({
+          method: 'PUT',
+          url: '/api/account/settings',
+          headers: a.auth,
+          payload: settingsBody(bucket),
+        })
+      ).statusCode,
+    ).toBe(200);
+    const hook = await t.app.inject({
+      method: 'POST',
+      url: '/api/webhooks',
+      headers: a.auth,
+      payload: { url: r.url, events: ['media.deleted'] },
+    });
     expect(hook.statusCode, hook.body).toBe(201);
   });
   afterAll(async () => {
@@ -39,9 +58,17 @@ describe.each(DIALECTS)('deleting media (%s)', (dialect) => {
   const url = (id: string, rest = '') => `/api/sessions/shop/media/${id}${rest}`;
   async function persisted(session = 'shop') {
     const thumb = jpegThumbnail();
-    const p = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(20_000), fields: { jpegThumbnail: thumb.toString('base64'), caption: 'private' } });
+    const p = await publishMedia(cdn, {
+      type: 'image',
+      plaintext: plaintextOf(20_000),
+      fields: { jpegThumbnail: thumb.toString('base64'), caption: 'private' },
+    });
     const { mediaId } = await ingestMessage(t, a.auth, session, p.message);
-    const res = await t.app.inject({ method: 'POST', url: `/api/sessions/${session}/media/${mediaId}/persist`, headers: a.auth });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/${session}/media/${mediaId}/persist`,
+      headers: a.auth,
+    });
     expect(res.statusCode, res.body).toBe(200);
     return { id: mediaId!, key: res.json<{ data: { key: string } }>().data.key };
   }
@@ -51,33 +78,54 @@ describe.each(DIALECTS)('deleting media (%s)', (dialect) => {
     const m = await persisted();
     expect(await listKeys(s3, bucket)).toContain(m.key);
     expect((await t.app.inject({ url: url(m.id, '/thumbnail'), headers: a.auth })).statusCode).toBe(200);
-    const deletedBefore = (await scrapeMetrics(t.app)).get('titan_media_object_deletions_total{reason="delete",outcome="deleted"}') ?? 0;
+    const deletedBefore =
+      (await scrapeMetrics(t.app)).get('titan_media_object_deletions_total{reason="delete",outcome="deleted"}') ?? 0;
 
     const del = await t.app.inject({ method: 'DELETE', url: url(m.id), headers: a.auth });
     expect(del.statusCode, del.body).toBe(200);
     expect(del.json()).toMatchObject({ data: { id: m.id, object: 'deleting' } });
 
-    await eventually(async () => ((await listKeys(s3, bucket)).includes(m.key) ? undefined : true), 10_000, 'the object to be deleted');
+    await eventually(
+      async () => ((await listKeys(s3, bucket)).includes(m.key) ? undefined : true),
+      10_000,
+      'the object to be deleted',
+    );
     const after = await row(m.id);
     expect(after).toMatchObject({ media_key: '', wa_message: null, caption: null, s3_key: null, persisted_at: null });
     expect(after!.deleted_at).not.toBeNull();
-    expect(await t.db.store.db.selectFrom('media_thumbnails').select('media_id').where('media_id', '=', m.id).execute()).toEqual([]);
+    expect(
+      await t.db.store.db.selectFrom('media_thumbnails').select('media_id').where('media_id', '=', m.id).execute(),
+    ).toEqual([]);
     await eventually(async () => ((await row(m.id))?.object_deleted_at ? true : undefined));
-    const deleted = async () => (await scrapeMetrics(t.app)).get('titan_media_object_deletions_total{reason="delete",outcome="deleted"}');
+    const deleted = async () =>
+      (await scrapeMetrics(t.app)).get('titan_media_object_deletions_total{reason="delete",outcome="deleted"}');
     await expect.poll(deleted).toBe(deletedBefore + 1);
 
-    for (const [method, rest] of [['GET', ''], ['GET', '/thumbnail'], ['POST', '/download'], ['POST', '/persist'], ['DELETE', '']] as const) {
+    for (const [method, rest] of [
+      ['GET', ''],
+      ['GET', '/thumbnail'],
+      ['POST', '/download'],
+      ['POST', '/persist'],
+      ['DELETE', ''],
+    ] as const) {
       const res = await t.app.inject({ method, url: url(m.id, rest), headers: a.auth });
       expect(res.statusCode, `${method} ${rest}`).toBe(410);
       expect(res.json(), `${method} ${rest}`).toMatchObject({ code: 'MEDIA_DELETED' });
     }
     const msgId = after!.message_id;
-    expect((await t.app.inject({ url: `/api/sessions/shop/media/by-message/${msgId}`, headers: a.auth })).json()).toMatchObject({ code: 'MEDIA_DELETED' });
-    expect((await t.app.inject({ url: `/api/sessions/shop/media?messageId=${msgId}`, headers: a.auth })).json()).toEqual({ data: [], next: null });
+    expect(
+      (await t.app.inject({ url: `/api/sessions/shop/media/by-message/${msgId}`, headers: a.auth })).json(),
+    ).toMatchObject({ code: 'MEDIA_DELETED' });
+    expect(
+      (await t.app.inject({ url: `/api/sessions/shop/media?messageId=${msgId}`, headers: a.auth })).json(),
+    ).toEqual({ data: [], next: null });
 
     await r.waitFor(() => r.events('media.deleted').some((e) => e.payload.mediaId === m.id));
     const ev = r.events('media.deleted').find((e) => e.payload.mediaId === m.id)!;
-    expect(ev).toMatchObject({ session: 'shop', payload: { mediaId: m.id, messageId: msgId, type: 'image', object: 'deleting' } });
+    expect(ev).toMatchObject({
+      session: 'shop',
+      payload: { mediaId: m.id, messageId: msgId, type: 'image', object: 'deleting' },
+    });
   });
 
   it('?keepObject=true forgets the media and leaves its object', async () => {
@@ -98,13 +146,21 @@ describe.each(DIALECTS)('deleting media (%s)', (dialect) => {
     cdn.misbehave(p.path, { slowBytesPerSec: 600_000, times: 1 });
     const { mediaId } = await ingestMessage(t, a.auth, 'shop', p.message);
     const persisting = t.app.inject({ method: 'POST', url: url(mediaId!, '/persist'), headers: a.auth });
-    await eventually(async () => (cdn.requests.some((x) => x.path === p.path) ? true : undefined), 10_000, 'the CDN transfer to start');
+    await eventually(
+      async () => (cdn.requests.some((x) => x.path === p.path) ? true : undefined),
+      10_000,
+      'the CDN transfer to start',
+    );
     const del = await t.app.inject({ method: 'DELETE', url: url(mediaId!), headers: a.auth });
     expect(del.json()).toMatchObject({ data: { object: 'none' } });
     const res = await persisting;
     expect(res.statusCode, res.body).toBe(410);
     expect(res.json()).toMatchObject({ code: 'MEDIA_DELETED' });
-    await eventually(async () => ((await listKeys(s3, bucket)).some((k) => k.includes(mediaId!)) ? undefined : true), 10_000, 'the late object to go');
+    await eventually(
+      async () => ((await listKeys(s3, bucket)).some((k) => k.includes(mediaId!)) ? undefined : true),
+      10_000,
+      'the late object to go',
+    );
     expect(await row(mediaId!)).toMatchObject({ persisted_at: null, s3_key: null });
   });
 
@@ -112,7 +168,9 @@ describe.each(DIALECTS)('deleting media (%s)', (dialect) => {
     const m = await persisted();
     const other = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: other.auth, payload: { name: 'shop' } });
-    expect((await t.app.inject({ method: 'DELETE', url: url(m.id), headers: other.auth })).json()).toMatchObject({ code: 'MEDIA_NOT_FOUND' });
+    expect((await t.app.inject({ method: 'DELETE', url: url(m.id), headers: other.auth })).json()).toMatchObject({
+      code: 'MEDIA_NOT_FOUND',
+    });
     const reader = await t.newKey(a.accountId, ['media:read']);
     expect((await t.app.inject({ method: 'DELETE', url: url(m.id), headers: reader.auth })).statusCode).toBe(403);
     expect(await listKeys(s3, bucket)).toContain(m.key);
@@ -120,13 +178,25 @@ describe.each(DIALECTS)('deleting media (%s)', (dialect) => {
   });
 
   it('deleting a session removes its media keys, and with ?deleteMedia=true its objects', async () => {
-    for (const [name, deleteMedia] of [['keep', false], ['wipe', true]] as const) {
+    for (const [name, deleteMedia] of [
+      ['keep', false],
+      ['wipe', true],
+    ] as const) {
       await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name } });
       const m = await persisted(name);
-      const res = await t.app.inject({ method: 'DELETE', url: `/api/sessions/${name}?deleteMedia=${deleteMedia}`, headers: a.auth });
+      const res = await t.app.inject({
+        method: 'DELETE',
+        url: `/api/sessions/${name}?deleteMedia=${deleteMedia}`,
+        headers: a.auth,
+      });
       expect(res.statusCode, res.body).toBe(204);
       expect(await row(m.id)).toBeUndefined();
-      if (deleteMedia) await eventually(async () => ((await listKeys(s3, bucket)).includes(m.key) ? undefined : true), 10_000, 'the session object to go');
+      if (deleteMedia)
+        await eventually(
+          async () => ((await listKeys(s3, bucket)).includes(m.key) ? undefined : true),
+          10_000,
+          'the session object to go',
+        );
       else expect(await listKeys(s3, bucket)).toContain(m.key);
     }
   });

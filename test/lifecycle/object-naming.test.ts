@@ -28,9 +28,13 @@ describe('extensions of stored objects', () => {
 
   it('takes the file name’s extension first, a MIME type’s when the name has none', () => {
     const base = { keyPrefix: 'p/', session: 's', mediaId: 'M', createdAt: '2026-11-30T10:00:00.000Z' };
-    expect(objectKey({ ...base, mimeType: 'application/octet-stream', fileName: 'backup.TAR' })).toBe('p/s/2026/11/30/M.tar');
+    expect(objectKey({ ...base, mimeType: 'application/octet-stream', fileName: 'backup.TAR' })).toBe(
+      'p/s/2026/11/30/M.tar',
+    );
     expect(objectKey({ ...base, mimeType: 'text/vcard', fileName: 'Alice Example' })).toBe('p/s/2026/11/30/M.vcf');
-    expect(objectKey({ ...base, mimeType: 'application/pdf', fileName: 'weird.name.with a space' })).toBe('p/s/2026/11/30/M.pdf');
+    expect(objectKey({ ...base, mimeType: 'application/pdf', fileName: 'weird.name.with a space' })).toBe(
+      'p/s/2026/11/30/M.pdf',
+    );
   });
 });
 
@@ -47,10 +51,19 @@ describe.each(DIALECTS)('objects that stand on their own (%s)', (dialect) => {
     s3 = testS3Client();
     bucket = await createBucket(s3, 'titan-names');
     recorder = await startS3Recorder(s3Endpoint().endpoint);
-    t = await buildTestApp(dialect, { SIMULATOR_ENABLED: 'true', MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', CDN_MAX_RETRIES: '0' });
+    t = await buildTestApp(dialect, {
+      SIMULATOR_ENABLED: 'true',
+      MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+      CDN_MAX_RETRIES: '0',
+    });
     a = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } });
-    const put = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: settingsBody(bucket, { endpoint: recorder.endpoint }) });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: a.auth,
+      payload: settingsBody(bucket, { endpoint: recorder.endpoint }),
+    });
     expect(put.statusCode, put.body).toBe(200);
   });
   afterAll(async () => {
@@ -63,7 +76,11 @@ describe.each(DIALECTS)('objects that stand on their own (%s)', (dialect) => {
   async function stored(opts: Parameters<typeof publishMedia>[1]) {
     const p = await publishMedia(cdn, opts);
     const { mediaId } = await ingestMessage(t, a.auth, 'shop', p.message);
-    const res = await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${mediaId}/persist`, headers: a.auth });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/shop/media/${mediaId}/persist`,
+      headers: a.auth,
+    });
     expect(res.statusCode, res.body).toBe(200);
     return { ...p, mediaId: mediaId!, data: res.json<{ data: { key: string; url: string } }>().data };
   }
@@ -76,10 +93,17 @@ describe.each(DIALECTS)('objects that stand on their own (%s)', (dialect) => {
     const expected = `attachment; filename="Factura 2026-11 ? M?ller.pdf"; filename*=UTF-8''${encodeURIComponent(name).replace(/'/g, '%27')}`;
     expect(head.ContentDisposition).toBe(expected);
     expect(head.ContentType).toBe('application/pdf');
-    expect(head.Metadata).toMatchObject({ type: 'document', 'file-name': encodeURIComponent(name), sha256: sha256(d.plaintext), 'media-id': d.mediaId });
+    expect(head.Metadata).toMatchObject({
+      type: 'document',
+      'file-name': encodeURIComponent(name),
+      sha256: sha256(d.plaintext),
+      'media-id': d.mediaId,
+    });
 
     // The presigned URL (persist's answer and the media object's s3Url) makes S3 answer with the name.
-    const meta = (await t.app.inject({ url: `/api/sessions/shop/media/${d.mediaId}`, headers: a.auth })).json<{ data: { s3Url: string } }>().data;
+    const meta = (await t.app.inject({ url: `/api/sessions/shop/media/${d.mediaId}`, headers: a.auth })).json<{
+      data: { s3Url: string };
+    }>().data;
     for (const url of [d.data.url, meta.s3Url]) {
       expect(new URL(url).searchParams.get('response-content-disposition')).toBe(expected);
       const res = await fetch(url);
@@ -90,7 +114,12 @@ describe.each(DIALECTS)('objects that stand on their own (%s)', (dialect) => {
   });
 
   it('a vCard gets .vcf; a photo gets .jpg, no Content-Disposition on the object, an inline name on its URL', async () => {
-    const v = await stored({ type: 'document', plaintext: Buffer.from('BEGIN:VCARD\nVERSION:3.0\nFN:Alice\nEND:VCARD\n'), mimeType: 'text/vcard', fileName: 'Alice' });
+    const v = await stored({
+      type: 'document',
+      plaintext: Buffer.from('BEGIN:VCARD\nVERSION:3.0\nFN:Alice\nEND:VCARD\n'),
+      mimeType: 'text/vcard',
+      fileName: 'Alice',
+    });
     expect(v.data.key).toMatch(/\.vcf$/);
     const photo = await stored({ type: 'image', plaintext: plaintextOf(5000) });
     expect(photo.data.key).toMatch(new RegExp(`/${photo.mediaId}\\.jpg$`));
@@ -98,18 +127,25 @@ describe.each(DIALECTS)('objects that stand on their own (%s)', (dialect) => {
     expect(head.ContentDisposition).toBeUndefined();
     expect(head.Metadata).toMatchObject({ type: 'image', 'file-name': `${photo.mediaId}.jpg` });
     const res = await fetch(photo.data.url);
-    expect(parseDisposition(res.headers.get('content-disposition')!)).toEqual({ type: 'inline', parameters: { filename: `${photo.mediaId}.jpg` } });
+    expect(parseDisposition(res.headers.get('content-disposition')!)).toEqual({
+      type: 'inline',
+      parameters: { filename: `${photo.mediaId}.jpg` },
+    });
   });
 
   it('S3_CHECKSUMS=auto: this gateway ignores checksums, so none are sent, and persist works', async () => {
     const before = recorder.requests.length;
     await stored({ type: 'video', plaintext: plaintextOf(6 * 1024 * 1024 + 100) });
-    const uploads = recorder.requests.slice(before).filter((r) => r.method === 'PUT' && !r.url.includes('checksum-probe'));
+    const uploads = recorder.requests
+      .slice(before)
+      .filter((r) => r.method === 'PUT' && !r.url.includes('checksum-probe'));
     expect(uploads.length).toBeGreaterThanOrEqual(2);
     expect(uploads.every((r) => r.headers['x-amz-checksum-sha256'] === undefined)).toBe(true);
     // Detected once for the bucket: one probe pair, whatever the number of uploads.
     expect(recorder.requests.filter((r) => r.method === 'PUT' && r.url.includes('checksum-probe'))).toHaveLength(1);
-    expect(t.logs.lines.filter((l) => l.msg === 'the store does not verify SHA-256 checksums: uploads go without them')).toHaveLength(1);
+    expect(
+      t.logs.lines.filter((l) => l.msg === 'the store does not verify SHA-256 checksums: uploads go without them'),
+    ).toHaveLength(1);
   });
 });
 
@@ -124,7 +160,11 @@ describe('SHA-256 checksums where the store verifies them', () => {
     s3 = testS3Client();
     // The relay refuses mismatching checksums, as AWS S3 does: `auto` must find that out.
     recorder = await startS3Recorder(s3Endpoint().endpoint, { verify: true });
-    t = await buildTestApp(DIALECTS[0]!, { SIMULATOR_ENABLED: 'true', MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', CDN_MAX_RETRIES: '0' });
+    t = await buildTestApp(DIALECTS[0]!, {
+      SIMULATOR_ENABLED: 'true',
+      MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+      CDN_MAX_RETRIES: '0',
+    });
   });
   afterAll(async () => {
     await t.close();
@@ -137,11 +177,24 @@ describe('SHA-256 checksums where the store verifies them', () => {
     const bucket = await createBucket(s3, 'titan-sums');
     const a = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } });
-    expect((await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: settingsBody(bucket, { endpoint: recorder.endpoint }) })).statusCode).toBe(200);
+    expect(
+      (
+        await t.app.inject({
+          method: 'PUT',
+          url: '/api/account/settings',
+          headers: a.auth,
+          payload: settingsBody(bucket, { endpoint: recorder.endpoint }),
+        })
+      ).statusCode,
+    ).toBe(200);
     const persist = async (type: 'video' | 'image', size: number) => {
       const p = await publishMedia(cdn, { type, plaintext: plaintextOf(size) });
       const { mediaId } = await ingestMessage(t, a.auth, 'shop', p.message);
-      const res = await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${mediaId}/persist`, headers: a.auth });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/sessions/shop/media/${mediaId}/persist`,
+        headers: a.auth,
+      });
       expect(res.statusCode, res.body).toBe(200);
       return { plaintext: p.plaintext, key: res.json<{ data: { key: string } }>().data.key };
     };
@@ -153,7 +206,9 @@ describe('SHA-256 checksums where the store verifies them', () => {
     const parts = to(big.key).filter((r) => r.method === 'PUT' && r.url.includes('partNumber='));
     expect(parts).toHaveLength(3);
     for (const p of parts) expect(p.headers['x-amz-checksum-sha256']).toBe(p.bodySha256);
-    expect(to(big.key).find((r) => r.method === 'POST' && r.url.includes('uploads'))?.headers['x-amz-checksum-algorithm']).toBe('SHA256');
+    expect(
+      to(big.key).find((r) => r.method === 'POST' && r.url.includes('uploads'))?.headers['x-amz-checksum-algorithm'],
+    ).toBe('SHA256');
     // A single-request object's checksum is the SHA-256 of the whole file.
     const [put] = to(small.key).filter((r) => r.method === 'PUT');
     expect(put!.headers['x-amz-checksum-sha256']).toBe(Buffer.from(sha256(small.plaintext), 'hex').toString('base64'));

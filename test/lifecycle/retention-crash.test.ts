@@ -15,7 +15,9 @@ const RECENT = 5;
 /** What DATABASE_URL a server process needs to open the test's database. */
 function databaseUrl(db: TestDb): string {
   const t = db.target;
-  return t.kind === 'sqlite' ? `sqlite:${t.path}` : `${t.url}?options=${encodeURIComponent(`-c search_path=${t.schema}`)}`;
+  return t.kind === 'sqlite'
+    ? `sqlite:${t.path}`
+    : `${t.url}?options=${encodeURIComponent(`-c search_path=${t.schema}`)}`;
 }
 
 /**
@@ -47,28 +49,58 @@ describe.each(DIALECTS)('retention survives kill -9 mid-batch (%s, real processe
   });
 
   it('deletes every old object and nothing recent, across the crash', async () => {
-    const env = { MASTER_KEY, SECRET_KEY, SIMULATOR_ENABLED: 'true', MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', ...serverS3Env(bucket) };
+    const env = {
+      MASTER_KEY,
+      SECRET_KEY,
+      SIMULATOR_ENABLED: 'true',
+      MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+      ...serverS3Env(bucket),
+    };
     // Set up in-process on the same database: media persisted, then the old ones dated back.
-    const setup = await buildTestApp(dialect, { ...env, LIFECYCLE_SWEEP_INTERVAL_MS: '86400000' }, undefined, { shared: db });
+    const setup = await buildTestApp(dialect, { ...env, LIFECYCLE_SWEEP_INTERVAL_MS: '86400000' }, undefined, {
+      shared: db,
+    });
     const a = await setup.newAccount();
     await setup.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } });
     const keys = new Map<string, string>();
     for (let i = 0; i < OLD + RECENT; i++) {
       const p = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(2000) });
       const { mediaId } = await ingestMessage(setup, a.auth, 'shop', p.message);
-      const res = await setup.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${mediaId}/persist`, headers: a.auth });
+      const res = await setup.app.inject({
+        method: 'POST',
+        url: `/api/sessions/shop/media/${mediaId}/persist`,
+        headers: a.auth,
+      });
       expect(res.statusCode, res.body).toBe(200);
       keys.set(mediaId!, res.json<{ data: { key: string } }>().data.key);
     }
     const ids = [...keys.keys()];
     const old = ids.slice(0, OLD);
     const recent = ids.slice(OLD);
-    await db.store.db.updateTable('media').set({ persisted_at: new Date(Date.now() - 40 * 86_400_000).toISOString() }).where('id', 'in', old).execute();
-    const put = await setup.app.inject({ method: 'PUT', url: '/api/account/settings?verify=false', headers: a.auth, payload: { retention: { persistedDays: 30, recordsDays: null } } });
+    await db.store.db
+      .updateTable('media')
+      .set({ persisted_at: new Date(Date.now() - 40 * 86_400_000).toISOString() })
+      .where('id', 'in', old)
+      .execute();
+    const put = await setup.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings?verify=false',
+      headers: a.auth,
+      payload: { retention: { persistedDays: 30, recordsDays: null } },
+    });
     expect(put.statusCode, put.body).toBe(200);
     await setup.close();
 
-    const fast = { ...env, DATABASE_URL: databaseUrl(db), LIFECYCLE_SWEEP_INTERVAL_MS: '100', LIFECYCLE_BATCH_SIZE: '5', MEDIA_DELETION_CONCURRENCY: '1', OUTBOX_POLL_INTERVAL_MS: '50', OUTBOX_LEASE_MS: '2000', WEBHOOK_TIMEOUT_MS: '1000' };
+    const fast = {
+      ...env,
+      DATABASE_URL: databaseUrl(db),
+      LIFECYCLE_SWEEP_INTERVAL_MS: '100',
+      LIFECYCLE_BATCH_SIZE: '5',
+      MEDIA_DELETION_CONCURRENCY: '1',
+      OUTBOX_POLL_INTERVAL_MS: '50',
+      OUTBOX_LEASE_MS: '2000',
+      WEBHOOK_TIMEOUT_MS: '1000',
+    };
     const start = async (extra: Record<string, string>) => {
       const p = runServer({ ...fast, ...extra });
       procs.push(p);
@@ -91,7 +123,21 @@ describe.each(DIALECTS)('retention survives kill -9 mid-batch (%s, real processe
     const p2 = await start({});
     try {
       await eventually(async () => ((await oldLeft()) === 0 ? true : undefined), 30_000, 'every old object to go');
-      await eventually(async () => (Number((await db.store.db.selectFrom('media_deletions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n) === 0 ? true : undefined), 10_000, 'the deletion queue to drain');
+      await eventually(
+        async () =>
+          Number(
+            (
+              await db.store.db
+                .selectFrom('media_deletions')
+                .select((eb) => eb.fn.countAll().as('n'))
+                .executeTakeFirstOrThrow()
+            ).n,
+          ) === 0
+            ? true
+            : undefined,
+        10_000,
+        'the deletion queue to drain',
+      );
       const present = new Set(await listKeys(s3, bucket));
       for (const id of recent) expect(present.has(keys.get(id)!)).toBe(true);
       const rows = await db.store.db.selectFrom('media').select(['id', 'persisted_at', 'object_deleted_at']).execute();

@@ -53,23 +53,48 @@ describe.each(DIALECTS)('lifecycle sweeps (%s)', (dialect) => {
   async function account(settings: Record<string, unknown>) {
     const a = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } });
-    const put = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: { ...settingsBody(bucket), ...settings } });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: a.auth,
+      payload: { ...settingsBody(bucket), ...settings },
+    });
     expect(put.statusCode, put.body).toBe(200);
-    await t.app.inject({ method: 'POST', url: '/api/webhooks', headers: a.auth, payload: { url: `${r.url}?account=${a.accountId}` } });
-    const mine = (event: string) => r.received.filter((x) => x.path.endsWith(a.accountId) && x.body.event === event).map((x) => x.body.payload);
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/webhooks',
+      headers: a.auth,
+      payload: { url: `${r.url}?account=${a.accountId}` },
+    });
+    const mine = (event: string) =>
+      r.received.filter((x) => x.path.endsWith(a.accountId) && x.body.event === event).map((x) => x.body.payload);
     return { ...a, mine };
   }
   /** A media whose WhatsApp upload was `ageMs` ago (so its CDN copy ends 14 days after that). */
   async function media(a: { auth: { authorization: string } }, ageMs: number, opts: { onCdn?: boolean } = {}) {
-    const p = await publishMedia(cdn, { type: 'document', plaintext: plaintextOf(3000), fields: { mediaKeyTimestamp: Math.floor((Date.now() - ageMs) / 1000) } });
+    const p = await publishMedia(cdn, {
+      type: 'document',
+      plaintext: plaintextOf(3000),
+      fields: { mediaKeyTimestamp: Math.floor((Date.now() - ageMs) / 1000) },
+    });
     if (opts.onCdn === false) cdn.misbehave(p.path, { status: 404 });
     const { mediaId } = await ingestMessage(t, a.auth, 'shop', p.message);
     return mediaId!;
   }
-  const get = async (a: { auth: { authorization: string } }, id: string) => (await t.app.inject({ url: `/api/sessions/shop/media/${id}`, headers: a.auth })).json<{ data: Record<string, unknown> }>().data;
+  const get = async (a: { auth: { authorization: string } }, id: string) =>
+    (await t.app.inject({ url: `/api/sessions/shop/media/${id}`, headers: a.auth })).json<{
+      data: Record<string, unknown>;
+    }>().data;
   /** Resolves after `n` more complete sweeps (their end is recorded in the database). */
   async function sweeps(n: number) {
-    const lastRun = async () => (await t.db.store.db.selectFrom('sweep_claims').select('last_run_at').where('name', '=', 'media-lifecycle').executeTakeFirst())?.last_run_at ?? '';
+    const lastRun = async () =>
+      (
+        await t.db.store.db
+          .selectFrom('sweep_claims')
+          .select('last_run_at')
+          .where('name', '=', 'media-lifecycle')
+          .executeTakeFirst()
+      )?.last_run_at ?? '';
     for (let i = 0; i < n; i++) {
       const seen = await lastRun();
       await eventually(async () => ((await lastRun()) !== seen ? true : undefined), 10_000, 'a sweep');
@@ -86,9 +111,20 @@ describe.each(DIALECTS)('lifecycle sweeps (%s)', (dialect) => {
     const notAsked = await media(off, 13 * DAY);
 
     await r.waitFor(() => a.mine('media.persisted').length === 2 && a.mine('media.persist_failed').length === 1);
-    expect(a.mine('media.persisted').map((p) => p.mediaId).sort()).toEqual([...inside].sort());
+    expect(
+      a
+        .mine('media.persisted')
+        .map((p) => p.mediaId)
+        .sort(),
+    ).toEqual([...inside].sort());
     expect(a.mine('media.persisted').every((p) => p.trigger === 'expiry')).toBe(true);
-    expect(a.mine('media.persist_failed')).toEqual([expect.objectContaining({ mediaId: failing, trigger: 'expiry', error: expect.objectContaining({ code: 'MEDIA_EXPIRED' }) })]);
+    expect(a.mine('media.persist_failed')).toEqual([
+      expect.objectContaining({
+        mediaId: failing,
+        trigger: 'expiry',
+        error: expect.objectContaining({ code: 'MEDIA_EXPIRED' }),
+      }),
+    ]);
     for (const id of inside) expect(await get(a, id)).toMatchObject({ persisted: true });
     // More sweeps change nothing: nothing outside the window, no second try of the failure.
     await sweeps(3);
@@ -108,33 +144,57 @@ describe.each(DIALECTS)('lifecycle sweeps (%s)', (dialect) => {
     const wiped = await media(a, 16 * DAY);
     const inGrace = await media(a, 12.5 * DAY); // ends 12 h before the moved clock: in the grace
     const stored = await media(a, 16 * DAY);
-    expect((await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${stored}/persist`, headers: a.auth })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${stored}/persist`, headers: a.auth }))
+        .statusCode,
+    ).toBe(200);
     await sweeps(1);
     expect(await get(a, wiped)).toMatchObject({ expired: false });
     const before = (await scrapeMetrics(t.app)).get('titan_media_lifecycle_total{step="key_wiped"}') ?? 0;
     offset = 2 * DAY;
 
-    await eventually(async () => ((await get(a, wiped)).expired === true ? true : undefined), 10_000, 'the key to be wiped');
+    await eventually(
+      async () => ((await get(a, wiped)).expired === true ? true : undefined),
+      10_000,
+      'the key to be wiped',
+    );
     await sweeps(2);
-    const row = await t.db.store.db.selectFrom('media').select(['media_key', 'wa_message', 'key_wiped_at']).where('id', '=', wiped).executeTakeFirstOrThrow();
+    const row = await t.db.store.db
+      .selectFrom('media')
+      .select(['media_key', 'wa_message', 'key_wiped_at'])
+      .where('id', '=', wiped)
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ media_key: '', wa_message: null });
     expect(await get(a, inGrace)).toMatchObject({ expired: false });
     expect(await get(a, stored)).toMatchObject({ expired: false, persisted: true });
     for (const action of ['download', 'persist']) {
-      const res = await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${wiped}/${action}`, headers: a.auth });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/sessions/shop/media/${wiped}/${action}`,
+        headers: a.auth,
+      });
       expect(res.statusCode, action).toBe(410);
       expect(res.json(), action).toMatchObject({ code: 'MEDIA_EXPIRED' });
     }
     // The stored copy is still served after the CDN copy's end.
-    expect((await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${stored}/download`, headers: a.auth })).statusCode).toBe(200);
-    expect((await scrapeMetrics(t.app)).get('titan_media_lifecycle_total{step="key_wiped"}')).toBeGreaterThanOrEqual(before + 1);
+    expect(
+      (await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${stored}/download`, headers: a.auth }))
+        .statusCode,
+    ).toBe(200);
+    expect((await scrapeMetrics(t.app)).get('titan_media_lifecycle_total{step="key_wiped"}')).toBeGreaterThanOrEqual(
+      before + 1,
+    );
   });
 
   it('retention removes old objects and old records, and nothing newer', async () => {
     const a = await account({ retention: { persistedDays: 30, recordsDays: 45 } });
     const keep = await account({});
     const persist = async (acc: { auth: { authorization: string } }, id: string) => {
-      const res = await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${id}/persist`, headers: acc.auth });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/sessions/shop/media/${id}/persist`,
+        headers: acc.auth,
+      });
       expect(res.statusCode, res.body).toBe(200);
       return res.json<{ data: { key: string } }>().data.key;
     };
@@ -146,7 +206,11 @@ describe.each(DIALECTS)('lifecycle sweeps (%s)', (dialect) => {
     offset += 31 * DAY;
     const fresh = await media(a, HOUR);
     const freshKey = await persist(a, fresh);
-    await eventually(async () => ((await listKeys(s3, bucket)).includes(oldKey) ? undefined : true), 10_000, 'the old object to go');
+    await eventually(
+      async () => ((await listKeys(s3, bucket)).includes(oldKey) ? undefined : true),
+      10_000,
+      'the old object to go',
+    );
     await sweeps(2);
     let keys = await listKeys(s3, bucket);
     expect(keys).toContain(freshKey);
@@ -155,7 +219,14 @@ describe.each(DIALECTS)('lifecycle sweeps (%s)', (dialect) => {
     expect(await get(a, old)).toMatchObject({ persisted: false, s3Url: null });
 
     offset += 19 * DAY; // 50 days after the first persist, 19 after the fresh one
-    await eventually(async () => ((await t.app.inject({ url: `/api/sessions/shop/media/${old}`, headers: a.auth })).statusCode === 404 ? true : undefined), 10_000, 'the old record to go');
+    await eventually(
+      async () =>
+        (await t.app.inject({ url: `/api/sessions/shop/media/${old}`, headers: a.auth })).statusCode === 404
+          ? true
+          : undefined,
+      10_000,
+      'the old record to go',
+    );
     await sweeps(2);
     expect(await get(a, fresh)).toMatchObject({ persisted: true });
     expect(await get(keep, otherOld)).toMatchObject({ persisted: true });

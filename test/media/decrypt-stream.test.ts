@@ -89,9 +89,7 @@ describe('createDecryptVerifyStream', () => {
 
   it('rejects a wrong fileEncSha256, naming it', async () => {
     const enc = await encryptBuffer(Buffer.from('hello'), mediaKey, 'document');
-    await expect(decrypt(enc.encrypted, { fileEncSha256: Buffer.alloc(32) })).rejects.toThrow(
-      /fileEncSha256/,
-    );
+    await expect(decrypt(enc.encrypted, { fileEncSha256: Buffer.alloc(32) })).rejects.toThrow(/fileEncSha256/);
   });
 
   it('treats empty hashes as absent', async () => {
@@ -124,9 +122,7 @@ describe('createDecryptVerifyStream', () => {
   });
 
   it('rejects a media key of the wrong length', () => {
-    expect(() => createDecryptVerifyStream({ mediaKey: Buffer.alloc(31), type: 'image' })).toThrow(
-      MediaIntegrityError,
-    );
+    expect(() => createDecryptVerifyStream({ mediaKey: Buffer.alloc(31), type: 'image' })).toThrow(MediaIntegrityError);
   });
 
   it('pushes nothing after a failed check, and no hash', async () => {
@@ -141,19 +137,24 @@ describe('createDecryptVerifyStream', () => {
     expect(stream.plaintextSha256).toBeNull();
   });
 
-  it.each([16 * 4096, 3 * 1024 * 1024])('holds back the last bytes of a %i-byte (block-aligned) plaintext until the MAC checks out', async (size) => {
-    // With a whole number of blocks, decipher.final() yields nothing: every real byte comes out
-    // of update(), so a reader must not get them all before the MAC fails.
-    const enc = await encryptBuffer(deterministicBytes(size, 3), mediaKey, 'document');
-    const tampered = Buffer.from(enc.encrypted);
-    tampered[tampered.length - 1]! ^= 0x01; // the MAC's last byte
-    const stream = createDecryptVerifyStream({ mediaKey, type: 'document' });
-    let pushed = 0;
-    stream.on('data', (c: Buffer) => (pushed += c.length));
-    for (let i = 0; i < tampered.length; i += 64 * 1024) stream.write(tampered.subarray(i, i + 64 * 1024));
-    stream.end();
-    await expect(new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject))).rejects.toThrow(MediaIntegrityError);
-    expect(pushed).toBeGreaterThan(0);
-    expect(pushed).toBeLessThan(size);
-  });
+  it.each([16 * 4096, 3 * 1024 * 1024])(
+    'holds back the last bytes of a %i-byte (block-aligned) plaintext until the MAC checks out',
+    async (size) => {
+      // With a whole number of blocks, decipher.final() yields nothing: every real byte comes out
+      // of update(), so a reader must not get them all before the MAC fails.
+      const enc = await encryptBuffer(deterministicBytes(size, 3), mediaKey, 'document');
+      const tampered = Buffer.from(enc.encrypted);
+      tampered[tampered.length - 1]! ^= 0x01; // the MAC's last byte
+      const stream = createDecryptVerifyStream({ mediaKey, type: 'document' });
+      let pushed = 0;
+      stream.on('data', (c: Buffer) => (pushed += c.length));
+      for (let i = 0; i < tampered.length; i += 64 * 1024) stream.write(tampered.subarray(i, i + 64 * 1024));
+      stream.end();
+      await expect(new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject))).rejects.toThrow(
+        MediaIntegrityError,
+      );
+      expect(pushed).toBeGreaterThan(0);
+      expect(pushed).toBeLessThan(size);
+    },
+  );
 });

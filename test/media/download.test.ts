@@ -25,7 +25,10 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
     });
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     auth = (await t.newAccount()).auth;
-    expect((await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'shop' } })).statusCode).toBe(201);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'shop' } }))
+        .statusCode,
+    ).toBe(201);
   });
   afterAll(async () => {
     await t.close();
@@ -34,7 +37,10 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
   });
 
   const download = (mediaId: string, headers: Record<string, string> = {}, session = 'shop') =>
-    fetch(`${base}/api/sessions/${session}/media/${mediaId}/download`, { method: 'POST', headers: { ...auth, ...headers } });
+    fetch(`${base}/api/sessions/${session}/media/${mediaId}/download`, {
+      method: 'POST',
+      headers: { ...auth, ...headers },
+    });
 
   async function publishAndIngest(opts: Parameters<typeof publishMedia>[1]) {
     const p = await publishMedia(cdn, opts);
@@ -51,7 +57,11 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
       expect(body.length).toBe(size);
       expect(sha256(body)).toBe(sha256(m.plaintext));
       expect(res.headers.get('content-length')).toBe(String(size));
-      expect(res.headers.get('content-type')).toContain((m.message.message as Record<string, { mimetype: string }>)[Object.keys(m.message.message as object)[0]!]!.mimetype.split(';')[0]);
+      expect(res.headers.get('content-type')).toContain(
+        (m.message.message as Record<string, { mimetype: string }>)[
+          Object.keys(m.message.message as object)[0]!
+        ]!.mimetype.split(';')[0],
+      );
     });
   });
 
@@ -70,11 +80,23 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
   }, 120_000);
 
   it('names documents in Content-Disposition', async () => {
-    const m = await publishAndIngest({ type: 'document', plaintext: plaintextOf(100), fileName: 'Relatório final.pdf' });
+    const m = await publishAndIngest({
+      type: 'document',
+      plaintext: plaintextOf(100),
+      fileName: 'Relatório final.pdf',
+    });
     const res = await download(m.mediaId);
-    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="Relat?rio final.pdf"; filename*=UTF-8''Relat%C3%B3rio%20final.pdf`);
+    expect(res.headers.get('content-disposition')).toBe(
+      `attachment; filename="Relat?rio final.pdf"; filename*=UTF-8''Relat%C3%B3rio%20final.pdf`,
+    );
     const meta = await t.app.inject({ url: `/api/sessions/shop/media/${m.mediaId}`, headers: auth });
-    expect(meta.json().data).toMatchObject({ type: 'document', fileName: 'Relatório final.pdf', fileLength: 100, persisted: false, s3Url: null });
+    expect(meta.json().data).toMatchObject({
+      type: 'document',
+      fileName: 'Relatório final.pdf',
+      fileLength: 100,
+      persisted: false,
+      s3Url: null,
+    });
   });
 
   describe('Range', () => {
@@ -188,7 +210,8 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
     ])('refuses a url pointing at %s and never contacts it', async (_name, which) => {
       const target = which ? which() : other;
       const p = await publishMedia(target, { type: 'image', plaintext: plaintextOf(100) });
-      if (!which) (p.message.message as { imageMessage: { url: string } }).imageMessage.url = 'https://evil.example.com/x.enc';
+      if (!which)
+        (p.message.message as { imageMessage: { url: string } }).imageMessage.url = 'https://evil.example.com/x.enc';
       const { mediaId } = await ingestMessage(t, auth, 'shop', p.message);
       const before = other.requests.length;
       const res = await download(mediaId!);
@@ -200,7 +223,11 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
 
   describe('limits', () => {
     it('413 before fetching when the declared size is over MAX_MEDIA_BYTES', async () => {
-      const p = await publishMedia(cdn, { type: 'video', plaintext: plaintextOf(100), fields: { fileLength: 81 * 1024 * 1024 } });
+      const p = await publishMedia(cdn, {
+        type: 'video',
+        plaintext: plaintextOf(100),
+        fields: { fileLength: 81 * 1024 * 1024 },
+      });
       const { mediaId } = await ingestMessage(t, auth, 'shop', p.message);
       const before = cdn.requests.length;
       const res = await download(mediaId!);
@@ -210,7 +237,11 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
     });
 
     it('413 when the CDN file is over the limit though the message claims less', async () => {
-      const p = await publishMedia(cdn, { type: 'video', plaintext: plaintextOf(81 * 1024 * 1024), fields: { fileLength: 1000 } });
+      const p = await publishMedia(cdn, {
+        type: 'video',
+        plaintext: plaintextOf(81 * 1024 * 1024),
+        fields: { fileLength: 1000 },
+      });
       const { mediaId } = await ingestMessage(t, auth, 'shop', p.message);
       const res = await download(mediaId!);
       expect(res.status).toBe(413);
@@ -220,7 +251,11 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
       const m = await publishAndIngest({ type: 'video', plaintext: plaintextOf(8 * 1024 * 1024) });
       cdn.misbehave(m.path, { slowBytesPerSec: 512 * 1024 });
       const ac = new AbortController();
-      const res = await fetch(`${base}/api/sessions/shop/media/${m.mediaId}/download`, { method: 'POST', headers: auth, signal: ac.signal });
+      const res = await fetch(`${base}/api/sessions/shop/media/${m.mediaId}/download`, {
+        method: 'POST',
+        headers: auth,
+        signal: ac.signal,
+      });
       expect(res.status).toBe(200);
       const reader = res.body!.getReader();
       await reader.read();
@@ -245,7 +280,10 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
     });
 
     it('a message without media records nothing', async () => {
-      const res = await ingestMessage(t, auth, 'shop', { key: { remoteJid: '1@s.whatsapp.net', id: 'TEXTONLY1' }, message: { conversation: 'hello' } });
+      const res = await ingestMessage(t, auth, 'shop', {
+        key: { remoteJid: '1@s.whatsapp.net', id: 'TEXTONLY1' },
+        message: { conversation: 'hello' },
+      });
       expect(res).toEqual({ messageId: 'TEXTONLY1', mediaId: null });
     });
 
@@ -256,7 +294,11 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
       const meta = await t.app.inject({ url: `/api/sessions/shop/media/${m.mediaId}`, headers: auth });
       expect(meta.body).not.toContain(keyB64);
       expect(meta.body).not.toMatch(/mediaKey/i);
-      const row = await t.db.store.db.selectFrom('media').selectAll().where('id', '=', m.mediaId).executeTakeFirstOrThrow();
+      const row = await t.db.store.db
+        .selectFrom('media')
+        .selectAll()
+        .where('id', '=', m.mediaId)
+        .executeTakeFirstOrThrow();
       expect(row.media_key).not.toContain(keyB64);
       expect(row.media_key).not.toContain(keyHex);
       expect(t.logs.text()).not.toContain(keyB64);
@@ -268,11 +310,18 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
       const b = await t.newAccount();
       await t.app.inject({ method: 'POST', url: '/api/sessions', headers: b.auth, payload: { name: 'shop' } });
       await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'other' } });
-      for (const [headers, session] of [[b.auth, 'shop'], [auth, 'other']] as const) {
+      for (const [headers, session] of [
+        [b.auth, 'shop'],
+        [auth, 'other'],
+      ] as const) {
         const meta = await t.app.inject({ url: `/api/sessions/${session}/media/${m.mediaId}`, headers });
         expect(meta.statusCode).toBe(404);
         expect(meta.json().code).toBe('MEDIA_NOT_FOUND');
-        const dl = await t.app.inject({ method: 'POST', url: `/api/sessions/${session}/media/${m.mediaId}/download`, headers });
+        const dl = await t.app.inject({
+          method: 'POST',
+          url: `/api/sessions/${session}/media/${m.mediaId}/download`,
+          headers,
+        });
         expect(dl.statusCode).toBe(404);
       }
     });
@@ -281,7 +330,9 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
       const m = await publishAndIngest({ type: 'image', plaintext: plaintextOf(100) });
       const me = await t.app.inject({ url: '/api/account', headers: auth });
       const k = await t.newKey(me.json().data.id, ['sessions:read']);
-      expect((await t.app.inject({ url: `/api/sessions/shop/media/${m.mediaId}`, headers: k.auth })).statusCode).toBe(403);
+      expect((await t.app.inject({ url: `/api/sessions/shop/media/${m.mediaId}`, headers: k.auth })).statusCode).toBe(
+        403,
+      );
     });
   });
 });

@@ -59,9 +59,15 @@ describe.each(DIALECTS)('durable uploads (%s)', (dialect) => {
     const first = await startTitan(db, env);
     const key = await newTenant(first);
     const m = await slowMedia(first, key);
-    const persisting = first.call('POST', `/api/sessions/shop/media/${m.mediaId}/persist`, { auth: key }).catch((err: unknown) => err);
+    const persisting = first
+      .call('POST', `/api/sessions/shop/media/${m.mediaId}/persist`, { auth: key })
+      .catch((err: unknown) => err);
     // Strike once parts are on their way.
-    await until(async () => ((await pendingUploads(s3, bucket)).length > 0 ? true : undefined), 20_000, 'a multipart upload to start');
+    await until(
+      async () => ((await pendingUploads(s3, bucket)).length > 0 ? true : undefined),
+      20_000,
+      'a multipart upload to start',
+    );
     first.kill('SIGKILL');
     await first.exited;
     expect(await persisting).toBeInstanceOf(Error);
@@ -70,7 +76,11 @@ describe.each(DIALECTS)('durable uploads (%s)', (dialect) => {
     const killedAt = Date.now();
     const second = await startTitan(db, env, first.cwd);
     try {
-      await until(async () => ((await pendingUploads(s3, bucket)).length === 0 ? true : undefined), LEASE_MS + SWEEP_MS + 10_000, 'the sweeper to abort the upload');
+      await until(
+        async () => ((await pendingUploads(s3, bucket)).length === 0 ? true : undefined),
+        LEASE_MS + SWEEP_MS + 10_000,
+        'the sweeper to abort the upload',
+      );
       const cleanMs = Date.now() - killedAt;
       // Within the lease plus a sweep, plus the restart itself.
       expect(cleanMs).toBeLessThan(LEASE_MS + SWEEP_MS + 15_000);
@@ -83,7 +93,9 @@ describe.each(DIALECTS)('durable uploads (%s)', (dialect) => {
       const obj = await getObject(s3, bucket, again.body.data.key);
       expect(sha256(obj.bytes)).toBe(sha256(m.plaintext));
       expect(await pendingUploads(s3, bucket)).toEqual([]);
-      process.stdout.write(`[durable-uploads ${dialect}] kill -9: open upload gone ${cleanMs} ms after the kill (restart included)\n`);
+      process.stdout.write(
+        `[durable-uploads ${dialect}] kill -9: open upload gone ${cleanMs} ms after the kill (restart included)\n`,
+      );
     } finally {
       second.kill();
       await second.exited;
@@ -95,7 +107,11 @@ describe.each(DIALECTS)('durable uploads (%s)', (dialect) => {
     const key = await newTenant(p);
     const m = await slowMedia(p, key);
     const persisting = p.call('POST', `/api/sessions/shop/media/${m.mediaId}/persist`, { auth: key });
-    await until(async () => ((await pendingUploads(s3, bucket)).length > 0 ? true : undefined), 20_000, 'a multipart upload to start');
+    await until(
+      async () => ((await pendingUploads(s3, bucket)).length > 0 ? true : undefined),
+      20_000,
+      'a multipart upload to start',
+    );
     const t0 = Date.now();
     p.kill('SIGTERM');
     const res = await persisting;

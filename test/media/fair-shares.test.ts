@@ -52,9 +52,19 @@ describe.each(DIALECTS)('fair shares (%s)', (dialect) => {
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     stuck = await t.newAccount();
     other = await t.newAccount();
-    const s1 = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: stuck.auth, payload: { name: 'stuck', proxy: hole.url } });
+    const s1 = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: stuck.auth,
+      payload: { name: 'stuck', proxy: hole.url },
+    });
     expect(s1.statusCode, s1.body).toBe(201);
-    const s2 = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: other.auth, payload: { name: 'fine' } });
+    const s2 = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: other.auth,
+      payload: { name: 'fine' },
+    });
     expect(s2.statusCode, s2.body).toBe(201);
   });
   afterAll(async () => {
@@ -71,14 +81,19 @@ describe.each(DIALECTS)('fair shares (%s)', (dialect) => {
 
     const started = Date.now();
     const hung = Array.from({ length: HUNG }, () =>
-      fetch(`${base}/api/sessions/stuck/media/${badId}/download`, { method: 'POST', headers: stuck.auth }).then(async (r) => ({
-        status: r.status,
-        code: ((await r.json()) as { code: string }).code,
-        at: Date.now() - started,
-      })),
+      fetch(`${base}/api/sessions/stuck/media/${badId}/download`, { method: 'POST', headers: stuck.auth }).then(
+        async (r) => ({
+          status: r.status,
+          code: ((await r.json()) as { code: string }).code,
+          at: Date.now() - started,
+        }),
+      ),
     );
     // The other account is served while the stuck ones are still open.
-    const res = await fetch(`${base}/api/sessions/fine/media/${goodId}/download`, { method: 'POST', headers: other.auth });
+    const res = await fetch(`${base}/api/sessions/fine/media/${goodId}/download`, {
+      method: 'POST',
+      headers: other.auth,
+    });
     expect(res.status).toBe(200);
     expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(good.plaintext));
     const servedAt = Date.now() - started;
@@ -99,31 +114,50 @@ describe.each(DIALECTS)('fair shares (%s)', (dialect) => {
     // Every slot is free again.
     const metrics = (await t.app.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(/^titan_media_transfers_active 0$/m);
-    process.stdout.write(`[fair-shares ${dialect}] black-hole proxy: ${timedOut.length} × 502 after ≤ ${slowest} ms, ${shed.length} × 503 BUSY; other account served after ${servedAt} ms\n`);
+    process.stdout.write(
+      `[fair-shares ${dialect}] black-hole proxy: ${timedOut.length} × 502 after ≤ ${slowest} ms, ${shed.length} × 503 BUSY; other account served after ${servedAt} ms\n`,
+    );
   });
 
   it("auto-persist shares its workers: one account's stuck backlog does not hold back another's job", async () => {
     const s3 = testS3Client();
     const bucket = await createBucket(s3, 'titan-fair');
     for (const a of [stuck, other]) {
-      const put = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: { ...settingsBody(bucket), autoPersist: true } });
+      const put = await t.app.inject({
+        method: 'PUT',
+        url: '/api/account/settings',
+        headers: a.auth,
+        payload: { ...settingsBody(bucket), autoPersist: true },
+      });
       expect(put.statusCode, put.body).toBe(200);
     }
     // A backlog that can only hang (through the black-hole proxy), queued first…
-    for (let i = 0; i < 4; i++) await ingestMessage(t, stuck.auth, 'stuck', (await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(5_000) })).message);
+    for (let i = 0; i < 4; i++)
+      await ingestMessage(
+        t,
+        stuck.auth,
+        'stuck',
+        (await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(5_000) })).message,
+      );
     // …then one job of another account.
     const good = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(5_000) });
     const goodId = (await ingestMessage(t, other.auth, 'fine', good.message)).mediaId!;
     const queuedAt = Date.now();
     await until(
-      async () => ((await t.app.inject({ url: `/api/sessions/fine/media/${goodId}`, headers: other.auth })).json().data.persisted === true ? true : undefined),
+      async () =>
+        (await t.app.inject({ url: `/api/sessions/fine/media/${goodId}`, headers: other.auth })).json().data
+          .persisted === true
+          ? true
+          : undefined,
       TUNNEL_MS * 3,
-      'the other account\'s auto-persist',
+      "the other account's auto-persist",
     );
     const storedMs = Date.now() - queuedAt;
     // Stored while the stuck backlog still holds its share: before any of its tunnels timed out.
     expect(storedMs).toBeLessThan(TUNNEL_MS);
     s3.destroy();
-    process.stdout.write(`[fair-shares ${dialect}] auto-persist: the other account's job stored ${storedMs} ms after it was queued behind a stuck backlog\n`);
+    process.stdout.write(
+      `[fair-shares ${dialect}] auto-persist: the other account's job stored ${storedMs} ms after it was queued behind a stuck backlog\n`,
+    );
   });
 });

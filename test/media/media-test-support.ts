@@ -23,7 +23,7 @@ export function randomInt(random: () => number, min: number, max: number): numbe
 /** Splits a buffer into chunks of random sizes in [1, maxChunk]. */
 export function randomChunks(buf: Buffer, random: () => number, maxChunk: number): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let offset = 0; offset < buf.length; ) {
+  for (let offset = 0; offset < buf.length;) {
     const n = randomInt(random, 1, maxChunk);
     chunks.push(buf.subarray(offset, offset + n));
     offset += n;

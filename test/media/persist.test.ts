@@ -6,7 +6,17 @@ import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/media.js';
-import { createBucket, getObject, listKeys, listVersions, pendingUploads, s3Endpoint, serverS3Env, settingsBody, testS3Client } from '../support/s3.js';
+import {
+  createBucket,
+  getObject,
+  listKeys,
+  listVersions,
+  pendingUploads,
+  s3Endpoint,
+  serverS3Env,
+  settingsBody,
+  testS3Client,
+} from '../support/s3.js';
 
 const PART = 5 * 1024 * 1024;
 
@@ -32,7 +42,12 @@ describe.each(DIALECTS)('persist to S3 (%s)', (dialect) => {
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     a = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } });
-    const put = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: settingsBody(bucket, { keyPrefix: 'wa/' }) });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: a.auth,
+      payload: settingsBody(bucket, { keyPrefix: 'wa/' }),
+    });
     expect(put.statusCode, put.body).toBe(200);
   });
   afterAll(async () => {
@@ -41,7 +56,8 @@ describe.each(DIALECTS)('persist to S3 (%s)', (dialect) => {
     s3.destroy();
   });
 
-  const persist = (mediaId: string, auth = a.auth, session = 'shop') => t.app.inject({ method: 'POST', url: `/api/sessions/${session}/media/${mediaId}/persist`, headers: auth });
+  const persist = (mediaId: string, auth = a.auth, session = 'shop') =>
+    t.app.inject({ method: 'POST', url: `/api/sessions/${session}/media/${mediaId}/persist`, headers: auth });
   async function published(opts: Parameters<typeof publishMedia>[1], auth = a.auth) {
     const p = await publishMedia(cdn, opts);
     const { mediaId } = await ingestMessage(t, auth, 'shop', p.message);
@@ -49,7 +65,12 @@ describe.each(DIALECTS)('persist to S3 (%s)', (dialect) => {
   }
   const cdnRequests = (path: string) => cdn.requests.filter((r) => r.path === path).length;
 
-  const cases: [MediaType, number][] = [...MEDIA_TYPES.map((type): [MediaType, number] => [type, 1000]), ['video', PART - 1], ['video', PART], ['video', 2 * PART + 12345]];
+  const cases: [MediaType, number][] = [
+    ...MEDIA_TYPES.map((type): [MediaType, number] => [type, 1000]),
+    ['video', PART - 1],
+    ['video', PART],
+    ['video', 2 * PART + 12345],
+  ];
   it.each(cases)('stores a %s of %i bytes: object bytes, type and metadata equal the plaintext', async (type, size) => {
     const m = await published({ type, plaintext: plaintextOf(size) });
     const res = await persist(m.mediaId);
@@ -62,13 +83,22 @@ describe.each(DIALECTS)('persist to S3 (%s)', (dialect) => {
     expect(obj.bytes.length).toBe(size);
     expect(sha256(obj.bytes)).toBe(sha256(m.plaintext));
     expect(obj.contentType).toBe(data.mimeType);
-    expect(obj.metadata).toMatchObject({ 'media-id': m.mediaId, session: 'shop', 'message-id': expect.any(String), sha256: sha256(m.plaintext) });
+    expect(obj.metadata).toMatchObject({
+      'media-id': m.mediaId,
+      session: 'shop',
+      'message-id': expect.any(String),
+      sha256: sha256(m.plaintext),
+    });
     // The URL handed out works.
     const viaUrl = await fetch(data.url);
     expect(sha256(Buffer.from(await viaUrl.arrayBuffer()))).toBe(sha256(m.plaintext));
     // The media object now says so, with a freshly minted URL.
     const meta = (await t.app.inject({ url: `/api/sessions/shop/media/${m.mediaId}`, headers: a.auth })).json().data;
-    expect(meta).toMatchObject({ persisted: true, s3Url: expect.stringContaining(data.key.split('/').pop()), persistedAt: expect.any(String) });
+    expect(meta).toMatchObject({
+      persisted: true,
+      s3Url: expect.stringContaining(data.key.split('/').pop()),
+      persistedAt: expect.any(String),
+    });
   });
 
   it('is idempotent: a second call answers the same object, with no second upload', async () => {
@@ -123,15 +153,34 @@ describe.each(DIALECTS)('persist to S3 (%s)', (dialect) => {
   it('storage refusing (wrong credentials) → 502 STORAGE_FAILED, nothing left; fixed settings → success', async () => {
     const b = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: b.auth, payload: { name: 'shop' } });
-    const bad = await t.app.inject({ method: 'PUT', url: '/api/account/settings?verify=false', headers: b.auth, payload: settingsBody(bucket, { secretAccessKey: 'wrong-secret-wrong-secret' }) });
+    const bad = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings?verify=false',
+      headers: b.auth,
+      payload: settingsBody(bucket, { secretAccessKey: 'wrong-secret-wrong-secret' }),
+    });
     expect(bad.statusCode).toBe(200);
     const m = await published({ type: 'video', plaintext: plaintextOf(PART + 10) }, b.auth);
     const res = await persist(m.mediaId, b.auth);
     expect(res.statusCode).toBe(502);
-    expect(res.json()).toMatchObject({ code: 'STORAGE_FAILED', error: expect.stringMatching(/SignatureDoesNotMatch|AccessDenied|InvalidAccessKeyId|403/) });
+    expect(res.json()).toMatchObject({
+      code: 'STORAGE_FAILED',
+      error: expect.stringMatching(/SignatureDoesNotMatch|AccessDenied|InvalidAccessKeyId|403/),
+    });
     expect(await pendingUploads(s3, bucket)).toEqual([]);
-    expect((await t.app.inject({ url: `/api/sessions/shop/media/${m.mediaId}`, headers: b.auth })).json().data.persisted).toBe(false);
-    expect((await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: b.auth, payload: settingsBody(bucket) })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ url: `/api/sessions/shop/media/${m.mediaId}`, headers: b.auth })).json().data.persisted,
+    ).toBe(false);
+    expect(
+      (
+        await t.app.inject({
+          method: 'PUT',
+          url: '/api/account/settings',
+          headers: b.auth,
+          payload: settingsBody(bucket),
+        })
+      ).statusCode,
+    ).toBe(200);
     const ok = await persist(m.mediaId, b.auth);
     expect(ok.statusCode).toBe(200);
   });
@@ -140,11 +189,17 @@ describe.each(DIALECTS)('persist to S3 (%s)', (dialect) => {
     const m = await published({ type: 'video', plaintext: plaintextOf(300_000) });
     expect((await persist(m.mediaId)).statusCode).toBe(200);
     cdn.misbehave(m.path, { status: 410 });
-    const res = await fetch(`${base}/api/sessions/shop/media/${m.mediaId}/download`, { method: 'POST', headers: a.auth });
+    const res = await fetch(`${base}/api/sessions/shop/media/${m.mediaId}/download`, {
+      method: 'POST',
+      headers: a.auth,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('video/mp4');
     expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(m.plaintext));
-    const part = await fetch(`${base}/api/sessions/shop/media/${m.mediaId}/download`, { method: 'POST', headers: { ...a.auth, range: 'bytes=1000-1999' } });
+    const part = await fetch(`${base}/api/sessions/shop/media/${m.mediaId}/download`, {
+      method: 'POST',
+      headers: { ...a.auth, range: 'bytes=1000-1999' },
+    });
     expect(part.status).toBe(206);
     expect(part.headers.get('content-range')).toBe('bytes 1000-1999/300000');
     expect(Buffer.from(await part.arrayBuffer()).equals(m.plaintext.subarray(1000, 2000))).toBe(true);
@@ -153,10 +208,19 @@ describe.each(DIALECTS)('persist to S3 (%s)', (dialect) => {
   it('redirect mode → 302 to a URL that returns the bytes', async () => {
     const c = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: c.auth, payload: { name: 'shop' } });
-    await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: c.auth, payload: { ...settingsBody(bucket), downloadMode: 'redirect' } });
+    await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: c.auth,
+      payload: { ...settingsBody(bucket), downloadMode: 'redirect' },
+    });
     const m = await published({ type: 'image', plaintext: plaintextOf(12_345) }, c.auth);
     expect((await persist(m.mediaId, c.auth)).statusCode).toBe(200);
-    const res = await fetch(`${base}/api/sessions/shop/media/${m.mediaId}/download`, { method: 'POST', headers: c.auth, redirect: 'manual' });
+    const res = await fetch(`${base}/api/sessions/shop/media/${m.mediaId}/download`, {
+      method: 'POST',
+      headers: c.auth,
+      redirect: 'manual',
+    });
     expect(res.status).toBe(302);
     const location = res.headers.get('location')!;
     expect(location).toContain('X-Amz-Signature');
@@ -168,11 +232,25 @@ describe.each(DIALECTS)('persist to S3 (%s)', (dialect) => {
     expect(res.statusCode).toBe(200);
     const secret = settingsBody(bucket).s3.secretAccessKey;
     expect(res.body).not.toContain(secret);
-    expect(res.json().data).toMatchObject({ s3: { bucket, secretAccessKeySet: true, keyPrefix: 'wa/' }, storage: 'account', downloadMode: 'stream', autoPersist: false });
-    const row = await t.db.store.db.selectFrom('account_settings').selectAll().where('account_id', '=', a.accountId).executeTakeFirstOrThrow();
+    expect(res.json().data).toMatchObject({
+      s3: { bucket, secretAccessKeySet: true, keyPrefix: 'wa/' },
+      storage: 'account',
+      downloadMode: 'stream',
+      autoPersist: false,
+    });
+    const row = await t.db.store.db
+      .selectFrom('account_settings')
+      .selectAll()
+      .where('account_id', '=', a.accountId)
+      .executeTakeFirstOrThrow();
     expect(row.s3).not.toContain(secret);
     // Omitting the secret on PUT keeps the stored one.
-    const again = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: { s3: { ...settingsBody(bucket, { keyPrefix: 'wa/' }).s3, secretAccessKey: undefined } } });
+    const again = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: a.auth,
+      payload: { s3: { ...settingsBody(bucket, { keyPrefix: 'wa/' }).s3, secretAccessKey: undefined } },
+    });
     expect(again.statusCode, again.body).toBe(200);
     expect(again.json().data.s3.secretAccessKeySet).toBe(true);
   });
@@ -181,7 +259,12 @@ describe.each(DIALECTS)('persist to S3 (%s)', (dialect) => {
     ['a bucket that does not exist', { bucket: 'no-such-bucket-titan' }, /does not exist/],
     ['a wrong secret', { secretAccessKey: 'definitely-not-the-secret' }, /denied|SignatureDoesNotMatch|403/],
   ])('invalid settings (%s) → 400 S3_SETTINGS_INVALID with the reason', async (_n, extra, reason) => {
-    const res = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: settingsBody(bucket, extra) });
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: a.auth,
+      payload: settingsBody(bucket, extra),
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'S3_SETTINGS_INVALID', error: expect.stringMatching(reason) });
     // The previous settings stay.
@@ -225,10 +308,16 @@ describe.each(DIALECTS)('server-wide default bucket (%s)', (dialect) => {
     try {
       const a = await t.newAccount();
       await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 's' } });
-      expect((await t.app.inject({ url: '/api/account/settings', headers: a.auth })).json().data.storage).toBe('server');
+      expect((await t.app.inject({ url: '/api/account/settings', headers: a.auth })).json().data.storage).toBe(
+        'server',
+      );
       const p = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(2000) });
       const { mediaId } = await ingestMessage(t, a.auth, 's', p.message);
-      const res = await t.app.inject({ method: 'POST', url: `/api/sessions/s/media/${mediaId}/persist`, headers: a.auth });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/sessions/s/media/${mediaId}/persist`,
+        headers: a.auth,
+      });
       expect(res.statusCode, res.body).toBe(200);
       const data = res.json().data;
       expect(data.url).toBe(`${e.endpoint}/${bucket}/${data.key}`);

@@ -23,11 +23,24 @@ describe("media through the session's proxy", () => {
     s3 = testS3Client();
     bucket = await createBucket(s3, 'titan-proxy');
     [httpProxy, socksProxy] = await Promise.all([startConnectProxy(), startSocks5Proxy()]);
-    t = await buildTestApp('sqlite', { SIMULATOR_ENABLED: 'true', MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', CDN_MAX_RETRIES: '1' });
+    t = await buildTestApp('sqlite', {
+      SIMULATOR_ENABLED: 'true',
+      MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+      CDN_MAX_RETRIES: '1',
+    });
     auth = (await t.newAccount()).auth;
-    const put = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: auth, payload: settingsBody(bucket) });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: auth,
+      payload: settingsBody(bucket),
+    });
     expect(put.statusCode, put.body).toBe(200);
-    for (const [name, proxy] of [['via-http', httpProxy.url], ['via-socks', socksProxy.url], ['direct', null]] as const) {
+    for (const [name, proxy] of [
+      ['via-http', httpProxy.url],
+      ['via-socks', socksProxy.url],
+      ['direct', null],
+    ] as const) {
       const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name, proxy } });
       expect(res.statusCode, res.body).toBe(201);
     }
@@ -55,7 +68,11 @@ describe("media through the session's proxy", () => {
     const dl = await t.app.inject({ method: 'POST', url: `${url}/download`, headers: auth });
     expect(dl.statusCode).toBe(200);
     expect(sha256(dl.rawPayload)).toBe(sha256(p.plaintext));
-    const part = await t.app.inject({ method: 'POST', url: `${url}/download`, headers: { ...auth, range: 'bytes=1000-70000' } });
+    const part = await t.app.inject({
+      method: 'POST',
+      url: `${url}/download`,
+      headers: { ...auth, range: 'bytes=1000-70000' },
+    });
     expect(part.statusCode).toBe(206);
     expect(part.rawPayload.equals(p.plaintext.subarray(1000, 70001))).toBe(true);
     const persisted = await t.app.inject({ method: 'POST', url: `${url}/persist`, headers: auth });
@@ -83,28 +100,48 @@ describe("media through the session's proxy", () => {
     const dl = await t.app.inject({ method: 'POST', url: `${url}/download`, headers: auth });
     expect(sha256(dl.rawPayload)).toBe(sha256(p.plaintext));
     expect([httpProxy.tunnels.length, socksProxy.tunnels.length]).toEqual(before);
-    expect(t.logs.lines.find((l) => l.msg === 'transfer' && l.mediaId === url.split('/').at(-1))).toMatchObject({ outcome: 'completed', throughProxy: false });
+    expect(t.logs.lines.find((l) => l.msg === 'transfer' && l.mediaId === url.split('/').at(-1))).toMatchObject({
+      outcome: 'completed',
+      throughProxy: false,
+    });
   });
 
   it('an unreachable proxy fails the download with CDN_UNAVAILABLE, and the CDN is never contacted directly', async () => {
     const dead = await startConnectProxy();
     await dead.close();
-    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'dead-proxy', proxy: dead.url } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { name: 'dead-proxy', proxy: dead.url },
+    });
     expect(res.statusCode).toBe(201);
     const { p, url } = await media('dead-proxy', 2000);
     const cdnRequests = cdn.requests.filter((r) => r.path === p.path).length;
     const dl = await t.app.inject({ method: 'POST', url: `${url}/download`, headers: auth });
     expect(dl.statusCode).toBe(502);
     // The error names the proxy (never its credentials).
-    expect(dl.json()).toMatchObject({ code: 'CDN_UNAVAILABLE', error: expect.stringContaining(`through the session's proxy http://${new URL(dead.url).host}`) });
+    expect(dl.json()).toMatchObject({
+      code: 'CDN_UNAVAILABLE',
+      error: expect.stringContaining(`through the session's proxy http://${new URL(dead.url).host}`),
+    });
     expect(dl.body).not.toContain('s3cret');
     expect(cdn.requests.filter((r) => r.path === p.path).length).toBe(cdnRequests);
-    expect(t.logs.lines.find((l) => l.msg === 'transfer' && l.mediaId === url.split('/').at(-1))).toMatchObject({ outcome: 'cdn_failed', code: 'CDN_UNAVAILABLE', throughProxy: true });
+    expect(t.logs.lines.find((l) => l.msg === 'transfer' && l.mediaId === url.split('/').at(-1))).toMatchObject({
+      outcome: 'cdn_failed',
+      code: 'CDN_UNAVAILABLE',
+      throughProxy: true,
+    });
   });
 
   it('a proxy that refuses the credentials fails the download with CDN_UNAVAILABLE', async () => {
     const wrong = httpProxy.url.replace('s3cret', 'wrong');
-    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'wrong-pass', proxy: wrong } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { name: 'wrong-pass', proxy: wrong },
+    });
     expect(res.statusCode).toBe(201);
     const { url } = await media('wrong-pass', 2000);
     const refused = httpProxy.refused;

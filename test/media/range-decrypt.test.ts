@@ -55,18 +55,21 @@ function rangesFor(size: number): Array<[number, number]> {
 }
 
 describe('range decryption', () => {
-  it.each([1, 15, 16, 17, 31, 32, 33, 100, 4101, 70_000])('yields exactly the plaintext slice (%i bytes)', async (size) => {
-    const { plain, encrypted } = await fixture(size);
-    for (const [start, end] of rangesFor(size)) {
-      const { plan, result } = decryptRange(encrypted, start, end);
-      const out = await result;
-      expect(out.equals(plain.subarray(start, end + 1)), `${start}-${end} of ${size}`).toBe(true);
-      // Never fetches more than the needed blocks, one IV block, and never the MAC.
-      const blocks = Math.floor(end / 16) - Math.floor(start / 16) + 1;
-      expect(plan.fetchEndInclusive - plan.fetchStart + 1).toBe((blocks + (plan.ivInSlice ? 1 : 0)) * 16);
-      expect(plan.fetchEndInclusive).toBeLessThan(encrypted.length - 10);
-    }
-  });
+  it.each([1, 15, 16, 17, 31, 32, 33, 100, 4101, 70_000])(
+    'yields exactly the plaintext slice (%i bytes)',
+    async (size) => {
+      const { plain, encrypted } = await fixture(size);
+      for (const [start, end] of rangesFor(size)) {
+        const { plan, result } = decryptRange(encrypted, start, end);
+        const out = await result;
+        expect(out.equals(plain.subarray(start, end + 1)), `${start}-${end} of ${size}`).toBe(true);
+        // Never fetches more than the needed blocks, one IV block, and never the MAC.
+        const blocks = Math.floor(end / 16) - Math.floor(start / 16) + 1;
+        expect(plan.fetchEndInclusive - plan.fetchStart + 1).toBe((blocks + (plan.ivInSlice ? 1 : 0)) * 16);
+        expect(plan.fetchEndInclusive).toBeLessThan(encrypted.length - 10);
+      }
+    },
+  );
 
   it('plans the first block with the derived IV and later blocks with the previous block', () => {
     expect(planRange(0, 20, 58)).toEqual({

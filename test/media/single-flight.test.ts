@@ -38,7 +38,10 @@ describe.each(DIALECTS)('single flight across processes (%s)', (dialect) => {
     };
     procs = await Promise.all([startTitan(db, env), startTitan(db, env)]);
     key = await newTenant(procs[0]!);
-    const w = await procs[0]!.call('POST', '/api/webhooks', { auth: key, body: { url: r.url, events: ['media.persisted'] } });
+    const w = await procs[0]!.call('POST', '/api/webhooks', {
+      auth: key,
+      body: { url: r.url, events: ['media.persisted'] },
+    });
     expect(w.status, JSON.stringify(w.body)).toBe(201);
   });
   afterAll(async () => {
@@ -68,13 +71,20 @@ describe.each(DIALECTS)('single flight across processes (%s)', (dialect) => {
         await new Promise((res) => setTimeout(res, 30));
       }
     })();
-    const answers = await Promise.all(Array.from({ length: CALLERS }, (_, i) => procs[i % 2]!.call('POST', `/api/sessions/shop/media/${mediaId}/persist`, { auth: key })));
+    const answers = await Promise.all(
+      Array.from({ length: CALLERS }, (_, i) =>
+        procs[i % 2]!.call('POST', `/api/sessions/shop/media/${mediaId}/persist`, { auth: key }),
+      ),
+    );
     watching = false;
     await watcher;
 
     for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBe(200);
     // Presigned URLs carry their signing time; everything else, the URL's path included, is the same.
-    const shapes = answers.map((a): Record<string, unknown> => ({ ...(a.body.data as Record<string, unknown>), url: String(a.body.data.url).split('?')[0] }));
+    const shapes = answers.map((a): Record<string, unknown> => ({
+      ...(a.body.data as Record<string, unknown>),
+      url: String(a.body.data.url).split('?')[0],
+    }));
     for (const s of shapes) expect(s).toEqual(shapes[0]);
     expect(shapes[0]).toMatchObject({ bucket, size: m.plaintext.length, sha256: sha256(m.plaintext) });
     expect(uploadIds.size).toBe(1);
@@ -84,14 +94,27 @@ describe.each(DIALECTS)('single flight across processes (%s)', (dialect) => {
 
     // Every answer came after its persist's transaction committed, so the outbox already holds
     // every event there will be; the receiver then gets exactly those.
-    const events = await db.store.db.selectFrom('webhook_events').select('id').where('event', '=', 'media.persisted').where('media_id', '=', mediaId).execute();
+    const events = await db.store.db
+      .selectFrom('webhook_events')
+      .select('id')
+      .where('event', '=', 'media.persisted')
+      .where('media_id', '=', mediaId)
+      .execute();
     expect(events).toHaveLength(1);
     await r.waitFor((rs) => rs.some((x) => x.body.event === 'media.persisted'), 10_000);
     expect(r.events('media.persisted').filter((e) => e.payload.mediaId === mediaId)).toHaveLength(1);
     // Both processes answered callers: the waiters on the other one got the owner's result.
     for (const p of procs) {
-      const lines = p.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; url?: string; statusCode?: number });
-      expect(lines.some((l) => l.msg === 'request' && l.url === `/api/sessions/shop/media/${mediaId}/persist` && l.statusCode === 200)).toBe(true);
+      const lines = p
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; url?: string; statusCode?: number });
+      expect(
+        lines.some(
+          (l) => l.msg === 'request' && l.url === `/api/sessions/shop/media/${mediaId}/persist` && l.statusCode === 200,
+        ),
+      ).toBe(true);
     }
   });
 });

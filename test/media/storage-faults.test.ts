@@ -47,7 +47,12 @@ describe.each(DIALECTS)('storage faults (%s)', (dialect) => {
     a = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } });
     // The account's bucket is reached through the relay, which can hang like a stopped server.
-    const put = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: settingsBody(bucket, { endpoint: relay.endpoint }) });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: a.auth,
+      payload: settingsBody(bucket, { endpoint: relay.endpoint }),
+    });
     expect(put.statusCode, put.body).toBe(200);
   });
   afterAll(async () => {
@@ -64,12 +69,17 @@ describe.each(DIALECTS)('storage faults (%s)', (dialect) => {
     const { mediaId } = await ingestMessage(t, a.auth, 'shop', p.message);
     return { ...p, mediaId: mediaId! };
   }
-  const persist = (mediaId: string) => t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${mediaId}/persist`, headers: a.auth });
+  const persist = (mediaId: string) =>
+    t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${mediaId}/persist`, headers: a.auth });
 
   it('a storage that hangs mid-persist: a clean 502 STORAGE_FAILED within the deadline, the slot freed, nothing left once it answers again', async () => {
     const m = await published(6 * PART, true);
     const res = persist(m.mediaId);
-    await until(async () => ((await pendingUploads(s3, bucket)).length > 0 ? true : undefined), 20_000, 'a multipart upload to start');
+    await until(
+      async () => ((await pendingUploads(s3, bucket)).length > 0 ? true : undefined),
+      20_000,
+      'a multipart upload to start',
+    );
     relay.freeze();
     const frozenAt = Date.now();
     const r = await res;
@@ -83,7 +93,11 @@ describe.each(DIALECTS)('storage faults (%s)', (dialect) => {
     expect(await pendingUploads(s3, bucket)).toHaveLength(1);
     relay.thaw();
     const thawedAt = Date.now();
-    await until(async () => ((await pendingUploads(s3, bucket)).length === 0 ? true : undefined), 10_000, 'the sweeper to abort the upload');
+    await until(
+      async () => ((await pendingUploads(s3, bucket)).length === 0 ? true : undefined),
+      10_000,
+      'the sweeper to abort the upload',
+    );
     const cleanMs = Date.now() - thawedAt;
     const meta = (await t.app.inject({ url: `/api/sessions/shop/media/${m.mediaId}`, headers: a.auth })).json().data;
     expect(meta.persisted).toBe(false);
@@ -91,7 +105,9 @@ describe.each(DIALECTS)('storage faults (%s)', (dialect) => {
     const again = await persist(m.mediaId);
     expect(again.statusCode, again.body).toBe(200);
     expect(sha256(Buffer.from((await getObject(s3, bucket, again.json().data.key)).bytes))).toBe(sha256(m.plaintext));
-    process.stdout.write(`[storage-faults ${dialect}] hung storage: 502 after ${failMs} ms, upload aborted ${cleanMs} ms after it answered again\n`);
+    process.stdout.write(
+      `[storage-faults ${dialect}] hung storage: 502 after ${failMs} ms, upload aborted ${cleanMs} ms after it answered again\n`,
+    );
   });
 
   it('an object deleted behind our back: the media is marked unpersisted, download still works from the CDN, persist stores it again', async () => {
@@ -102,11 +118,21 @@ describe.each(DIALECTS)('storage faults (%s)', (dialect) => {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     const before = await metric(t, 'titan_media_objects_vanished_total');
 
-    const dl = await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${m.mediaId}/download`, headers: a.auth });
+    const dl = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/shop/media/${m.mediaId}/download`,
+      headers: a.auth,
+    });
     expect(dl.statusCode).toBe(200);
     expect(sha256(dl.rawPayload)).toBe(sha256(m.plaintext));
     expect(await metric(t, 'titan_media_objects_vanished_total')).toBe(before + 1);
-    expect(t.logs.lines.some((l) => l.msg === 'a persisted object is gone from the bucket: the media is marked unpersisted' && l.mediaId === m.mediaId)).toBe(true);
+    expect(
+      t.logs.lines.some(
+        (l) =>
+          l.msg === 'a persisted object is gone from the bucket: the media is marked unpersisted' &&
+          l.mediaId === m.mediaId,
+      ),
+    ).toBe(true);
     const meta = (await t.app.inject({ url: `/api/sessions/shop/media/${m.mediaId}`, headers: a.auth })).json().data;
     expect(meta).toMatchObject({ persisted: false, s3Url: null });
 
@@ -123,13 +149,22 @@ describe.each(DIALECTS)('storage faults (%s)', (dialect) => {
   });
 
   it('deleting a session cancels its running persist: 409 TRANSFER_CANCELLED, nothing left in the bucket', async () => {
-    const made = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'gone' } });
+    const made = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: a.auth,
+      payload: { name: 'gone' },
+    });
     expect(made.statusCode, made.body).toBe(201);
     const p = await publishMedia(cdn, { type: 'video', plaintext: plaintextOf(6 * PART) });
     cdn.misbehave(p.path, { times: 1, slowBytesPerSec: 6 * 1024 * 1024 });
     const { mediaId } = await ingestMessage(t, a.auth, 'gone', p.message);
     const res = t.app.inject({ method: 'POST', url: `/api/sessions/gone/media/${mediaId}/persist`, headers: a.auth });
-    await until(async () => ((await pendingUploads(s3, bucket)).length > 0 ? true : undefined), 20_000, 'a multipart upload to start');
+    await until(
+      async () => ((await pendingUploads(s3, bucket)).length > 0 ? true : undefined),
+      20_000,
+      'a multipart upload to start',
+    );
     const del = await t.app.inject({ method: 'DELETE', url: '/api/sessions/gone', headers: a.auth });
     expect(del.statusCode, del.body).toBe(204);
     const r = await res;

@@ -26,11 +26,25 @@ describe.each(DIALECTS)('stray multipart uploads (%s)', (dialect) => {
   });
 
   const app = (env: Record<string, string>) =>
-    buildTestApp(dialect, { ...serverS3Env(bucket), S3_KEY_PREFIX: 'wa/', UPLOAD_SWEEP_INTERVAL_MS: '200', UPLOAD_STRAY_AGE_MS: '1000', ...env }, undefined, { shared: db });
-  const strayLog = (t: TestApp, msg: string) => t.logs.lines.find((l) => l.msg === msg && l.bucket === bucket) as { found?: number; aborted?: number } | undefined;
+    buildTestApp(
+      dialect,
+      {
+        ...serverS3Env(bucket),
+        S3_KEY_PREFIX: 'wa/',
+        UPLOAD_SWEEP_INTERVAL_MS: '200',
+        UPLOAD_STRAY_AGE_MS: '1000',
+        ...env,
+      },
+      undefined,
+      { shared: db },
+    );
+  const strayLog = (t: TestApp, msg: string) =>
+    t.logs.lines.find((l) => l.msg === msg && l.bucket === bucket) as { found?: number; aborted?: number } | undefined;
 
   it('a dry run counts them in the log and aborts none; a real sweep aborts them; uploads outside the prefix stay', async () => {
-    const ours = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'wa/shop/2026/01/01/lost.mp4' }));
+    const ours = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'wa/shop/2026/01/01/lost.mp4' }),
+    );
     const foreign = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'someone-else/file.bin' }));
     expect(ours.UploadId && foreign.UploadId).toBeTruthy();
     // Older than the stray age before any sweep looks.
@@ -39,16 +53,27 @@ describe.each(DIALECTS)('stray multipart uploads (%s)', (dialect) => {
 
     const dry = await app({ UPLOAD_SWEEP_DRY_RUN: 'true' });
     try {
-      const line = await until(async () => strayLog(dry, 'stray multipart uploads found (dry run: none aborted)'), 10_000, 'the dry-run count');
+      const line = await until(
+        async () => strayLog(dry, 'stray multipart uploads found (dry run: none aborted)'),
+        10_000,
+        'the dry-run count',
+      );
       expect(line).toMatchObject({ found: 1, aborted: 0 });
-      expect((await pendingUploads(s3, bucket)).sort()).toEqual(['someone-else/file.bin', 'wa/shop/2026/01/01/lost.mp4']);
+      expect((await pendingUploads(s3, bucket)).sort()).toEqual([
+        'someone-else/file.bin',
+        'wa/shop/2026/01/01/lost.mp4',
+      ]);
     } finally {
       await dry.close();
     }
 
     const real = await app({});
     try {
-      const line = await until(async () => strayLog(real, 'aborted stray multipart uploads'), 10_000, 'the stray sweep');
+      const line = await until(
+        async () => strayLog(real, 'aborted stray multipart uploads'),
+        10_000,
+        'the stray sweep',
+      );
       expect(line).toMatchObject({ found: 1, aborted: 1 });
       expect(await pendingUploads(s3, bucket)).toEqual(['someone-else/file.bin']);
       const metrics = (await real.app.inject({ url: '/metrics' })).body;

@@ -31,7 +31,9 @@ function flipped(enc: Buffer, at: number): Buffer {
 
 describe('WhatsApp media test vectors', () => {
   it('has our own vectors for every media type', () => {
-    expect(new Set(ownVectors().map((v) => v.type))).toEqual(new Set(['image', 'video', 'audio', 'document', 'sticker']));
+    expect(new Set(ownVectors().map((v) => v.type))).toEqual(
+      new Set(['image', 'video', 'audio', 'document', 'sticker']),
+    );
   });
 
   // Defined only where the external folder is present (externalVectors() says so once otherwise).

@@ -34,10 +34,25 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     a = await t.newAccount();
     b = await t.newAccount();
-    for (const acc of [a, b]) await t.app.inject({ method: 'POST', url: '/api/sessions', headers: acc.auth, payload: { name: 'shop' } });
-    expect((await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: settingsBody(bucket) })).statusCode).toBe(200);
+    for (const acc of [a, b])
+      await t.app.inject({ method: 'POST', url: '/api/sessions', headers: acc.auth, payload: { name: 'shop' } });
+    expect(
+      (
+        await t.app.inject({
+          method: 'PUT',
+          url: '/api/account/settings',
+          headers: a.auth,
+          payload: settingsBody(bucket),
+        })
+      ).statusCode,
+    ).toBe(200);
     // Account b's bucket refuses every request: the storage is "down" for it.
-    const bad = await t.app.inject({ method: 'PUT', url: '/api/account/settings?verify=false', headers: b.auth, payload: settingsBody(bucket, { secretAccessKey: 'wrong-secret-wrong-secret' }) });
+    const bad = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings?verify=false',
+      headers: b.auth,
+      payload: settingsBody(bucket, { secretAccessKey: 'wrong-secret-wrong-secret' }),
+    });
     expect(bad.statusCode).toBe(200);
   });
   afterAll(async () => {
@@ -52,8 +67,13 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     return { ...p, mediaId: mediaId! };
   }
   const download = (mediaId: string, headers: Record<string, string> = {}, signal?: AbortSignal) =>
-    fetch(`${base}/api/sessions/shop/media/${mediaId}/download`, { method: 'POST', headers: { ...a.auth, ...headers }, ...(signal ? { signal } : {}) });
-  const persist = (mediaId: string, acc = a) => t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${mediaId}/persist`, headers: acc.auth });
+    fetch(`${base}/api/sessions/shop/media/${mediaId}/download`, {
+      method: 'POST',
+      headers: { ...a.auth, ...headers },
+      ...(signal ? { signal } : {}),
+    });
+  const persist = (mediaId: string, acc = a) =>
+    t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${mediaId}/persist`, headers: acc.auth });
 
   /** The one transfer line of a media (waits for it, fails on a second). */
   async function transferLine(mediaId: string, kind: string) {
@@ -69,7 +89,8 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     const now = await scrapeMetrics(t.app);
     return Object.fromEntries(names.map((n) => [n, (now.get(n) ?? 0) - (before.get(n) ?? 0)]));
   }
-  const transfers = (kind: string, outcome: string) => `titan_media_transfers_total{kind="${kind}",outcome="${outcome}"}`;
+  const transfers = (kind: string, outcome: string) =>
+    `titan_media_transfers_total{kind="${kind}",outcome="${outcome}"}`;
   const bytes = (direction: string) => `titan_media_bytes_total{direction="${direction}"}`;
 
   it('completed download: bytes from the CDN and to the client, ids, size and duration', async () => {
@@ -114,7 +135,11 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     const res = await download(m.mediaId, { range: 'bytes=40000-40999' });
     expect(res.status).toBe(206);
     expect((await res.arrayBuffer()).byteLength).toBe(1000);
-    expect(await transferLine(m.mediaId, 'range')).toMatchObject({ outcome: 'completed', bytesOut: 1000, bytesIn: 1024 });
+    expect(await transferLine(m.mediaId, 'range')).toMatchObject({
+      outcome: 'completed',
+      bytesOut: 1000,
+      bytesIn: 1024,
+    });
     expect(await deltas(before, [transfers('range', 'completed')])).toEqual({ [transfers('range', 'completed')]: 1 });
   });
 
@@ -125,10 +150,17 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     cdn.misbehave(r.path, { status: 503, times: 1 });
     const before = await scrapeMetrics(t.app);
     expect(Buffer.from(await (await download(m.mediaId)).arrayBuffer()).equals(m.plaintext)).toBe(true);
-    expect(await transferLine(m.mediaId, 'download')).toMatchObject({ outcome: 'completed', resumes: 1, bytesIn: m.encrypted.length });
+    expect(await transferLine(m.mediaId, 'download')).toMatchObject({
+      outcome: 'completed',
+      resumes: 1,
+      bytesIn: m.encrypted.length,
+    });
     expect((await download(r.mediaId)).status).toBe(200);
     expect(await transferLine(r.mediaId, 'download')).toMatchObject({ outcome: 'completed', resumes: 0 });
-    expect(await deltas(before, ['titan_cdn_resumes_total', 'titan_cdn_retries_total'])).toEqual({ titan_cdn_resumes_total: 1, titan_cdn_retries_total: 1 });
+    expect(await deltas(before, ['titan_cdn_resumes_total', 'titan_cdn_retries_total'])).toEqual({
+      titan_cdn_resumes_total: 1,
+      titan_cdn_retries_total: 1,
+    });
   });
 
   it('client gone mid-body: client_gone with the bytes delivered so far, and still one request line', async () => {
@@ -148,8 +180,14 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     expect(line.bytesOut as number).toBeLessThan(m.plaintext.length);
     const reqId = res.headers.get('x-request-id')!;
     await expect.poll(() => requestLines(reqId).length).toBe(1);
-    expect(requestLines(reqId)[0]).toMatchObject({ statusCode: 200, clientGone: true, route: '/api/sessions/:session/media/:mediaId/download' });
-    expect(await deltas(before, [transfers('download', 'client_gone')])).toEqual({ [transfers('download', 'client_gone')]: 1 });
+    expect(requestLines(reqId)[0]).toMatchObject({
+      statusCode: 200,
+      clientGone: true,
+      route: '/api/sessions/:session/media/:mediaId/download',
+    });
+    expect(await deltas(before, [transfers('download', 'client_gone')])).toEqual({
+      [transfers('download', 'client_gone')]: 1,
+    });
   });
 
   it('integrity failure after streaming began: integrity_failed, the code on the transfer and request lines, HTTP errors by code', async () => {
@@ -166,7 +204,12 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     await expect.poll(() => requestLines(reqId).length).toBe(1);
     expect(requestLines(reqId)[0]).toMatchObject({ code: 'MEDIA_INTEGRITY_FAILED', statusCode: 200 });
     expect(requestLines(reqId)[0]!.clientGone).toBeUndefined();
-    expect(await deltas(before, [transfers('download', 'integrity_failed'), 'titan_http_errors_total{code="MEDIA_INTEGRITY_FAILED"}'])).toEqual({
+    expect(
+      await deltas(before, [
+        transfers('download', 'integrity_failed'),
+        'titan_http_errors_total{code="MEDIA_INTEGRITY_FAILED"}',
+      ]),
+    ).toEqual({
       [transfers('download', 'integrity_failed')]: 1,
       'titan_http_errors_total{code="MEDIA_INTEGRITY_FAILED"}': 1,
     });
@@ -179,8 +222,14 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     const res = await download(m.mediaId);
     expect(res.status).toBe(502);
     expect(((await res.json()) as { code: string }).code).toBe('CDN_UNAVAILABLE');
-    expect(await transferLine(m.mediaId, 'download')).toMatchObject({ outcome: 'cdn_failed', code: 'CDN_UNAVAILABLE', bytesOut: 0 });
-    expect(await deltas(before, [transfers('download', 'cdn_failed'), 'titan_http_errors_total{code="CDN_UNAVAILABLE"}'])).toEqual({
+    expect(await transferLine(m.mediaId, 'download')).toMatchObject({
+      outcome: 'cdn_failed',
+      code: 'CDN_UNAVAILABLE',
+      bytesOut: 0,
+    });
+    expect(
+      await deltas(before, [transfers('download', 'cdn_failed'), 'titan_http_errors_total{code="CDN_UNAVAILABLE"}']),
+    ).toEqual({
       [transfers('download', 'cdn_failed')]: 1,
       'titan_http_errors_total{code="CDN_UNAVAILABLE"}': 1,
     });
@@ -191,7 +240,9 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     const before = await scrapeMetrics(t.app);
     expect((await download(m.mediaId)).status).toBe(413);
     expect(await transferLine(m.mediaId, 'download')).toMatchObject({ outcome: 'too_large', code: 'MEDIA_TOO_LARGE' });
-    expect(await deltas(before, [transfers('download', 'too_large')])).toEqual({ [transfers('download', 'too_large')]: 1 });
+    expect(await deltas(before, [transfers('download', 'too_large')])).toEqual({
+      [transfers('download', 'too_large')]: 1,
+    });
   });
 
   it('busy: 503, busy, while another transfer holds the only slot', async () => {
@@ -215,12 +266,23 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     const before = await scrapeMetrics(t.app);
     const res = await persist(m.mediaId);
     expect(res.statusCode, res.body).toBe(200);
-    expect(await transferLine(m.mediaId, 'persist')).toMatchObject({ outcome: 'completed', bytesIn: m.encrypted.length, bytesOut: m.plaintext.length, reqId: res.headers['x-request-id'] });
+    expect(await transferLine(m.mediaId, 'persist')).toMatchObject({
+      outcome: 'completed',
+      bytesIn: m.encrypted.length,
+      bytesOut: m.plaintext.length,
+      reqId: res.headers['x-request-id'],
+    });
     // The object key is visible in the log (only secrets are redacted).
-    expect(t.logs.lines.find((l) => l.msg === 'media persisted' && l.mediaId === m.mediaId)?.key).toBe(res.json().data.key);
+    expect(t.logs.lines.find((l) => l.msg === 'media persisted' && l.mediaId === m.mediaId)?.key).toBe(
+      res.json().data.key,
+    );
     const read = await download(m.mediaId);
     expect(Buffer.from(await read.arrayBuffer()).equals(m.plaintext)).toBe(true);
-    expect(await transferLine(m.mediaId, 'bucket-read')).toMatchObject({ outcome: 'completed', bytesIn: m.plaintext.length, bytesOut: m.plaintext.length });
+    expect(await transferLine(m.mediaId, 'bucket-read')).toMatchObject({
+      outcome: 'completed',
+      bytesIn: m.plaintext.length,
+      bytesOut: m.plaintext.length,
+    });
     const d = await deltas(before, [
       transfers('persist', 'completed'),
       transfers('bucket-read', 'completed'),
@@ -246,13 +308,24 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     cdn.misbehave(m.path, { slowBytesPerSec: 1024 * 1024 });
     const controller = new AbortController();
     const reqId = 'persist-client-left-1';
-    const call = fetch(`${base}/api/sessions/shop/media/${m.mediaId}/persist`, { method: 'POST', headers: { ...a.auth, 'x-request-id': reqId }, signal: controller.signal }).catch((e: unknown) => e);
+    const call = fetch(`${base}/api/sessions/shop/media/${m.mediaId}/persist`, {
+      method: 'POST',
+      headers: { ...a.auth, 'x-request-id': reqId },
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
     await expect.poll(async () => (await scrapeMetrics(t.app)).get('titan_media_transfers_active')).toBe(1);
     controller.abort();
     expect(await call).toBeInstanceOf(Error);
     await expect.poll(() => requestLines(reqId).length).toBe(1);
-    expect(requestLines(reqId)[0]).toMatchObject({ clientGone: true, route: '/api/sessions/:session/media/:mediaId/persist' });
-    expect(await transferLine(m.mediaId, 'persist')).toMatchObject({ outcome: 'completed', reqId, bytesOut: m.plaintext.length });
+    expect(requestLines(reqId)[0]).toMatchObject({
+      clientGone: true,
+      route: '/api/sessions/:session/media/:mediaId/persist',
+    });
+    expect(await transferLine(m.mediaId, 'persist')).toMatchObject({
+      outcome: 'completed',
+      reqId,
+      bytesOut: m.plaintext.length,
+    });
   });
 
   it('S3 down (the bucket refuses): 502 STORAGE_FAILED, storage_failed, S3 client errors counted', async () => {
@@ -260,8 +333,18 @@ describe('transfer accounting: one line and the series per transfer, whatever th
     const before = await scrapeMetrics(t.app);
     const res = await persist(m.mediaId, b);
     expect(res.statusCode).toBe(502);
-    expect(await transferLine(m.mediaId, 'persist')).toMatchObject({ outcome: 'storage_failed', code: 'STORAGE_FAILED', accountId: b.accountId, level: 40 });
-    expect(await deltas(before, [transfers('persist', 'storage_failed'), 'titan_s3_requests_total{operation="PutObject",outcome="client_error"}'])).toEqual({
+    expect(await transferLine(m.mediaId, 'persist')).toMatchObject({
+      outcome: 'storage_failed',
+      code: 'STORAGE_FAILED',
+      accountId: b.accountId,
+      level: 40,
+    });
+    expect(
+      await deltas(before, [
+        transfers('persist', 'storage_failed'),
+        'titan_s3_requests_total{operation="PutObject",outcome="client_error"}',
+      ]),
+    ).toEqual({
       [transfers('persist', 'storage_failed')]: 1,
       'titan_s3_requests_total{operation="PutObject",outcome="client_error"}': 1,
     });

@@ -17,11 +17,24 @@ describe('MAX_CONCURRENT_TRANSFERS', () => {
     cdn = await startFakeCdn();
     s3 = testS3Client();
     const bucket = await createBucket(s3);
-    t = await buildTestApp('sqlite', { SIMULATOR_ENABLED: 'true', MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', MAX_CONCURRENT_TRANSFERS: '1' });
+    t = await buildTestApp('sqlite', {
+      SIMULATOR_ENABLED: 'true',
+      MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+      MAX_CONCURRENT_TRANSFERS: '1',
+    });
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     auth = (await t.newAccount()).auth;
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 's' } });
-    expect((await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: auth, payload: settingsBody(bucket) })).statusCode).toBe(200);
+    expect(
+      (
+        await t.app.inject({
+          method: 'PUT',
+          url: '/api/account/settings',
+          headers: auth,
+          payload: settingsBody(bucket),
+        })
+      ).statusCode,
+    ).toBe(200);
   });
   afterAll(async () => {
     await t.close();
@@ -54,20 +67,40 @@ describe('MAX_CONCURRENT_TRANSFERS', () => {
   });
 
   it('records the verified SHA-256 after a full download', async () => {
-    const m = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(3000), fields: { fileSha256: undefined } });
+    const m = await publishMedia(cdn, {
+      type: 'image',
+      plaintext: plaintextOf(3000),
+      fields: { fileSha256: undefined },
+    });
     const id = (await ingestMessage(t, auth, 's', m.message)).mediaId!;
     expect((await t.app.inject({ url: `/api/sessions/s/media/${id}`, headers: auth })).json().data.sha256).toBeNull();
     await (await fetch(`${base}/api/sessions/s/media/${id}/download`, { method: 'POST', headers: auth })).arrayBuffer();
     const expected = createHash('sha256').update(m.plaintext).digest('hex');
     // Recorded after the response ended: wait for the row to say so.
-    await expect.poll(async () => (await t.app.inject({ url: `/api/sessions/s/media/${id}`, headers: auth })).json<{ data: { sha256: string | null } }>().data.sha256).toBe(expected);
+    await expect
+      .poll(
+        async () =>
+          (await t.app.inject({ url: `/api/sessions/s/media/${id}`, headers: auth })).json<{
+            data: { sha256: string | null };
+          }>().data.sha256,
+      )
+      .toBe(expected);
   });
 
   it('a download served from the bucket holds a slot too, until its body closes', async () => {
     const m = await publishMedia(cdn, { type: 'video', plaintext: plaintextOf(8 * 1024 * 1024) });
     const id = (await ingestMessage(t, auth, 's', m.message)).mediaId!;
-    const other = (await ingestMessage(t, auth, 's', (await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(1000) })).message)).mediaId!;
-    expect((await t.app.inject({ method: 'POST', url: `/api/sessions/s/media/${id}/persist`, headers: auth })).statusCode).toBe(200);
+    const other = (
+      await ingestMessage(
+        t,
+        auth,
+        's',
+        (await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(1000) })).message,
+      )
+    ).mediaId!;
+    expect(
+      (await t.app.inject({ method: 'POST', url: `/api/sessions/s/media/${id}/persist`, headers: auth })).statusCode,
+    ).toBe(200);
     cdn.misbehave(m.path, { status: 410 });
     const url = (mid: string) => `${base}/api/sessions/s/media/${mid}/download`;
 

@@ -15,7 +15,10 @@ describe('a transfer cut by the shutdown', () => {
     cdn = await startFakeCdn();
     s3 = testS3Client();
     bucket = await createBucket(s3);
-    t = await buildTestApp('sqlite', { SIMULATOR_ENABLED: 'true', MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*' });
+    t = await buildTestApp('sqlite', {
+      SIMULATOR_ENABLED: 'true',
+      MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+    });
   });
   afterAll(async () => {
     await cdn.close();
@@ -25,7 +28,12 @@ describe('a transfer cut by the shutdown', () => {
   it('ends as aborted_shutdown, with one transfer line naming its job, and leaves nothing in the bucket', async () => {
     const a = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 'shop' } });
-    const put = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: { ...settingsBody(bucket), autoPersist: true } });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: a.auth,
+      payload: { ...settingsBody(bucket), autoPersist: true },
+    });
     expect(put.statusCode, put.body).toBe(200);
     const p = await publishMedia(cdn, { type: 'video', plaintext: plaintextOf(2 * 1024 * 1024) });
     cdn.misbehave(p.path, { slowBytesPerSec: 256 * 1024 });
@@ -33,7 +41,14 @@ describe('a transfer cut by the shutdown', () => {
     await expect.poll(async () => (await scrapeMetrics(t.app)).get('titan_media_transfers_active')).toBe(1);
     await t.close();
     const lines = t.logs.lines.filter((l) => l.msg === 'transfer' && l.mediaId === mediaId);
-    expect(lines).toEqual([expect.objectContaining({ transfer: 'auto-persist', outcome: 'aborted_shutdown', jobId: expect.any(String), level: 40 })]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        transfer: 'auto-persist',
+        outcome: 'aborted_shutdown',
+        jobId: expect.any(String),
+        level: 40,
+      }),
+    ]);
     expect(lines[0]!.bytesOut as number).toBeLessThan(p.plaintext.length);
     expect(await pendingUploads(s3, bucket)).toEqual([]);
   });

@@ -72,7 +72,8 @@ let announced = false;
 export function externalVectors(): Vector[] {
   if (existsSync(new URL('manifest.json', EXTERNAL_DIR))) return load(EXTERNAL_DIR);
   // Asked for by name (as .ci/run does): missing vectors are a failure, not a skip.
-  if (process.env.TEST_VECTORS_DIR) throw new Error(`TEST_VECTORS_DIR=${process.env.TEST_VECTORS_DIR} holds no manifest.json`);
+  if (process.env.TEST_VECTORS_DIR)
+    throw new Error(`TEST_VECTORS_DIR=${process.env.TEST_VECTORS_DIR} holds no manifest.json`);
   if (!announced) {
     announced = true;
     console.info(

@@ -10,7 +10,15 @@ import { buildAppOn, eventually } from '../support/webhooks.js';
 /** A TCP listener on loopback that only counts who knocked: it must never be contacted. */
 async function startTrap(): Promise<{ port: number; hits: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
-  const self = { port: 0, hits: 0, close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
+  const self = {
+    port: 0,
+    hits: 0,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
   const server: Server = createServer((s) => {
     self.hits++;
     sockets.add(s);
@@ -28,7 +36,14 @@ describe.each(DIALECTS)('the address policy on proxies and S3 endpoints (%s)', (
   let t: TestApp;
   let trap: Awaited<ReturnType<typeof startTrap>>;
   let auth: { authorization: string };
-  const hosts = () => [`127.0.0.1:${trap.port}`, '169.254.169.254:80', '10.20.30.40:3128', `localhost:${trap.port}`, `[::ffff:127.0.0.1]:${trap.port}`, `[::1]:${trap.port}`];
+  const hosts = () => [
+    `127.0.0.1:${trap.port}`,
+    '169.254.169.254:80',
+    '10.20.30.40:3128',
+    `localhost:${trap.port}`,
+    `[::ffff:127.0.0.1]:${trap.port}`,
+    `[::1]:${trap.port}`,
+  ];
 
   beforeAll(async () => {
     trap = await startTrap();
@@ -44,7 +59,12 @@ describe.each(DIALECTS)('the address policy on proxies and S3 endpoints (%s)', (
     const answers = new Set<string>();
     for (const [i, host] of hosts().entries()) {
       for (const scheme of ['http', 'socks5']) {
-        const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: `p${i}-${scheme}`, proxy: `${scheme}://user:pw@${host}` } });
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/api/sessions',
+          headers: auth,
+          payload: { name: `p${i}-${scheme}`, proxy: `${scheme}://user:pw@${host}` },
+        });
         expect(res.statusCode, `${scheme}://${host}`).toBe(400);
         expect(res.json()).toMatchObject({ code: 'PROXY_NOT_ALLOWED' });
         answers.add(res.json<{ error: string }>().error);
@@ -53,14 +73,25 @@ describe.each(DIALECTS)('the address policy on proxies and S3 endpoints (%s)', (
     }
     // One sentence for every case: the answer tells nothing about the address or the port.
     expect(answers.size).toBe(1);
-    expect((await t.app.inject({ url: '/api/sessions', headers: auth })).json<{ data: unknown[] }>().data).toHaveLength(0);
+    expect((await t.app.inject({ url: '/api/sessions', headers: auth })).json<{ data: unknown[] }>().data).toHaveLength(
+      0,
+    );
     // The reason is in the log, for the operator.
-    expect(t.logs.lines.some((l) => l.code === 'PROXY_NOT_ALLOWED' && String(l.detail).includes('localhost resolves to 127.0.0.1'))).toBe(true);
+    expect(
+      t.logs.lines.some(
+        (l) => l.code === 'PROXY_NOT_ALLOWED' && String(l.detail).includes('localhost resolves to 127.0.0.1'),
+      ),
+    ).toBe(true);
     expect(trap.hits).toBe(0);
   });
 
   it('refuses a proxy on port 0', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'zero', proxy: 'http://93.184.215.14:0' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { name: 'zero', proxy: 'http://93.184.215.14:0' },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'PROXY_NOT_ALLOWED' });
   });
@@ -69,7 +100,21 @@ describe.each(DIALECTS)('the address policy on proxies and S3 endpoints (%s)', (
     const answers = new Set<string>();
     for (const host of hosts()) {
       for (const verify of ['true', 'false']) {
-        const res = await t.app.inject({ method: 'PUT', url: `/api/account/settings?verify=${verify}`, headers: auth, payload: { s3: { endpoint: `http://${host}`, region: 'us-east-1', bucket: 'media-bucket', accessKeyId: 'k', secretAccessKey: 's', forcePathStyle: true } } });
+        const res = await t.app.inject({
+          method: 'PUT',
+          url: `/api/account/settings?verify=${verify}`,
+          headers: auth,
+          payload: {
+            s3: {
+              endpoint: `http://${host}`,
+              region: 'us-east-1',
+              bucket: 'media-bucket',
+              accessKeyId: 'k',
+              secretAccessKey: 's',
+              forcePathStyle: true,
+            },
+          },
+        });
         expect(res.statusCode, host).toBe(400);
         expect(res.json()).toMatchObject({ code: 'S3_ENDPOINT_NOT_ALLOWED' });
         expect(res.body).not.toMatch(/127\.0\.0\.1|169\.254|10\.20|::1|ECONNREFUSED/);
@@ -77,7 +122,9 @@ describe.each(DIALECTS)('the address policy on proxies and S3 endpoints (%s)', (
       }
     }
     expect(answers.size).toBe(1);
-    expect((await t.app.inject({ url: '/api/account/settings', headers: auth })).json<{ data: { s3: unknown } }>().data.s3).toBeNull();
+    expect(
+      (await t.app.inject({ url: '/api/account/settings', headers: auth })).json<{ data: { s3: unknown } }>().data.s3,
+    ).toBeNull();
     expect(trap.hits).toBe(0);
   });
 });
@@ -99,11 +146,33 @@ describe('the address policy at connect time', () => {
     cdn = await startFakeCdn();
     first = await buildTestApp('sqlite', { SIMULATOR_ENABLED: 'true', ...CDN });
     auth = (await first.newAccount()).auth;
-    for (const [name, proxy] of [['by-name', `http://u:p@localhost:${trap.port}`], ['by-address', `socks5://127.0.0.1:${trap.port}`]]) {
-      const res = await first.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name, proxy } });
+    for (const [name, proxy] of [
+      ['by-name', `http://u:p@localhost:${trap.port}`],
+      ['by-address', `socks5://127.0.0.1:${trap.port}`],
+    ]) {
+      const res = await first.app.inject({
+        method: 'POST',
+        url: '/api/sessions',
+        headers: auth,
+        payload: { name, proxy },
+      });
       expect(res.statusCode, res.body).toBe(201);
     }
-    const put = await first.app.inject({ method: 'PUT', url: '/api/account/settings?verify=false', headers: auth, payload: { s3: { endpoint: `http://localhost:${trap.port}`, region: 'us-east-1', bucket: 'media-bucket', accessKeyId: 'k', secretAccessKey: 's', forcePathStyle: true } } });
+    const put = await first.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings?verify=false',
+      headers: auth,
+      payload: {
+        s3: {
+          endpoint: `http://localhost:${trap.port}`,
+          region: 'us-east-1',
+          bucket: 'media-bucket',
+          accessKeyId: 'k',
+          secretAccessKey: 's',
+          forcePathStyle: true,
+        },
+      },
+    });
     expect(put.statusCode, put.body).toBe(200);
     await first.app.close();
     second = await buildAppOn(first.db.reopen(), { SIMULATOR_ENABLED: 'true', ...CDN, ...STRICT });
@@ -118,7 +187,11 @@ describe('the address policy at connect time', () => {
     for (const session of ['by-name', 'by-address']) {
       const p = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(1000) });
       const { mediaId } = await ingestMessage({ app: second } as TestApp, auth, session, p.message);
-      const res = await second.inject({ method: 'POST', url: `/api/sessions/${session}/media/${mediaId}/download`, headers: auth });
+      const res = await second.inject({
+        method: 'POST',
+        url: `/api/sessions/${session}/media/${mediaId}/download`,
+        headers: auth,
+      });
       expect(res.statusCode, res.body).toBe(502);
       expect(res.json()).toMatchObject({ code: 'CDN_UNAVAILABLE' });
       expect(res.body).not.toMatch(/resolves to|ADDRESS_BLOCKED|ECONNREFUSED/);
@@ -130,17 +203,41 @@ describe('the address policy at connect time', () => {
   it('a session started with a refused proxy fails without contacting it', async () => {
     const res = await second.inject({ method: 'POST', url: '/api/sessions/by-name/start', headers: auth });
     expect(res.statusCode, res.body).toBe(200);
-    await eventually(async () => ((await second.inject({ url: '/api/sessions/by-name', headers: auth })).json<{ data: { status: string } }>().data.status === 'DISCONNECTED' ? true : undefined), 10_000, 'the session to stop');
-    expect(JSON.stringify((await second.inject({ url: '/api/sessions/by-name', headers: auth })).json())).not.toContain(':p@');
+    await eventually(
+      async () =>
+        (await second.inject({ url: '/api/sessions/by-name', headers: auth })).json<{ data: { status: string } }>().data
+          .status === 'DISCONNECTED'
+          ? true
+          : undefined,
+      10_000,
+      'the session to stop',
+    );
+    expect(JSON.stringify((await second.inject({ url: '/api/sessions/by-name', headers: auth })).json())).not.toContain(
+      ':p@',
+    );
     expect(trap.hits).toBe(0);
   });
 
   it('a persist to an endpoint whose name resolves to loopback fails with a generic STORAGE_FAILED, no contact', async () => {
     // A session without a proxy, so only the bucket's address is in play.
-    const direct = await second.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'direct' } });
+    const direct = await second.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { name: 'direct' },
+    });
     expect(direct.statusCode, direct.body).toBe(201);
-    const m = await ingestMessage({ app: second } as TestApp, auth, 'direct', (await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(1000) })).message);
-    const res = await second.inject({ method: 'POST', url: `/api/sessions/direct/media/${m.mediaId}/persist`, headers: auth });
+    const m = await ingestMessage(
+      { app: second } as TestApp,
+      auth,
+      'direct',
+      (await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(1000) })).message,
+    );
+    const res = await second.inject({
+      method: 'POST',
+      url: `/api/sessions/direct/media/${m.mediaId}/persist`,
+      headers: auth,
+    });
     expect(res.statusCode, res.body).toBe(502);
     expect(res.json()).toMatchObject({ code: 'STORAGE_FAILED' });
     expect(res.body).not.toMatch(/127\.0\.0\.1|localhost|resolves to|ECONNREFUSED/);

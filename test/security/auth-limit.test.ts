@@ -13,7 +13,10 @@ describe('failed authentication is rate limited per client address', () => {
 
   const statuses = async (n: number, url: string, remoteAddress: string, guess: (i: number) => string) => {
     const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push((await t.app.inject({ url, remoteAddress, headers: { authorization: `Bearer ${guess(i)}` } })).statusCode);
+    for (let i = 0; i < n; i++)
+      out.push(
+        (await t.app.inject({ url, remoteAddress, headers: { authorization: `Bearer ${guess(i)}` } })).statusCode,
+      );
     return out;
   };
 
@@ -21,14 +24,22 @@ describe('failed authentication is rate limited per client address', () => {
     const got = await statuses(40, '/admin/accounts', '203.0.113.9', (i) => `guess-master-key-${i}-xxxxxxxx`);
     expect(got.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(new Set(got.slice(5))).toEqual(new Set([429]));
-    const limited = await t.app.inject({ url: '/admin/accounts', remoteAddress: '203.0.113.9', headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    const limited = await t.app.inject({
+      url: '/admin/accounts',
+      remoteAddress: '203.0.113.9',
+      headers: { authorization: `Bearer ${MASTER_KEY}` },
+    });
     // Even the right key: the answer must not tell a lucky guess apart while limited.
     expect(limited.statusCode).toBe(429);
     expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect(limited.headers['x-request-id']).toBeTruthy();
-    const other = await t.app.inject({ url: '/admin/accounts', remoteAddress: '198.51.100.4', headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    const other = await t.app.inject({
+      url: '/admin/accounts',
+      remoteAddress: '198.51.100.4',
+      headers: { authorization: `Bearer ${MASTER_KEY}` },
+    });
     expect(other.statusCode).toBe(200);
   });
 
@@ -40,6 +51,9 @@ describe('failed authentication is rate limited per client address', () => {
       expect((await t.app.inject({ url: '/api/sessions', remoteAddress, headers: valid })).statusCode).toBe(200);
     }
     // Successful requests never count against an address.
-    for (let i = 0; i < 20; i++) expect((await t.app.inject({ url: '/api/sessions', remoteAddress: '192.0.2.90', headers: valid })).statusCode).toBe(200);
+    for (let i = 0; i < 20; i++)
+      expect(
+        (await t.app.inject({ url: '/api/sessions', remoteAddress: '192.0.2.90', headers: valid })).statusCode,
+      ).toBe(200);
   });
 });

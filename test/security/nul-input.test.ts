@@ -22,7 +22,11 @@ describe.each(DIALECTS)('NUL characters (%s)', (dialect) => {
     ['a webhook label', '/api/webhooks', { url: 'https://93.184.215.14/hook', label: 'a\u0000b' }],
     ['a key label', '/api/account/keys', { label: 'a\u0000b', scopes: ['*'] }],
     ['a session config key', '/api/sessions', { name: 'cfg', config: { 'k\u0000': 1 } }],
-    ['a simulated message', '/api/sessions/demo/simulate/message', { key: { remoteJid: '1@s.whatsapp.net', id: 'A\u0000B' }, message: { conversation: 'x' } }],
+    [
+      'a simulated message',
+      '/api/sessions/demo/simulate/message',
+      { key: { remoteJid: '1@s.whatsapp.net', id: 'A\u0000B' }, message: { conversation: 'x' } },
+    ],
   ])('in %s is a 400, not a 500', async (_what, url, payload) => {
     const res = await t.app.inject({ method: 'POST', url, headers: auth, payload });
     expect(res.statusCode, res.body).toBe(400);
@@ -32,15 +36,38 @@ describe.each(DIALECTS)('NUL characters (%s)', (dialect) => {
   it('in a live message: ingest keeps the message, without the NULs', async () => {
     const box = createSecretBox(SECRET_KEY);
     const ingest = createIngest({ db: t.db.store.db, clock: systemClock, secretBox: box });
-    const session = await t.db.store.db.selectFrom('sessions').select(['id', 'account_id', 'name']).where('name', '=', 'demo').executeTakeFirstOrThrow();
+    const session = await t.db.store.db
+      .selectFrom('sessions')
+      .select(['id', 'account_id', 'name'])
+      .where('name', '=', 'demo')
+      .executeTakeFirstOrThrow();
     const message = {
       key: { remoteJid: '1555\u0000@s.whatsapp.net', fromMe: false, id: 'LIVE\u0000NUL' },
       messageTimestamp: 1_764_000_000,
-      message: { documentMessage: { url: 'https://mmg.whatsapp.net/x', mimetype: 'text/plain\u0000', fileName: 'a\u0000.pdf', caption: 'c\u0000', mediaKey: generateMediaKey() } },
+      message: {
+        documentMessage: {
+          url: 'https://mmg.whatsapp.net/x',
+          mimetype: 'text/plain\u0000',
+          fileName: 'a\u0000.pdf',
+          caption: 'c\u0000',
+          mediaKey: generateMediaKey(),
+        },
+      },
     } as unknown as proto.IWebMessageInfo;
     const r = await ingest({ id: session.id, accountId: session.account_id, name: session.name }, message);
     expect(r.mediaId).toBeTruthy();
-    const row = await t.db.store.db.selectFrom('media').selectAll().where('id', '=', r.mediaId!).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ message_id: 'LIVENUL', file_name: 'a.pdf', caption: 'c', mime_type: 'application/octet-stream', declared_mime_type: 'text/plain', remote_jid: '1555@s.whatsapp.net' });
+    const row = await t.db.store.db
+      .selectFrom('media')
+      .selectAll()
+      .where('id', '=', r.mediaId!)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      message_id: 'LIVENUL',
+      file_name: 'a.pdf',
+      caption: 'c',
+      mime_type: 'application/octet-stream',
+      declared_mime_type: 'text/plain',
+      remote_jid: '1555@s.whatsapp.net',
+    });
   });
 });

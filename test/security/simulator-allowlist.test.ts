@@ -21,15 +21,31 @@ describe.each([
   afterAll(() => t.close());
 
   const pointingAt = (url: string) => ({
-    key: { remoteJid: '15550001111@s.whatsapp.net', fromMe: false, id: `3EB0${randomBytes(8).toString('hex').toUpperCase()}` },
+    key: {
+      remoteJid: '15550001111@s.whatsapp.net',
+      fromMe: false,
+      id: `3EB0${randomBytes(8).toString('hex').toUpperCase()}`,
+    },
     messageTimestamp: 1_764_000_000,
-    message: { imageMessage: { url, mimetype: 'image/jpeg', mediaKey: generateMediaKey().toString('base64'), fileLength: 10 } },
+    message: {
+      imageMessage: { url, mimetype: 'image/jpeg', mediaKey: generateMediaKey().toString('base64'), fileLength: 10 },
+    },
   });
 
-  it.each(['/metrics', '/admin/accounts', '/simulator/cdn/../../metrics', '/simulator/cdn/%2e%2e/%2e%2e/metrics', '/api/sessions'])('a message url to the server’s own %s is refused, never fetched', async (path) => {
+  it.each([
+    '/metrics',
+    '/admin/accounts',
+    '/simulator/cdn/../../metrics',
+    '/simulator/cdn/%2e%2e/%2e%2e/metrics',
+    '/api/sessions',
+  ])('a message url to the server’s own %s is refused, never fetched', async (path) => {
     const { mediaId } = await ingestMessage(t, auth, 'demo', pointingAt(`${base}${path}`));
     const before = t.logs.lines.filter((l) => l.msg === 'request').length;
-    const res = await t.app.inject({ method: 'POST', url: `/api/sessions/demo/media/${mediaId}/download`, headers: auth });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/demo/media/${mediaId}/download`,
+      headers: auth,
+    });
     expect(res.statusCode, res.body).toBe(502);
     expect(res.json()).toMatchObject({ code: 'CDN_HOST_NOT_ALLOWED' });
     // The only request the server saw was the download itself.
@@ -39,7 +55,11 @@ describe.each([
 
   it('the simulated CDN itself still works', async () => {
     const photo = plaintextOf(5000);
-    const up = await fetch(`${base}/api/sessions/demo/simulate/media`, { method: 'POST', headers: { ...auth, 'content-type': 'image/jpeg' }, body: photo });
+    const up = await fetch(`${base}/api/sessions/demo/simulate/media`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'image/jpeg' },
+      body: photo,
+    });
     expect(up.status).toBe(201);
     const { mediaId } = ((await up.json()) as { data: { mediaId: string } }).data;
     const dl = await fetch(`${base}/api/sessions/demo/media/${mediaId}/download`, { method: 'POST', headers: auth });

@@ -29,7 +29,10 @@ describe('the S3 client factory in AppDeps', () => {
         deps: {
           s3ClientFactory: (settings) => {
             built.push(settings);
-            return buildS3Client({ ...settings, secretAccessKey: settings.secretAccessKey === 'known-to-the-factory' ? real : settings.secretAccessKey });
+            return buildS3Client({
+              ...settings,
+              secretAccessKey: settings.secretAccessKey === 'known-to-the-factory' ? real : settings.secretAccessKey,
+            });
           },
         },
       },
@@ -44,19 +47,32 @@ describe('the S3 client factory in AppDeps', () => {
   it('makes every client: settings verified, media persisted and read back through it', async () => {
     const a = await t.newAccount();
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name: 's' } });
-    const put = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: settingsBody(bucket, { secretAccessKey: 'known-to-the-factory' }) });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: a.auth,
+      payload: settingsBody(bucket, { secretAccessKey: 'known-to-the-factory' }),
+    });
     expect(put.statusCode, put.body).toBe(200);
 
     const p = await publishMedia(cdn, { type: 'document', plaintext: plaintextOf(4000) });
     const { mediaId } = await ingestMessage(t, a.auth, 's', p.message);
-    const res = await t.app.inject({ method: 'POST', url: `/api/sessions/s/media/${mediaId}/persist`, headers: a.auth });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/s/media/${mediaId}/persist`,
+      headers: a.auth,
+    });
     expect(res.statusCode, res.body).toBe(200);
     const { key } = res.json<{ data: { key: string } }>().data;
     expect(sha256((await getObject(s3, bucket, key)).bytes)).toBe(sha256(p.plaintext));
 
     // Served from the bucket now (the CDN copy is gone).
     cdn.misbehave(p.path, { status: 410 });
-    const down = await t.app.inject({ method: 'POST', url: `/api/sessions/s/media/${mediaId}/download`, headers: a.auth });
+    const down = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/s/media/${mediaId}/download`,
+      headers: a.auth,
+    });
     expect(down.statusCode, down.body).toBe(200);
     expect(sha256(down.rawPayload)).toBe(sha256(p.plaintext));
     expect(built.every((s) => s.bucket === bucket && s.secretAccessKey === 'known-to-the-factory')).toBe(true);

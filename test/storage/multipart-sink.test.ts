@@ -50,9 +50,11 @@ function recordingStore(opts: { failPart?: number; delayMs?: number } = {}) {
 
 /** `data` as a stream of chunks of `chunk` bytes. */
 const chunked = (data: Buffer, chunk: number) =>
-  Readable.from((function* () {
-    for (let i = 0; i < data.length; i += chunk) yield data.subarray(i, i + chunk);
-  })());
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < data.length; i += chunk) yield data.subarray(i, i + chunk);
+    })(),
+  );
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -67,18 +69,23 @@ describe('MultipartSink', () => {
     expect(rec.completed).toBeNull();
   });
 
-  it.each([PART + 1, 3 * PART, 10 * PART + 17])('a %i-byte stream becomes ordered full parts, the bytes intact', async (size) => {
-    const data = randomBytes(size);
-    const { store, rec } = recordingStore();
-    await pipeline(chunked(data, 333), new MultipartSink({ partSize: PART, queueSize: 3, store }));
-    expect(rec.puts).toHaveLength(0);
-    expect(rec.creates).toBe(1);
-    const n = Math.ceil(size / PART);
-    expect(rec.completed).toEqual(Array.from({ length: n }, (_, i) => ({ PartNumber: i + 1, ETag: `"etag-${i + 1}"` })));
-    for (let i = 1; i < n; i++) expect(rec.parts.get(i)!.length).toBe(PART);
-    const joined = Buffer.concat([...rec.parts.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b));
-    expect(sha(joined)).toBe(sha(data));
-  });
+  it.each([PART + 1, 3 * PART, 10 * PART + 17])(
+    'a %i-byte stream becomes ordered full parts, the bytes intact',
+    async (size) => {
+      const data = randomBytes(size);
+      const { store, rec } = recordingStore();
+      await pipeline(chunked(data, 333), new MultipartSink({ partSize: PART, queueSize: 3, store }));
+      expect(rec.puts).toHaveLength(0);
+      expect(rec.creates).toBe(1);
+      const n = Math.ceil(size / PART);
+      expect(rec.completed).toEqual(
+        Array.from({ length: n }, (_, i) => ({ PartNumber: i + 1, ETag: `"etag-${i + 1}"` })),
+      );
+      for (let i = 1; i < n; i++) expect(rec.parts.get(i)!.length).toBe(PART);
+      const joined = Buffer.concat([...rec.parts.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b));
+      expect(sha(joined)).toBe(sha(data));
+    },
+  );
 
   it('keeps at most queueSize parts in flight and reuses queueSize + 1 buffers', async () => {
     const data = randomBytes(40 * PART + 5);
@@ -102,10 +109,12 @@ describe('MultipartSink', () => {
   it('a source that fails is not a storage error, and nothing is put or completed', async () => {
     const { store, rec } = recordingStore();
     const sink = new MultipartSink({ partSize: PART, queueSize: 2, store });
-    const source = Readable.from((function* () {
-      yield randomBytes(PART / 2);
-      throw new Error('MAC mismatch');
-    })());
+    const source = Readable.from(
+      (function* () {
+        yield randomBytes(PART / 2);
+        throw new Error('MAC mismatch');
+      })(),
+    );
     await expect(pipeline(source, sink)).rejects.toThrow('MAC mismatch');
     expect(sink.storageError).toBeUndefined();
     expect(rec.puts).toHaveLength(0);
@@ -115,7 +124,9 @@ describe('MultipartSink', () => {
   it('a stream that needs more than 10,000 parts fails with a reason, and nothing is completed', async () => {
     const { store, rec } = recordingStore({ delayMs: 0 });
     const sink = new MultipartSink({ partSize: PART, queueSize: 64, store });
-    await expect(pipeline(chunked(Buffer.alloc(MAX_PARTS * PART + 1), 64 * 1024), sink)).rejects.toThrow('raise S3_PART_SIZE_BYTES');
+    await expect(pipeline(chunked(Buffer.alloc(MAX_PARTS * PART + 1), 64 * 1024), sink)).rejects.toThrow(
+      'raise S3_PART_SIZE_BYTES',
+    );
     await sink.settled();
     await sleep(20); // what would complete the upload runs after the parts settled
     expect(rec.parts.size).toBe(MAX_PARTS);

@@ -16,10 +16,13 @@ async function startRelay(target: string): Promise<{ origin: string; requests: s
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    const up = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = request(
+      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
@@ -64,7 +67,11 @@ describe('S3_PUBLIC_ENDPOINT (default bucket)', () => {
   async function persisted(size: number) {
     const p = await publishMedia(cdn, { type: 'document', plaintext: plaintextOf(size) });
     const { mediaId } = await ingestMessage(t, a.auth, 's', p.message);
-    const res = await t.app.inject({ method: 'POST', url: `/api/sessions/s/media/${mediaId}/persist`, headers: a.auth });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/s/media/${mediaId}/persist`,
+      headers: a.auth,
+    });
     expect(res.statusCode, res.body).toBe(200);
     return { ...p, mediaId: mediaId!, data: res.json<{ data: { url: string; key: string } }>().data };
   }
@@ -88,7 +95,11 @@ describe('S3_PUBLIC_ENDPOINT (default bucket)', () => {
     const seen = relay.requests.length;
     const obj = await t.app.inject({ url: `/api/sessions/s/media/${m.mediaId}`, headers: a.auth });
     expect(new URL(obj.json<{ data: { s3Url: string } }>().data.s3Url).origin).toBe(relay.origin);
-    const dl = await t.app.inject({ method: 'POST', url: `/api/sessions/s/media/${m.mediaId}/download`, headers: a.auth });
+    const dl = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/s/media/${m.mediaId}/download`,
+      headers: a.auth,
+    });
     expect(dl.statusCode).toBe(200);
     expect(dl.rawPayload.equals(m.plaintext)).toBe(true);
     expect(relay.requests.length).toBe(seen);
@@ -103,10 +114,19 @@ describe('S3_PUBLIC_ENDPOINT (default bucket)', () => {
   });
 
   it('sends redirect downloads to the public endpoint', async () => {
-    const put = await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: a.auth, payload: { downloadMode: 'redirect' } });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/api/account/settings',
+      headers: a.auth,
+      payload: { downloadMode: 'redirect' },
+    });
     expect(put.statusCode, put.body).toBe(200);
     const m = await persisted(2000);
-    const dl = await t.app.inject({ method: 'POST', url: `/api/sessions/s/media/${m.mediaId}/download`, headers: a.auth });
+    const dl = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/s/media/${m.mediaId}/download`,
+      headers: a.auth,
+    });
     expect(dl.statusCode).toBe(302);
     const location = new URL(String(dl.headers.location));
     expect(location.origin).toBe(relay.origin);

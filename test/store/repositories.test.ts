@@ -20,7 +20,16 @@ describe.each(DIALECTS)('store (%s)', (dialect) => {
 
   it('records applied migrations and re-running is a no-op', async () => {
     const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(t.store.db);
-    expect(rows.rows.map((r) => r.name)).toEqual(['001-foundation', '002-media', '003-settings', '004-whatsapp', '005-webhooks', '006-uploads', '007-webhook-secret-rotation', '008-media-lifecycle']);
+    expect(rows.rows.map((r) => r.name)).toEqual([
+      '001-foundation',
+      '002-media',
+      '003-settings',
+      '004-whatsapp',
+      '005-webhooks',
+      '006-uploads',
+      '007-webhook-secret-rotation',
+      '008-media-lifecycle',
+    ]);
     expect(await migrateToLatest(t.store.db)).toEqual([]);
   });
 
@@ -30,7 +39,11 @@ describe.each(DIALECTS)('store (%s)', (dialect) => {
     const accounts = createAccountService(t.store.db, { now: () => new Date(ms++) });
     const a = await accounts.create('first');
     const b = await accounts.create('second');
-    expect(await accountsRepo.findAccount(t.store.db, a.id)).toEqual({ id: a.id, name: 'first', created_at: a.createdAt });
+    expect(await accountsRepo.findAccount(t.store.db, a.id)).toEqual({
+      id: a.id,
+      name: 'first',
+      created_at: a.createdAt,
+    });
     const ids = (await accountsRepo.listAccounts(t.store.db)).map((r) => r.id);
     expect(ids.indexOf(a.id)).toBeLessThan(ids.indexOf(b.id));
     expect((await accounts.defaultAccount()).id).toBe(ids[0]);
@@ -38,8 +51,17 @@ describe.each(DIALECTS)('store (%s)', (dialect) => {
 
   it('settings: the bucket JSON is parsed and checked on read; fields a row predates take their defaults', async () => {
     const a = await createAccountService(t.store.db, systemClock).create('settings');
-    const row = { account_id: a.id, auto_persist: 0, download_mode: 'stream' as const, version: 1, updated_at: new Date().toISOString() };
-    await t.store.db.insertInto('account_settings').values({ ...row, s3: JSON.stringify({ bucket: 'old-bucket', region: 'eu-west-1' }) }).execute();
+    const row = {
+      account_id: a.id,
+      auto_persist: 0,
+      download_mode: 'stream' as const,
+      version: 1,
+      updated_at: new Date().toISOString(),
+    };
+    await t.store.db
+      .insertInto('account_settings')
+      .values({ ...row, s3: JSON.stringify({ bucket: 'old-bucket', region: 'eu-west-1' }) })
+      .execute();
     expect((await settingsRepo.findSettings(t.store.db, a.id))?.s3).toEqual({
       endpoint: null,
       region: 'eu-west-1',
@@ -51,8 +73,14 @@ describe.each(DIALECTS)('store (%s)', (dialect) => {
       presignExpiresSeconds: 3600,
       secretAccessKeySealed: null,
     });
-    await t.store.db.updateTable('account_settings').set({ s3: JSON.stringify({ region: 'eu-west-1' }) }).where('account_id', '=', a.id).execute();
-    await expect(settingsRepo.findSettings(t.store.db, a.id)).rejects.toThrow(/account_settings.s3 holds a value of the wrong shape/);
+    await t.store.db
+      .updateTable('account_settings')
+      .set({ s3: JSON.stringify({ region: 'eu-west-1' }) })
+      .where('account_id', '=', a.id)
+      .execute();
+    await expect(settingsRepo.findSettings(t.store.db, a.id)).rejects.toThrow(
+      /account_settings.s3 holds a value of the wrong shape/,
+    );
   });
 
   it('api keys: round trip, scoped by account, hash is unique', async () => {
@@ -97,6 +125,7 @@ describe.each(DIALECTS)('store (%s)', (dialect) => {
     const a = await accounts.create('race');
     const results = await Promise.allSettled(Array.from({ length: 5 }, () => sessions.create(a.id, { name: 'same' })));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    for (const r of results.filter((x) => x.status === 'rejected')) expect((r).reason).toMatchObject({ code: 'SESSION_EXISTS' });
+    for (const r of results.filter((x) => x.status === 'rejected'))
+      expect(r.reason).toMatchObject({ code: 'SESSION_EXISTS' });
   });
 });

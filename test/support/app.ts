@@ -22,7 +22,11 @@ export interface TestApp {
   /** Creates an account and a key with `scopes` through the admin API. */
   newAccount(scopes?: string[]): Promise<{ accountId: string; key: string; auth: { authorization: string } }>;
   /** Creates another key for an existing account through the admin API. */
-  newKey(accountId: string, scopes: string[], extra?: Record<string, unknown>): Promise<{ id: string; key: string; auth: { authorization: string } }>;
+  newKey(
+    accountId: string,
+    scopes: string[],
+    extra?: Record<string, unknown>,
+  ): Promise<{ id: string; key: string; auth: { authorization: string } }>;
   close(): Promise<void>;
 }
 
@@ -76,7 +80,12 @@ export async function buildTestApp(
 
   const admin = { authorization: `Bearer ${MASTER_KEY}` };
   async function newKey(accountId: string, scopes: string[], extra: Record<string, unknown> = {}) {
-    const res = await app.inject({ method: 'POST', url: '/admin/keys', headers: admin, payload: { accountId, label: 'test', scopes, ...extra } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/admin/keys',
+      headers: admin,
+      payload: { accountId, label: 'test', scopes, ...extra },
+    });
     if (res.statusCode !== 201) throw new Error(`key creation failed: ${res.statusCode} ${res.body}`);
     const { id, key } = res.json<{ data: { id: string; key: string } }>().data;
     return { id, key, auth: { authorization: `Bearer ${key}` } };
@@ -88,7 +97,12 @@ export async function buildTestApp(
     logs: { lines, text: () => raw },
     newKey,
     async newAccount(scopes = ['*']) {
-      const res = await app.inject({ method: 'POST', url: '/admin/accounts', headers: admin, payload: { name: 'acme' } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/admin/accounts',
+        headers: admin,
+        payload: { name: 'acme' },
+      });
       if (res.statusCode !== 201) throw new Error(`account creation failed: ${res.statusCode} ${res.body}`);
       const accountId = res.json<{ data: { id: string } }>().data.id;
       const k = await newKey(accountId, scopes);

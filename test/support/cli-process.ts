@@ -15,9 +15,15 @@ export function runCli(args: string[], env: Record<string, string>, cwd: string)
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href, join(ROOT, 'src/cli.ts'), ...args],
+      [
+        '--import',
+        pathToFileURL(join(ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href,
+        join(ROOT, 'src/cli.ts'),
+        ...args,
+      ],
       { cwd, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
 }

@@ -68,7 +68,7 @@ export function syntheticFile(size: number, seed = 1): FakeFile {
     size,
     generate(offset, length) {
       const out = Buffer.allocUnsafe(length);
-      for (let done = 0; done < length; ) {
+      for (let done = 0; done < length;) {
         const at = (offset + done) % PATTERN_LENGTH;
         done += block.copy(out, done, at, at + Math.min(length - done, PATTERN_LENGTH));
       }
@@ -128,11 +128,12 @@ export async function startFakeCdn(opts: { host?: string } = {}): Promise<FakeCd
       ...(m.noLength ? {} : { 'content-length': String(length) }),
       ...(status === 206 ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
     });
-    const cutAt = m.cutAt === undefined ? Infinity : m.cutAt > 0 && m.cutAt < 1 ? Math.floor(length * m.cutAt) : m.cutAt;
+    const cutAt =
+      m.cutAt === undefined ? Infinity : m.cutAt > 0 && m.cutAt < 1 ? Math.floor(length * m.cutAt) : m.cutAt;
     const chunkSize = m.slowBytesPerSec ? Math.max(1, Math.floor(m.slowBytesPerSec / 20)) : 64 * 1024;
     let gone = false;
     res.on('close', () => (gone = true));
-    for (let sent = 0; sent < length && !gone; ) {
+    for (let sent = 0; sent < length && !gone;) {
       const n = Math.min(chunkSize, length - sent, cutAt - sent);
       const chunk = fileBytes(entry.file, start + sent, start + sent + n - 1);
       const t = m.tamperAt === undefined ? -1 : m.tamperAt - start - sent;

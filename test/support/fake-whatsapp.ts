@@ -6,7 +6,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { Boom } from '@hapi/boom';
-import { proto, type AuthenticationState, type BaileysEventMap, type Contact, type WAMessage } from '@whiskeysockets/baileys';
+import {
+  proto,
+  type AuthenticationState,
+  type BaileysEventMap,
+  type Contact,
+  type WAMessage,
+} from '@whiskeysockets/baileys';
 import type { SocketFactory, SocketOptions, WaSocket } from '../../src/whatsapp/socket-factory.js';
 
 /** The account a fake phone links. */
@@ -156,7 +162,11 @@ export class FakeWhatsApp {
 }
 
 /** Polls `check` until it holds (or fails with `what`). */
-export async function eventually<T>(check: () => T | Promise<T>, what = 'condition', timeoutMs = 5000): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  what = 'condition',
+  timeoutMs = 5000,
+): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -52,9 +52,14 @@ export default async function setup(project: TestProject) {
  */
 function checkObservedResponses(dir: string) {
   const all = readObservations(dir);
-  const missing = all.filter((o) => !o.documented).map((o) => `${o.route} → ${o.status} ${o.contentType ?? '(no body)'}`);
-  console.log(`observed responses: ${all.length} distinct (route, status, content type), ${missing.length} undocumented`);
-  if (missing.length > 0) throw new Error(`Responses the OpenAPI document does not declare:\n  ${missing.sort().join('\n  ')}`);
+  const missing = all
+    .filter((o) => !o.documented)
+    .map((o) => `${o.route} → ${o.status} ${o.contentType ?? '(no body)'}`);
+  console.log(
+    `observed responses: ${all.length} distinct (route, status, content type), ${missing.length} undocumented`,
+  );
+  if (missing.length > 0)
+    throw new Error(`Responses the OpenAPI document does not declare:\n  ${missing.sort().join('\n  ')}`);
 }
 
 async function setupS3(project: TestProject): Promise<(() => Promise<void>) | undefined> {
@@ -76,7 +81,10 @@ async function setupS3(project: TestProject): Promise<(() => Promise<void>) | un
   );
   let out: string;
   try {
-    ({ stdout: out } = await run('bash', [`${ROOT}scripts/s3-gateway-start.sh`], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }));
+    ({ stdout: out } = await run('bash', [`${ROOT}scripts/s3-gateway-start.sh`], {
+      cwd: ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+    }));
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`Could not start the S3 gateway: ${e.message}\n${e.stderr ?? ''}\n${HOW_TO}`, { cause: err });
@@ -89,6 +97,7 @@ async function setupS3(project: TestProject): Promise<(() => Promise<void>) | un
     secretAccessKey: vars.TEST_S3_SECRET_ACCESS_KEY!,
   });
   return async () => {
-    if (!wasRunning && env.KEEP_S3_GATEWAY !== '1') await run('bash', [`${ROOT}scripts/s3-gateway-stop.sh`], { cwd: ROOT }).catch(() => undefined);
+    if (!wasRunning && env.KEEP_S3_GATEWAY !== '1')
+      await run('bash', [`${ROOT}scripts/s3-gateway-stop.sh`], { cwd: ROOT }).catch(() => undefined);
   };
 }

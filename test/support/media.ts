@@ -32,7 +32,16 @@ export interface PublishedMedia {
  */
 export async function publishMedia(
   cdn: FakeCdn,
-  opts: { type: MediaType; plaintext: Buffer; path?: string; mimeType?: string; fileName?: string; wrap?: (m: Record<string, unknown>) => Record<string, unknown>; fields?: Record<string, unknown>; id?: string },
+  opts: {
+    type: MediaType;
+    plaintext: Buffer;
+    path?: string;
+    mimeType?: string;
+    fileName?: string;
+    wrap?: (m: Record<string, unknown>) => Record<string, unknown>;
+    fields?: Record<string, unknown>;
+    id?: string;
+  },
 ): Promise<PublishedMedia> {
   const mediaKey = generateMediaKey();
   const enc = await encryptBuffer(opts.plaintext, mediaKey, opts.type);
@@ -40,7 +49,15 @@ export async function publishMedia(
   cdn.put(path, enc.encrypted);
   const content: Record<string, unknown> = {
     url: cdn.origin + path,
-    mimetype: opts.mimeType ?? { image: 'image/jpeg', video: 'video/mp4', audio: 'audio/ogg; codecs=opus', document: 'application/pdf', sticker: 'image/webp' }[opts.type],
+    mimetype:
+      opts.mimeType ??
+      {
+        image: 'image/jpeg',
+        video: 'video/mp4',
+        audio: 'audio/ogg; codecs=opus',
+        document: 'application/pdf',
+        sticker: 'image/webp',
+      }[opts.type],
     mediaKey: mediaKey.toString('base64'),
     fileSha256: enc.fileSha256.toString('base64'),
     fileEncSha256: enc.fileEncSha256.toString('base64'),
@@ -56,7 +73,11 @@ export async function publishMedia(
     mediaKey,
     path,
     message: {
-      key: { remoteJid: '15550009999@s.whatsapp.net', fromMe: false, id: opts.id ?? `3EB0${randomBytes(8).toString('hex').toUpperCase()}` },
+      key: {
+        remoteJid: '15550009999@s.whatsapp.net',
+        fromMe: false,
+        id: opts.id ?? `3EB0${randomBytes(8).toString('hex').toUpperCase()}`,
+      },
       messageTimestamp: Math.floor(Date.now() / 1000),
       pushName: 'Tester',
       message: opts.wrap ? opts.wrap(inner) : inner,
@@ -65,8 +86,18 @@ export async function publishMedia(
 }
 
 /** Feeds a WAMessage through the simulator (the one ingest path) and returns the media id. */
-export async function ingestMessage(t: TestApp, auth: { authorization: string }, session: string, message: Record<string, unknown>) {
-  const res = await t.app.inject({ method: 'POST', url: `/api/sessions/${session}/simulate/message`, headers: auth, payload: message });
+export async function ingestMessage(
+  t: TestApp,
+  auth: { authorization: string },
+  session: string,
+  message: Record<string, unknown>,
+) {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: `/api/sessions/${session}/simulate/message`,
+    headers: auth,
+    payload: message,
+  });
   if (res.statusCode !== 201) throw new Error(`ingest failed: ${res.statusCode} ${res.body}`);
   return res.json<{ data: { messageId: string; mediaId: string | null } }>().data;
 }

@@ -32,7 +32,13 @@ function covered(declared: string[], mediaType: string): boolean {
   return declared.some((d) => d === mediaType || d === '*/*' || (d.endsWith('/*') && d.slice(0, -2) === type));
 }
 
-export function isDocumented(doc: { paths?: Record<string, Record<string, Op>> }, method: string, route: string, status: number, contentType: string | null): boolean {
+export function isDocumented(
+  doc: { paths?: Record<string, Record<string, Op>> },
+  method: string,
+  route: string,
+  status: number,
+  contentType: string | null,
+): boolean {
   const path = route.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
   const op = doc.paths?.[path]?.[method.toLowerCase()];
   const res = op?.responses?.[String(status)];
@@ -56,12 +62,24 @@ export function observeResponses(app: FastifyInstance) {
     const route = request.routeOptions.url;
     // Unmatched URLs have no operation; the docs pages are not part of the API.
     // (Routes a test adds for itself have no schema; every real route has one, see openapi.test.ts.)
-    if (!route || !request.routeOptions.schema || request.routeOptions.schema.hide || request.method === 'HEAD') return payload;
+    if (!route || !request.routeOptions.schema || request.routeOptions.schema.hide || request.method === 'HEAD')
+      return payload;
     doc ??= app.swagger();
     const type = reply.getHeader('content-type');
-    const contentType = typeof type === 'string' ? (type.split(';')[0]!.trim().toLowerCase() || null) : null;
-    const documented = isDocumented(doc as Parameters<typeof isDocumented>[0], request.method, route, reply.statusCode, contentType);
-    const o: Observation = { route: `${request.method} ${route}`, status: String(reply.statusCode), contentType, documented };
+    const contentType = typeof type === 'string' ? type.split(';')[0]!.trim().toLowerCase() || null : null;
+    const documented = isDocumented(
+      doc as Parameters<typeof isDocumented>[0],
+      request.method,
+      route,
+      reply.statusCode,
+      contentType,
+    );
+    const o: Observation = {
+      route: `${request.method} ${route}`,
+      status: String(reply.statusCode),
+      contentType,
+      documented,
+    };
     appendFileSync(file, `${JSON.stringify(o)}\n`);
     return payload;
   });

@@ -29,7 +29,9 @@ function listen(server: Server | ReturnType<typeof createHttpServer>, sockets: S
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  return new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  return new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
 }
 
 function closer(server: Server | ReturnType<typeof createHttpServer>, sockets: Set<Socket>) {
@@ -52,7 +54,10 @@ export async function startConnectProxy(): Promise<TestProxy> {
       client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n');
       return;
     }
-    const [host, port] = [req.url!.slice(0, req.url!.lastIndexOf(':')), Number(req.url!.slice(req.url!.lastIndexOf(':') + 1))];
+    const [host, port] = [
+      req.url!.slice(0, req.url!.lastIndexOf(':')),
+      Number(req.url!.slice(req.url!.lastIndexOf(':') + 1)),
+    ];
     proxy.tunnels.push(req.url!);
     const upstream = connect(port, host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');

@@ -24,7 +24,10 @@ export interface S3Recorder {
  * request whose `x-amz-checksum-sha256` does not match its body (400 BadDigest) before relaying.
  * `delayMs` holds every request that long (a slow store).
  */
-export async function startS3Recorder(upstream: string, opts: { verify?: boolean; delayMs?: number } = {}): Promise<S3Recorder> {
+export async function startS3Recorder(
+  upstream: string,
+  opts: { verify?: boolean; delayMs?: number } = {},
+): Promise<S3Recorder> {
   const target = new URL(upstream);
   const requests: RecordedS3Request[] = [];
   const server: Server = createServer((req, res) => {
@@ -33,20 +36,33 @@ export async function startS3Recorder(upstream: string, opts: { verify?: boolean
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const bodySha256 = createHash('sha256').update(body).digest('base64');
-      requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, bodySha256, bodyLength: body.length });
+      requests.push({
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        bodySha256,
+        bodyLength: body.length,
+      });
       const claimed = req.headers['x-amz-checksum-sha256'];
       if (opts.verify && typeof claimed === 'string' && claimed !== bodySha256) {
-        res.writeHead(400, { 'content-type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>BadDigest</Code><Message>checksum mismatch</Message></Error>');
+        res
+          .writeHead(400, { 'content-type': 'application/xml' })
+          .end(
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>BadDigest</Code><Message>checksum mismatch</Message></Error>',
+          );
         return;
       }
       setTimeout(relay, opts.delayMs ?? 0);
     });
     function relay() {
       const body = Buffer.concat(chunks);
-      const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      });
+      const up = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+        },
+      );
       up.on('error', () => res.destroy());
       up.end(body);
     }

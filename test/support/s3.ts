@@ -50,7 +50,11 @@ export async function pendingUploads(client: S3Client, bucket: string): Promise<
 
 export async function getObject(client: S3Client, bucket: string, key: string) {
   const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return { bytes: Buffer.from(await r.Body!.transformToByteArray()), contentType: r.ContentType, metadata: r.Metadata ?? {} };
+  return {
+    bytes: Buffer.from(await r.Body!.transformToByteArray()),
+    contentType: r.ContentType,
+    metadata: r.Metadata ?? {},
+  };
 }
 
 export async function headObject(client: S3Client, bucket: string, key: string) {
@@ -61,7 +65,15 @@ export async function headObject(client: S3Client, bucket: string, key: string) 
 export function settingsBody(bucket: string, extra: Record<string, unknown> = {}) {
   const e = s3Endpoint();
   return {
-    s3: { endpoint: e.endpoint, region: e.region, bucket, accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey, forcePathStyle: true, ...extra },
+    s3: {
+      endpoint: e.endpoint,
+      region: e.region,
+      bucket,
+      accessKeyId: e.accessKeyId,
+      secretAccessKey: e.secretAccessKey,
+      forcePathStyle: true,
+      ...extra,
+    },
   };
 }
 

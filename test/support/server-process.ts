@@ -21,11 +21,15 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 /** Runs `src/main.ts` as a real process in a fresh working directory (its own ./data). */
 export function runServer(env: Record<string, string>, opts: { cwd?: string } = {}): ServerProcess {
   const cwd = opts.cwd ?? mkdtempSync(join(tmpdir(), 'titan-proc-'));
-  const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href, join(ROOT, 'src/main.ts')], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href, join(ROOT, 'src/main.ts')],
+    {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -53,8 +57,10 @@ export function runServer(env: Record<string, string>, opts: { cwd?: string } = 
 export async function waitForOutput(p: ServerProcess, predicate: (out: string) => boolean, timeoutMs = 20_000) {
   const start = Date.now();
   while (!predicate(p.stdout())) {
-    if (p.child.exitCode !== null) throw new Error(`server exited (${p.child.exitCode}):\n${p.stdout()}\n${p.stderr()}`);
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for server output:\n${p.stdout()}\n${p.stderr()}`);
+    if (p.child.exitCode !== null)
+      throw new Error(`server exited (${p.child.exitCode}):\n${p.stdout()}\n${p.stderr()}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out waiting for server output:\n${p.stdout()}\n${p.stderr()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -17,12 +17,20 @@ export function databaseUrl(db: TestDb): string {
 export interface TitanProcess extends ServerProcess {
   /** JSON request with the given key (or the master key for /admin). */
   // The body is whatever JSON the server sent; tests read fields off it as they do with inject().
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  call(method: string, path: string, opts?: { auth?: string; body?: unknown; raw?: Buffer; contentType?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  call(
+    method: string,
+    path: string,
+    opts?: { auth?: string; body?: unknown; raw?: Buffer; contentType?: string },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 /** A real server process on `db`, started and listening. `cwd` lets a restart keep its data folder. */
-export async function startTitan(db: TestDb, env: Record<string, string>, cwd = mkdtempSync(join(tmpdir(), 'titan-proc-'))): Promise<TitanProcess & { cwd: string }> {
+export async function startTitan(
+  db: TestDb,
+  env: Record<string, string>,
+  cwd = mkdtempSync(join(tmpdir(), 'titan-proc-')),
+): Promise<TitanProcess & { cwd: string }> {
   const p = runServer({ DATABASE_URL: databaseUrl(db), MASTER_KEY, SECRET_KEY, ...env }, { cwd });
   await waitForOutput(p, (out) => out.includes('titan-media listening'), 30_000);
   const call: TitanProcess['call'] = async (method, path, opts = {}) => {

@@ -57,7 +57,9 @@ export async function startReceiver(): Promise<Receiver> {
       const start = Date.now();
       while (!predicate(received)) {
         if (Date.now() - start > timeoutMs) {
-          throw new Error(`receiver: timed out; got ${received.length} requests: ${received.map((r) => r.body.event).join(', ')}`);
+          throw new Error(
+            `receiver: timed out; got ${received.length} requests: ${received.map((r) => r.body.event).join(', ')}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -71,7 +73,13 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      const r: Received = { path: req.url ?? '/', headers: req.headers, raw, body: JSON.parse(raw.toString('utf8')) as Received['body'], at: Date.now() };
+      const r: Received = {
+        path: req.url ?? '/',
+        headers: req.headers,
+        raw,
+        body: JSON.parse(raw.toString('utf8')) as Received['body'],
+        at: Date.now(),
+      };
       received.push(r);
       res.writeHead(self.respond(r, received.length)).end('ok');
     });
@@ -106,20 +114,35 @@ export function opensslHmac(key: string, body: Buffer): Promise<string> {
  * test configuration plus `env`. Closing it closes that store.
  */
 export async function buildAppOn(store: Store, env: Record<string, string>): Promise<FastifyInstance> {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'warn', MASTER_KEY, SECRET_KEY, ...LOCAL_ADDRESSES, ...env });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    MASTER_KEY,
+    SECRET_KEY,
+    ...LOCAL_ADDRESSES,
+    ...env,
+  });
   const sink = new Writable({
     write: (c: Buffer, _e, cb) => {
       for (const l of c.toString().split('\n').filter(Boolean)) checkLogLine(l);
       cb();
     },
   });
-  const app = await buildApp({ config, store, logger: createLogger(config.logLevel, { pretty: false, destination: sink }) });
+  const app = await buildApp({
+    config,
+    store,
+    logger: createLogger(config.logLevel, { pretty: false, destination: sink }),
+  });
   await app.ready();
   return app;
 }
 
 /** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await check();

@@ -59,7 +59,11 @@ describe('crash recovery of the outbox and auto-persist (real processes)', () =>
       return p;
     };
     const call = async (p: ServerProcess, method: string, path: string, auth: string, body?: unknown) => {
-      const res = await fetch(`${p.baseUrl}${path}`, { method, headers: { authorization: auth, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : null });
+      const res = await fetch(`${p.baseUrl}${path}`, {
+        method,
+        headers: { authorization: auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : null,
+      });
       const text = await res.text();
       if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
       return text ? (JSON.parse(text) as { data: Record<string, unknown> }).data : null;
@@ -76,20 +80,32 @@ describe('crash recovery of the outbox and auto-persist (real processes)', () =>
     const key = `Bearer ${(await call(p1, 'POST', '/admin/keys', admin, { accountId: account!.id, label: 'k', scopes: ['*'] }))!.key as string}`;
     await call(p1, 'POST', '/api/sessions', key, { name: 'shop' });
     await call(p1, 'PUT', '/api/account/settings', key, { autoPersist: true });
-    await call(p1, 'POST', '/api/webhooks', key, { url: r.url, retries: { attempts: 20, delaySeconds: 0.2, policy: 'constant' } });
+    await call(p1, 'POST', '/api/webhooks', key, {
+      url: r.url,
+      retries: { attempts: 20, delaySeconds: 0.2, policy: 'constant' },
+    });
 
     // A 12 MiB video served slowly: the upload is still in its first parts when the process dies.
     const plaintext = plaintextOf(2 * PART + 2 * 1024 * 1024);
     const media = await publishMedia(cdn, { type: 'video', plaintext });
     cdn.misbehave(media.path, { slowBytesPerSec: 4 * 1024 * 1024, times: 1 });
-    const { mediaId } = (await call(p1, 'POST', '/api/sessions/shop/simulate/message', key, media.message)) as { mediaId: string };
+    const { mediaId } = (await call(p1, 'POST', '/api/sessions/shop/simulate/message', key, media.message)) as {
+      mediaId: string;
+    };
     const textIds = Array.from({ length: TEXTS }, (_, i) => `CRASH-${i}`);
     for (const id of textIds) {
-      await call(p1, 'POST', '/api/sessions/shop/simulate/message', key, { key: { remoteJid: '15550001111@s.whatsapp.net', id }, message: { conversation: id } });
+      await call(p1, 'POST', '/api/sessions/shop/simulate/message', key, {
+        key: { remoteJid: '15550001111@s.whatsapp.net', id },
+        message: { conversation: id },
+      });
     }
     // The events have been tried (and refused) at least once; then kill as soon as parts are up.
     await r.waitFor((rs) => rs.length >= TEXTS);
-    await eventually(async () => ((await pendingUploads(s3, bucket)).some((k) => k.includes(mediaId)) ? true : undefined), 15_000, 'a multipart upload in progress');
+    await eventually(
+      async () => ((await pendingUploads(s3, bucket)).some((k) => k.includes(mediaId)) ? true : undefined),
+      15_000,
+      'a multipart upload in progress',
+    );
 
     p1.kill('SIGKILL');
     await p1.exited;
@@ -99,14 +115,20 @@ describe('crash recovery of the outbox and auto-persist (real processes)', () =>
 
     const p2 = await start();
     try {
-      const delivered = (event: string) => r.received.filter((x) => x.body.event === event && answered.has(x.body.id)).map((x) => x.body);
+      const delivered = (event: string) =>
+        r.received.filter((x) => x.body.event === event && answered.has(x.body.id)).map((x) => x.body);
       await r.waitFor(
-        () => textIds.every((id) => delivered('message.received').some((b) => b.payload.id === id)) && delivered('message.received').some((b) => b.payload.mediaId === mediaId) && delivered('media.persisted').length === 1,
+        () =>
+          textIds.every((id) => delivered('message.received').some((b) => b.payload.id === id)) &&
+          delivered('message.received').some((b) => b.payload.mediaId === mediaId) &&
+          delivered('media.persisted').length === 1,
         30_000,
       );
       const announced = delivered('message.received').find((b) => b.payload.mediaId === mediaId)!;
       expect(announced.payload.persistError).toBeUndefined();
-      expect(sha256(Buffer.from(await (await fetch(announced.payload.mediaUrl as string)).arrayBuffer()))).toBe(sha256(plaintext));
+      expect(sha256(Buffer.from(await (await fetch(announced.payload.mediaUrl as string)).arrayBuffer()))).toBe(
+        sha256(plaintext),
+      );
       expect((await listKeys(s3, bucket)).filter((k) => k.includes(mediaId))).toHaveLength(1);
       expect(await pendingUploads(s3, bucket)).toEqual([]);
       expect(p2.stdout()).toContain('an earlier run of this auto-persist died');

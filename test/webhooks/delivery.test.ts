@@ -7,7 +7,11 @@ import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/med
 import { FAST_WEBHOOKS, opensslHmac, startReceiver, unsettledDeliveries, type Receiver } from '../support/webhooks.js';
 
 type Auth = { authorization: string };
-const textMessage = (text: string, id = `3EB0${randomBytes(8).toString('hex').toUpperCase()}`, extra: Record<string, unknown> = {}) => ({
+const textMessage = (
+  text: string,
+  id = `3EB0${randomBytes(8).toString('hex').toUpperCase()}`,
+  extra: Record<string, unknown> = {},
+) => ({
   key: { remoteJid: '15550001111@s.whatsapp.net', fromMe: false, id },
   messageTimestamp: 1_764_000_000,
   pushName: 'Alice',
@@ -23,9 +27,14 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
 
   beforeAll(async () => {
     cdn = await startFakeCdn();
-    t = await buildTestApp(dialect, { SIMULATOR_ENABLED: 'true', MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', ...FAST_WEBHOOKS });
+    t = await buildTestApp(dialect, {
+      SIMULATOR_ENABLED: 'true',
+      MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+      ...FAST_WEBHOOKS,
+    });
     a = await t.newAccount();
-    for (const name of ['shop', 'other']) await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name } });
+    for (const name of ['shop', 'other'])
+      await t.app.inject({ method: 'POST', url: '/api/sessions', headers: a.auth, payload: { name } });
   });
   afterAll(async () => {
     await t.close();
@@ -46,7 +55,22 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
   const deliveries = async (id: string, auth: Auth = a.auth) => {
     const res = await t.app.inject({ url: `/api/webhooks/${id}/deliveries`, headers: auth });
     expect(res.statusCode, res.body).toBe(200);
-    return res.json<{ data: { id: string; eventId: string; state: string; attempts: number; redeliveryOf: string | null; log: { attempt: number; statusCode: number | null; error: string | null; durationMs: number; nextRetryAt: string | null }[] }[] }>().data;
+    return res.json<{
+      data: {
+        id: string;
+        eventId: string;
+        state: string;
+        attempts: number;
+        redeliveryOf: string | null;
+        log: {
+          attempt: number;
+          statusCode: number | null;
+          error: string | null;
+          durationMs: number;
+          nextRetryAt: string | null;
+        }[];
+      }[];
+    }>().data;
   };
   async function waitForDelivery(id: string, state: string) {
     for (let i = 0; i < 400; i++) {
@@ -59,7 +83,11 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
 
   it('signs the exact body (openssl agrees) and sends the envelope, headers and message.received payload', async () => {
     const r = await receiver();
-    const w = await webhook({ url: r.url, label: 'crm', headers: [{ name: 'Authorization', value: 'Bearer receiver-token' }] });
+    const w = await webhook({
+      url: r.url,
+      label: 'crm',
+      headers: [{ name: 'Authorization', value: 'Bearer receiver-token' }],
+    });
     expect(w.hmacKey).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     const { messageId } = await ingestMessage(t, a.auth, 'shop', textMessage('Hello there'));
     await r.waitFor((rs) => rs.length === 1);
@@ -152,13 +180,19 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     expect(r.received).toHaveLength(0);
 
     await r.up();
-    const res = await t.app.inject({ method: 'POST', url: `/api/webhooks/${w.id}/deliveries/${d!.id}/redeliver`, headers: a.auth });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/webhooks/${w.id}/deliveries/${d!.id}/redeliver`,
+      headers: a.auth,
+    });
     expect(res.statusCode, res.body).toBe(202);
     expect(res.json().data).toMatchObject({ eventId: d!.eventId, redeliveryOf: d!.id, state: 'pending' });
     await r.waitFor((rs) => rs.length === 1);
     expect(r.received[0]!.body.id).toBe(d!.eventId);
     // The receiver has the request before the attempt is recorded: wait for the record.
-    await expect.poll(async () => (await deliveries(w.id)).map((x) => x.state).sort(), { timeout: 5_000 }).toEqual(['delivered', 'failed']);
+    await expect
+      .poll(async () => (await deliveries(w.id)).map((x) => x.state).sort(), { timeout: 5_000 })
+      .toEqual(['delivered', 'failed']);
     await t.app.inject({ method: 'DELETE', url: `/api/webhooks/${w.id}`, headers: a.auth });
   });
 
@@ -194,8 +228,11 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
       expect(res.statusCode).toBe(404);
       expect(res.json().code).toBe('WEBHOOK_NOT_FOUND');
     }
-    expect((await t.app.inject({ url: '/api/webhooks', headers: a.auth })).json().data.map((w: { id: string }) => w.id)).not.toContain(bHook.id);
-    for (const w of [statusOnly, otherOnly, shopMessages]) await t.app.inject({ method: 'DELETE', url: `/api/webhooks/${w.id}`, headers: a.auth });
+    expect(
+      (await t.app.inject({ url: '/api/webhooks', headers: a.auth })).json().data.map((w: { id: string }) => w.id),
+    ).not.toContain(bHook.id);
+    for (const w of [statusOnly, otherOnly, shopMessages])
+      await t.app.inject({ method: 'DELETE', url: `/api/webhooks/${w.id}`, headers: a.auth });
   });
 
   it('POST …/test sends a signed webhook.test to that webhook only; a disabled webhook gets nothing', async () => {
@@ -206,11 +243,20 @@ describe.each(DIALECTS)('webhook delivery (%s)', (dialect) => {
     await r.waitFor((rs) => rs.length === 1);
     const got = r.received[0]!;
     expect(got.body).toMatchObject({ event: 'webhook.test', session: null, payload: { webhookId: w.id } });
-    expect(got.headers['x-webhook-signature']).toBe(`sha256=${await opensslHmac('my-own-hmac-key-0123456789', got.raw)}`);
+    expect(got.headers['x-webhook-signature']).toBe(
+      `sha256=${await opensslHmac('my-own-hmac-key-0123456789', got.raw)}`,
+    );
 
-    const off = await t.app.inject({ method: 'PATCH', url: `/api/webhooks/${w.id}`, headers: a.auth, payload: { enabled: false, events: ['*'] } });
+    const off = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/webhooks/${w.id}`,
+      headers: a.auth,
+      payload: { enabled: false, events: ['*'] },
+    });
     expect(off.json().data).toMatchObject({ enabled: false, events: ['*'] });
-    expect((await t.app.inject({ method: 'POST', url: `/api/webhooks/${w.id}/test`, headers: a.auth })).json().code).toBe('WEBHOOK_DISABLED');
+    expect(
+      (await t.app.inject({ method: 'POST', url: `/api/webhooks/${w.id}/test`, headers: a.auth })).json().code,
+    ).toBe('WEBHOOK_DISABLED');
     await ingestMessage(t, a.auth, 'shop', textMessage('nobody listens'));
     await expect.poll(() => unsettledDeliveries(t.db.store.db)).toBe(0);
     expect(r.received).toHaveLength(1);

@@ -16,7 +16,13 @@ describe.runIf(DIALECTS.includes('postgres'))('two processes sharing one outbox 
   let second: FastifyInstance;
   let r: Receiver;
   let auth: { authorization: string };
-  const env = { ...FAST_WEBHOOKS, SIMULATOR_ENABLED: 'true', RATE_LIMIT_MAX: '100000', WEBHOOK_CONCURRENCY: '8', OUTBOX_POLL_INTERVAL_MS: '20' };
+  const env = {
+    ...FAST_WEBHOOKS,
+    SIMULATOR_ENABLED: 'true',
+    RATE_LIMIT_MAX: '100000',
+    WEBHOOK_CONCURRENCY: '8',
+    OUTBOX_POLL_INTERVAL_MS: '20',
+  };
 
   beforeAll(async () => {
     r = await startReceiver();
@@ -26,7 +32,12 @@ describe.runIf(DIALECTS.includes('postgres'))('two processes sharing one outbox 
     const a = await first.newAccount();
     auth = a.auth;
     await first.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'shop' } });
-    const res = await first.app.inject({ method: 'POST', url: '/api/webhooks', headers: auth, payload: { url: r.url, events: ['message.received'] } });
+    const res = await first.app.inject({
+      method: 'POST',
+      url: '/api/webhooks',
+      headers: auth,
+      payload: { url: r.url, events: ['message.received'] },
+    });
     expect(res.statusCode, res.body).toBe(201);
   });
   afterAll(async () => {
@@ -42,7 +53,11 @@ describe.runIf(DIALECTS.includes('postgres'))('two processes sharing one outbox 
         method: 'POST',
         url: '/api/sessions/shop/simulate/message',
         headers: auth,
-        payload: { key: { remoteJid: '15550001111@s.whatsapp.net', id: `MP-${i}` }, messageTimestamp: 1_764_000_000, message: { conversation: `n${i}` } },
+        payload: {
+          key: { remoteJid: '15550001111@s.whatsapp.net', id: `MP-${i}` },
+          messageTimestamp: 1_764_000_000,
+          message: { conversation: `n${i}` },
+        },
       });
       expect(res.statusCode).toBe(201);
     };
@@ -55,7 +70,10 @@ describe.runIf(DIALECTS.includes('postgres'))('two processes sharing one outbox 
     expect(perEvent.size).toBe(EVENTS);
     expect([...perEvent.values()].filter((n) => n > 1)).toEqual([]);
     expect(new Set(r.received.map((x) => x.body.payload.id)).size).toBe(EVENTS);
-    const attempts = await first.db.store.db.selectFrom('webhook_attempts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const attempts = await first.db.store.db
+      .selectFrom('webhook_attempts')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(attempts.n)).toBe(EVENTS);
     // Both instances took part.
     const byFirst = first.logs.lines.filter((l) => l.msg === 'webhook delivered').length;

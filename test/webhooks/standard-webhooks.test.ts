@@ -5,7 +5,11 @@ import { DIALECTS } from '../support/databases.js';
 import { ingestMessage } from '../support/media.js';
 import { FAST_WEBHOOKS, opensslHmac, startReceiver, type Received, type Receiver } from '../support/webhooks.js';
 
-const text = (id: string) => ({ key: { remoteJid: '15550001111@s.whatsapp.net', fromMe: false, id }, messageTimestamp: 1_764_000_000, message: { conversation: 'hi' } });
+const text = (id: string) => ({
+  key: { remoteJid: '15550001111@s.whatsapp.net', fromMe: false, id },
+  messageTimestamp: 1_764_000_000,
+  message: { conversation: 'hi' },
+});
 
 /** The three Standard Webhooks headers of a delivery, as the reference library reads them. */
 const std = (r: Received) => ({
@@ -32,7 +36,12 @@ describe.each(DIALECTS)('Standard Webhooks signatures (%s)', (dialect) => {
   });
 
   async function deliverOne(hmacKey?: string) {
-    const res = await t.app.inject({ method: 'POST', url: '/api/webhooks', headers: a.auth, payload: { url: `${r.url}?n=${++n}`, events: ['message.received'], ...(hmacKey ? { hmacKey } : {}) } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/webhooks',
+      headers: a.auth,
+      payload: { url: `${r.url}?n=${++n}`, events: ['message.received'], ...(hmacKey ? { hmacKey } : {}) },
+    });
     expect(res.statusCode, res.body).toBe(201);
     const w = res.json<{ data: { id: string; hmacKey: string } }>().data;
     const before = r.received.length;
@@ -58,14 +67,18 @@ describe.each(DIALECTS)('Standard Webhooks signatures (%s)', (dialect) => {
     const old = { ...std(got), 'webhook-timestamp': String(Number(got.headers['webhook-timestamp']) - 3600) };
     expect(() => wh.verify(got.raw.toString('utf8'), old)).toThrow(/too old/i);
     // Another id under the same timestamp and body does not verify either.
-    expect(() => wh.verify(got.raw.toString('utf8'), { ...std(got), 'webhook-id': 'evt_other' })).toThrow(WebhookVerificationError);
+    expect(() => wh.verify(got.raw.toString('utf8'), { ...std(got), 'webhook-id': 'evt_other' })).toThrow(
+      WebhookVerificationError,
+    );
     // Titan's header is still there, over the body alone.
     expect(got.headers['x-webhook-signature']).toBe(`sha256=${await opensslHmac(w.hmacKey, got.raw)}`);
   });
 
   it('a key the tenant chose verifies as a raw key; a legacy whsec_<hex> key verifies as the library reads it', async () => {
     const own = await deliverOne('my-own-hmac-key-0123456789');
-    expect(new Webhook('my-own-hmac-key-0123456789', { format: 'raw' }).verify(own.got.raw.toString('utf8'), std(own.got))).toEqual(own.got.body);
+    expect(
+      new Webhook('my-own-hmac-key-0123456789', { format: 'raw' }).verify(own.got.raw.toString('utf8'), std(own.got)),
+    ).toEqual(own.got.body);
     const hex = `whsec_${'ab'.repeat(32)}`;
     const legacy = await deliverOne(hex);
     expect(new Webhook(hex).verify(legacy.got.raw.toString('utf8'), std(legacy.got))).toEqual(legacy.got.body);
@@ -73,10 +86,20 @@ describe.each(DIALECTS)('Standard Webhooks signatures (%s)', (dialect) => {
   });
 
   it('rotation: both secrets sign during the window, then the old one is dropped', async () => {
-    const created = await t.app.inject({ method: 'POST', url: '/api/webhooks', headers: a.auth, payload: { url: `${r.url}?rot=1`, events: ['message.received'] } });
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/webhooks',
+      headers: a.auth,
+      payload: { url: `${r.url}?rot=1`, events: ['message.received'] },
+    });
     const w = created.json<{ data: { id: string; hmacKey: string } }>().data;
     const rotate = async (body: Record<string, unknown>) => {
-      const res = await t.app.inject({ method: 'POST', url: `/api/webhooks/${w.id}/rotate-secret`, headers: a.auth, payload: body });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/webhooks/${w.id}/rotate-secret`,
+        headers: a.auth,
+        payload: body,
+      });
       expect(res.statusCode, res.body).toBe(200);
       return res.json<{ data: { hmacKey: string; previousSecretExpiresAt: string | null } }>().data;
     };
@@ -93,16 +116,28 @@ describe.each(DIALECTS)('Standard Webhooks signatures (%s)', (dialect) => {
     expect((await t.app.inject({ url: `/api/webhooks/${w.id}`, headers: a.auth })).body).not.toContain(next.hmacKey);
     const during = await deliver('ROT-1');
     expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
-    for (const secret of [w.hmacKey, next.hmacKey]) expect(new Webhook(secret).verify(during.raw.toString('utf8'), std(during))).toEqual(during.body);
+    for (const secret of [w.hmacKey, next.hmacKey])
+      expect(new Webhook(secret).verify(during.raw.toString('utf8'), std(during))).toEqual(during.body);
 
     const last = await rotate({ previousValidSeconds: 0 });
     expect(last.previousSecretExpiresAt).toBeNull();
     const after = await deliver('ROT-2');
     expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
     expect(new Webhook(last.hmacKey).verify(after.raw.toString('utf8'), std(after))).toEqual(after.body);
-    expect(() => new Webhook(next.hmacKey).verify(after.raw.toString('utf8'), std(after))).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(next.hmacKey).verify(after.raw.toString('utf8'), std(after))).toThrow(
+      WebhookVerificationError,
+    );
 
     const other = await t.newAccount();
-    expect((await t.app.inject({ method: 'POST', url: `/api/webhooks/${w.id}/rotate-secret`, headers: other.auth, payload: {} })).statusCode).toBe(404);
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: `/api/webhooks/${w.id}/rotate-secret`,
+          headers: other.auth,
+          payload: {},
+        })
+      ).statusCode,
+    ).toBe(404);
   });
 });

@@ -28,9 +28,12 @@ describe('blocked addresses', () => {
     expect(blockedReason(address)).toBe(reason);
   });
 
-  it.each(['93.184.215.14', '8.8.8.8', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808'])('%s is public', (address) => {
-    expect(blockedReason(address)).toBeNull();
-  });
+  it.each(['93.184.215.14', '8.8.8.8', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808'])(
+    '%s is public',
+    (address) => {
+      expect(blockedReason(address)).toBeNull();
+    },
+  );
 });
 
 /**
@@ -53,11 +56,20 @@ describe('the URL rules at delivery time', () => {
     const port = new URL(receiver.url).port;
     // `localhost` resolves through /etc/hosts to 127.0.0.1: a name that leads to loopback.
     for (const url of [`http://localhost:${port}/by-name`, `http://127.0.0.1:${port}/by-address`]) {
-      const res = await first.app.inject({ method: 'POST', url: '/api/webhooks', headers: auth, payload: { url, retries: { attempts: 1, delaySeconds: 0, policy: 'constant' } } });
+      const res = await first.app.inject({
+        method: 'POST',
+        url: '/api/webhooks',
+        headers: auth,
+        payload: { url, retries: { attempts: 1, delaySeconds: 0, policy: 'constant' } },
+      });
       expect(res.statusCode, res.body).toBe(201);
     }
     await first.app.close();
-    second = await buildAppOn(first.db.reopen(), { ...FAST_WEBHOOKS, SIMULATOR_ENABLED: 'true', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false' });
+    second = await buildAppOn(first.db.reopen(), {
+      ...FAST_WEBHOOKS,
+      SIMULATOR_ENABLED: 'true',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false',
+    });
   });
   afterAll(async () => {
     await second.close();
@@ -71,13 +83,23 @@ describe('the URL rules at delivery time', () => {
       messageTimestamp: 1_764_000_000,
       message: { conversation: 'hi' },
     });
-    const hooks = (await second.inject({ url: '/api/webhooks', headers: auth })).json<{ data: { id: string; url: string }[] }>().data;
+    const hooks = (await second.inject({ url: '/api/webhooks', headers: auth })).json<{
+      data: { id: string; url: string }[];
+    }>().data;
     for (const h of hooks) {
-      const [d] = await eventually(async () => {
-        const ds = (await second.inject({ url: `/api/webhooks/${h.id}/deliveries`, headers: auth })).json<{ data: { state: string; log: { error: string }[] }[] }>().data;
-        return ds[0]?.state === 'failed' ? ds : undefined;
-      }, 10_000, `the delivery to ${h.url} to fail`);
-      const expected = h.url.includes('localhost') ? /address not allowed: the host resolved to a non-public address/ : /address not allowed: 127\.0\.0\.1 is a loopback address/;
+      const [d] = await eventually(
+        async () => {
+          const ds = (await second.inject({ url: `/api/webhooks/${h.id}/deliveries`, headers: auth })).json<{
+            data: { state: string; log: { error: string }[] }[];
+          }>().data;
+          return ds[0]?.state === 'failed' ? ds : undefined;
+        },
+        10_000,
+        `the delivery to ${h.url} to fail`,
+      );
+      const expected = h.url.includes('localhost')
+        ? /address not allowed: the host resolved to a non-public address/
+        : /address not allowed: 127\.0\.0\.1 is a loopback address/;
       expect(d!.log[0]!.error).toMatch(expected);
     }
     expect(receiver.received).toHaveLength(0);

@@ -6,7 +6,8 @@ import { DIALECTS } from '../support/databases.js';
 describe.each(DIALECTS)('webhook configuration API (%s)', (dialect) => {
   let t: TestApp;
   let a: Awaited<ReturnType<TestApp['newAccount']>>;
-  const create = (payload: Record<string, unknown>, auth = a.auth) => t.app.inject({ method: 'POST', url: '/api/webhooks', headers: auth, payload });
+  const create = (payload: Record<string, unknown>, auth = a.auth) =>
+    t.app.inject({ method: 'POST', url: '/api/webhooks', headers: auth, payload });
 
   beforeAll(async () => {
     t = await buildTestApp(dialect);
@@ -36,14 +37,27 @@ describe.each(DIALECTS)('webhook configuration API (%s)', (dialect) => {
       method: 'PATCH',
       url: `/api/webhooks/${created.id}`,
       headers: a.auth,
-      payload: { label: 'crm', session: 'shop', events: ['media.persisted', 'message.received', 'message.received'], retries: { attempts: 3, delaySeconds: 1.5, policy: 'constant' }, hmacKey: 'a-brand-new-key-123456' },
+      payload: {
+        label: 'crm',
+        session: 'shop',
+        events: ['media.persisted', 'message.received', 'message.received'],
+        retries: { attempts: 3, delaySeconds: 1.5, policy: 'constant' },
+        hmacKey: 'a-brand-new-key-123456',
+      },
     });
     expect(patch.statusCode, patch.body).toBe(200);
-    expect(patch.json().data).toMatchObject({ label: 'crm', session: 'shop', events: ['media.persisted', 'message.received'], retries: { attempts: 3, delaySeconds: 1.5, policy: 'constant' } });
+    expect(patch.json().data).toMatchObject({
+      label: 'crm',
+      session: 'shop',
+      events: ['media.persisted', 'message.received'],
+      retries: { attempts: 3, delaySeconds: 1.5, policy: 'constant' },
+    });
     expect(patch.body).not.toContain('a-brand-new-key');
     expect((await t.app.inject({ url: '/api/webhooks', headers: a.auth })).json().data).toHaveLength(1);
 
-    expect((await t.app.inject({ method: 'DELETE', url: `/api/webhooks/${created.id}`, headers: a.auth })).statusCode).toBe(204);
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/api/webhooks/${created.id}`, headers: a.auth })).statusCode,
+    ).toBe(204);
     const gone = await t.app.inject({ url: `/api/webhooks/${created.id}`, headers: a.auth });
     expect(gone.statusCode).toBe(404);
     expect(gone.json().code).toBe('WEBHOOK_NOT_FOUND');
@@ -58,7 +72,11 @@ describe.each(DIALECTS)('webhook configuration API (%s)', (dialect) => {
     ['IPv6 loopback', 'https://[::1]/hook', /loopback/],
     ['IPv4-mapped IPv6 loopback', 'https://[::ffff:127.0.0.1]/hook', /loopback/],
     ['IPv6 unique-local', 'https://[fd00:ec2::254]/hook', /private/],
-    ['a name resolving to loopback', 'https://localhost:8443/hook', /localhost does not resolve to public addresses only/],
+    [
+      'a name resolving to loopback',
+      'https://localhost:8443/hook',
+      /localhost does not resolve to public addresses only/,
+    ],
     ['credentials in the URL', 'https://user:pw@93.184.215.14/hook', /credentials/],
     ['not a URL', 'hook me', /not a valid URL/],
     ['port 0', 'https://93.184.215.14:0/hook', /port 0/],
@@ -70,9 +88,16 @@ describe.each(DIALECTS)('webhook configuration API (%s)', (dialect) => {
 
   it('checks a changed URL on PATCH too', async () => {
     const { id } = (await create({ url: 'https://93.184.215.14/a' })).json().data;
-    const res = await t.app.inject({ method: 'PATCH', url: `/api/webhooks/${id}`, headers: a.auth, payload: { url: 'https://192.168.1.10/a' } });
+    const res = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/webhooks/${id}`,
+      headers: a.auth,
+      payload: { url: 'https://192.168.1.10/a' },
+    });
     expect(res.json().code).toBe('WEBHOOK_URL_NOT_ALLOWED');
-    expect((await t.app.inject({ url: `/api/webhooks/${id}`, headers: a.auth })).json().data.url).toBe('https://93.184.215.14/a');
+    expect((await t.app.inject({ url: `/api/webhooks/${id}`, headers: a.auth })).json().data.url).toBe(
+      'https://93.184.215.14/a',
+    );
   });
 
   it.each([
@@ -101,7 +126,11 @@ describe.each(DIALECTS)('webhook configuration API (%s)', (dialect) => {
 
   it('404s unknown deliveries', async () => {
     const { id } = (await create({ url: 'https://93.184.215.14/hook' })).json().data;
-    const res = await t.app.inject({ method: 'POST', url: `/api/webhooks/${id}/deliveries/dlv_nope/redeliver`, headers: a.auth });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/webhooks/${id}/deliveries/dlv_nope/redeliver`,
+      headers: a.auth,
+    });
     expect(res.statusCode).toBe(404);
     expect(res.json().code).toBe('WEBHOOK_DELIVERY_NOT_FOUND');
   });

@@ -22,11 +22,15 @@ describe.each(DIALECTS)('Baileys auth state in the database (%s)', (dialect) => 
 
   /** One server "process" on the shared database. */
   async function server(wa: FakeWhatsApp) {
-    const t = await buildTestApp(dialect, FAST_SESSIONS, undefined, { shared: db, deps: { socketFactory: wa.factory } });
+    const t = await buildTestApp(dialect, FAST_SESSIONS, undefined, {
+      shared: db,
+      deps: { socketFactory: wa.factory },
+    });
     apps.push(t);
     return t;
   }
-  const sessionId = async (name: string) => (await db.store.db.selectFrom('sessions').select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
+  const sessionId = async (name: string) =>
+    (await db.store.db.selectFrom('sessions').select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
 
   it('keeps credentials and signal keys sealed, written per batch, and reads them back as Baileys expects', async () => {
     const t = await server(new FakeWhatsApp());
@@ -39,8 +43,16 @@ describe.each(DIALECTS)('Baileys auth state in the database (%s)', (dialect) => 
     expect(fresh.state.creds.registrationId).toEqual(expect.any(Number));
     await fresh.saveCreds();
     const preKey = { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 2) };
-    const appKey = { keyData: Buffer.alloc(32, 3), fingerprint: { rawId: 7, currentIndex: 1, deviceIndexes: [0, 1] }, timestamp: 1700000000 };
-    await fresh.state.keys.set({ 'pre-key': { '1': preKey, '2': preKey }, session: { 'a.0': Buffer.from('signal-session') }, 'app-state-sync-key': { AAAA: appKey } });
+    const appKey = {
+      keyData: Buffer.alloc(32, 3),
+      fingerprint: { rawId: 7, currentIndex: 1, deviceIndexes: [0, 1] },
+      timestamp: 1700000000,
+    };
+    await fresh.state.keys.set({
+      'pre-key': { '1': preKey, '2': preKey },
+      session: { 'a.0': Buffer.from('signal-session') },
+      'app-state-sync-key': { AAAA: appKey },
+    });
     await fresh.state.keys.set({ 'pre-key': { '2': null } });
 
     const again = await loadDbAuthState(deps, id);
@@ -56,8 +68,12 @@ describe.each(DIALECTS)('Baileys auth state in the database (%s)', (dialect) => 
 
     // Nothing readable at rest: no key material in any stored value.
     const stored = [
-      ...(await db.store.db.selectFrom('wa_auth_keys').select('value').where('session_id', '=', id).execute()).map((r) => r.value),
-      ...(await db.store.db.selectFrom('wa_auth_creds').select('creds').where('session_id', '=', id).execute()).map((r) => r.creds),
+      ...(await db.store.db.selectFrom('wa_auth_keys').select('value').where('session_id', '=', id).execute()).map(
+        (r) => r.value,
+      ),
+      ...(await db.store.db.selectFrom('wa_auth_creds').select('creds').where('session_id', '=', id).execute()).map(
+        (r) => r.creds,
+      ),
     ].join('\n');
     for (const secret of [preKey.private, appKey.keyData, Buffer.from(fresh.state.creds.noiseKey.private)]) {
       expect(stored).not.toContain(secret.toString('base64'));
@@ -72,19 +88,34 @@ describe.each(DIALECTS)('Baileys auth state in the database (%s)', (dialect) => 
     const { accountId, auth } = await t1.newAccount();
     for (const name of ['resumes', 'stays-off']) {
       await t1.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name, start: true } });
-      await eventually(() => wa1.of(name).length > 0 && !wa1.latest(name).ended && wa1.latest(name), `${name}'s socket`);
+      await eventually(
+        () => wa1.of(name).length > 0 && !wa1.latest(name).ended && wa1.latest(name),
+        `${name}'s socket`,
+      );
       const sock = wa1.latest(name);
-      await eventually(async () => (await t1.app.inject({ url: `/api/${name}/pair/qr`, headers: auth })).json().event === 'qr', 'a QR');
+      await eventually(
+        async () => (await t1.app.inject({ url: `/api/${name}/pair/qr`, headers: auth })).json().event === 'qr',
+        'a QR',
+      );
       sock.pair();
       // Baileys writes signal keys through the store it was given.
       await sock.auth.keys.set({ session: { [`${name}.0`]: Buffer.from(`${name}-session`) } });
     }
-    await eventually(async () => (await t1.app.inject({ url: '/api/sessions/resumes', headers: auth })).json().data.status === 'CONNECTED', 'connected');
+    await eventually(
+      async () =>
+        (await t1.app.inject({ url: '/api/sessions/resumes', headers: auth })).json().data.status === 'CONNECTED',
+      'connected',
+    );
     await t1.app.inject({ method: 'POST', url: '/api/sessions/stays-off/stop', headers: auth });
     await t1.close();
     expect(wa1.live()).toHaveLength(0);
     expect(wa1.sockets.every((s) => !s.loggedOut)).toBe(true);
-    const afterShutdown = await db.store.db.selectFrom('sessions').select(['name', 'status', 'status_reason']).where('account_id', '=', accountId).orderBy('name').execute();
+    const afterShutdown = await db.store.db
+      .selectFrom('sessions')
+      .select(['name', 'status', 'status_reason'])
+      .where('account_id', '=', accountId)
+      .orderBy('name')
+      .execute();
     expect(afterShutdown).toEqual([
       { name: 'resumes', status: 'CONNECTING', status_reason: 'AUTO_RECONNECT' },
       { name: 'stays-off', status: 'DISCONNECTED', status_reason: 'MANUAL_STOP' },
@@ -95,8 +126,14 @@ describe.each(DIALECTS)('Baileys auth state in the database (%s)', (dialect) => 
     const sock = await eventually(() => wa2.of('resumes')[0], 'the resumed socket');
     expect(sock.auth.creds.me?.id).toBe(ACCOUNT.id);
     expect(sock.auth.creds.noiseKey.private).toEqual(wa1.latest('resumes').auth.creds.noiseKey.private);
-    expect(Buffer.from((await sock.auth.keys.get('session', ['resumes.0']))['resumes.0']!).toString()).toBe('resumes-session');
-    await eventually(async () => (await t2.app.inject({ url: '/api/sessions/resumes', headers: auth })).json().data.status === 'CONNECTED', 'connected again');
+    expect(Buffer.from((await sock.auth.keys.get('session', ['resumes.0']))['resumes.0']!).toString()).toBe(
+      'resumes-session',
+    );
+    await eventually(
+      async () =>
+        (await t2.app.inject({ url: '/api/sessions/resumes', headers: auth })).json().data.status === 'CONNECTED',
+      'connected again',
+    );
     expect(wa2.of('stays-off')).toHaveLength(0);
     expect(wa2.of('resumes')).toHaveLength(1);
     await t2.close();

@@ -29,12 +29,25 @@ describe('the real Baileys socket factory', () => {
 
   it('connects to WA_WEBSOCKET_URL and, refused, ends DISCONNECTED/FAILED without crashing', async () => {
     const { auth } = await t.newAccount();
-    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'real', start: true } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { name: 'real', start: true },
+    });
     expect(res.statusCode).toBe(201);
-    const session = await eventually(async () => {
-      const s = await t.db.store.db.selectFrom('sessions').selectAll().where('name', '=', 'real').executeTakeFirstOrThrow();
-      return s.status === 'DISCONNECTED' && s;
-    }, 'the refused session to stop', 15_000);
+    const session = await eventually(
+      async () => {
+        const s = await t.db.store.db
+          .selectFrom('sessions')
+          .selectAll()
+          .where('name', '=', 'real')
+          .executeTakeFirstOrThrow();
+        return s.status === 'DISCONNECTED' && s;
+      },
+      'the refused session to stop',
+      15_000,
+    );
     expect(session.status_reason).toBe('FAILED');
     expect(upgrades).toBe(1);
     // The server still answers.

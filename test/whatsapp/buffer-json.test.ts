@@ -25,8 +25,12 @@ describe('local BufferJSON', () => {
     for (const t of texts) {
       const ours = JSON.parse(t, bufferReviver) as unknown;
       expect(ours).toEqual(JSON.parse(t, BufferJSON.reviver));
-      expect(JSON.stringify(ours, bufferReplacer)).toBe(JSON.stringify(JSON.parse(t, BufferJSON.reviver), BufferJSON.replacer));
+      expect(JSON.stringify(ours, bufferReplacer)).toBe(
+        JSON.stringify(JSON.parse(t, BufferJSON.reviver), BufferJSON.replacer),
+      );
     }
-    expect(JSON.parse(JSON.stringify({ k: Buffer.from([1, 2]) }, bufferReplacer), bufferReviver)).toEqual({ k: Buffer.from([1, 2]) });
+    expect(JSON.parse(JSON.stringify({ k: Buffer.from([1, 2]) }, bufferReplacer), bufferReviver)).toEqual({
+      k: Buffer.from([1, 2]),
+    });
   });
 });

@@ -1,6 +1,10 @@
 import { DisconnectReason } from '@whiskeysockets/baileys';
 import { describe, expect, it } from 'vitest';
-import { DisconnectReason as LocalReason, mapDisconnect, reconnectDelay } from '../../src/whatsapp/disconnect-reason.js';
+import {
+  DisconnectReason as LocalReason,
+  mapDisconnect,
+  reconnectDelay,
+} from '../../src/whatsapp/disconnect-reason.js';
 
 describe('disconnect reasons and backoff', () => {
   it("the local copy of DisconnectReason matches Baileys' enum", () => {
@@ -9,12 +13,22 @@ describe('disconnect reasons and backoff', () => {
   });
 
   it('a 408 is a QR timeout only while a QR was waiting to be scanned', () => {
-    expect(mapDisconnect(DisconnectReason.timedOut, { awaitingQr: true })).toEqual({ action: 'stop', reason: 'QR_TIMEOUT', wipeAuth: false });
-    expect(mapDisconnect(DisconnectReason.connectionLost, { awaitingQr: false })).toEqual({ action: 'reconnect', immediate: false });
+    expect(mapDisconnect(DisconnectReason.timedOut, { awaitingQr: true })).toEqual({
+      action: 'stop',
+      reason: 'QR_TIMEOUT',
+      wipeAuth: false,
+    });
+    expect(mapDisconnect(DisconnectReason.connectionLost, { awaitingQr: false })).toEqual({
+      action: 'reconnect',
+      immediate: false,
+    });
   });
 
   it('restartRequired reconnects at once; unknown codes reconnect with backoff', () => {
-    expect(mapDisconnect(DisconnectReason.restartRequired, { awaitingQr: false })).toEqual({ action: 'reconnect', immediate: true });
+    expect(mapDisconnect(DisconnectReason.restartRequired, { awaitingQr: false })).toEqual({
+      action: 'reconnect',
+      immediate: true,
+    });
     expect(mapDisconnect(599, { awaitingQr: false })).toEqual({ action: 'reconnect', immediate: false });
   });
 

@@ -19,7 +19,10 @@ describe.each(DIALECTS)('session lease keeper (%s)', (dialect) => {
 
   beforeAll(async () => {
     db = await createTestDb(dialect);
-    await db.store.db.insertInto('accounts').values({ id: 'acc', name: 'a', created_at: new Date().toISOString() }).execute();
+    await db.store.db
+      .insertInto('accounts')
+      .values({ id: 'acc', name: 'a', created_at: new Date().toISOString() })
+      .execute();
   });
   afterEach(async () => {
     for (const k of keepers.splice(0)) await k.stop();
@@ -33,7 +36,24 @@ describe.each(DIALECTS)('session lease keeper (%s)', (dialect) => {
     const at = new Date().toISOString();
     await db.store.db
       .insertInto('sessions')
-      .values({ id, account_id: 'acc', name: id, status: 'DISCONNECTED', status_reason: null, phone_number: null, push_name: null, business_name: null, platform: null, lid: null, proxy: null, config: null, desired_state: desired, qr: null, created_at: at, updated_at: at })
+      .values({
+        id,
+        account_id: 'acc',
+        name: id,
+        status: 'DISCONNECTED',
+        status_reason: null,
+        phone_number: null,
+        push_name: null,
+        business_name: null,
+        platform: null,
+        lid: null,
+        proxy: null,
+        config: null,
+        desired_state: desired,
+        qr: null,
+        created_at: at,
+        updated_at: at,
+      })
       .execute();
   }
 

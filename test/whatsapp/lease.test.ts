@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimLease, findOrphanedSessions, liveOwner, releaseLease, renewLeases } from '../../src/store/repositories/session-leases.js';
+import {
+  claimLease,
+  findOrphanedSessions,
+  liveOwner,
+  releaseLease,
+  renewLeases,
+} from '../../src/store/repositories/session-leases.js';
 import { createTestDb, DIALECTS, type TestDb } from '../support/databases.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
@@ -9,11 +15,31 @@ describe.each(DIALECTS)('session leases (%s)', (dialect) => {
   beforeAll(async () => {
     db = await createTestDb(dialect);
     const d = db.store.db;
-    await d.insertInto('accounts').values({ id: 'acc', name: 'a', created_at: at(0) }).execute();
+    await d
+      .insertInto('accounts')
+      .values({ id: 'acc', name: 'a', created_at: at(0) })
+      .execute();
     for (const id of ['s1', 's2']) {
       await d
         .insertInto('sessions')
-        .values({ id, account_id: 'acc', name: id, status: 'DISCONNECTED', status_reason: null, phone_number: null, push_name: null, business_name: null, platform: null, lid: null, proxy: null, config: null, desired_state: 'running', qr: null, created_at: at(0), updated_at: at(0) })
+        .values({
+          id,
+          account_id: 'acc',
+          name: id,
+          status: 'DISCONNECTED',
+          status_reason: null,
+          phone_number: null,
+          push_name: null,
+          business_name: null,
+          platform: null,
+          lid: null,
+          proxy: null,
+          config: null,
+          desired_state: 'running',
+          qr: null,
+          created_at: at(0),
+          updated_at: at(0),
+        })
         .execute();
     }
   });
@@ -22,7 +48,10 @@ describe.each(DIALECTS)('session leases (%s)', (dialect) => {
   it('one owner at a time: claimed by a conditional write, renewed by its owner only, taken over once expired', async () => {
     const d = db.store.db;
     expect((await findOrphanedSessions(d, at(0), 10)).map((s) => s.id).sort()).toEqual(['s1', 's2']);
-    const [x, y] = await Promise.all([claimLease(d, 's1', 'A', at(0), at(30)), claimLease(d, 's1', 'B', at(0), at(30))]);
+    const [x, y] = await Promise.all([
+      claimLease(d, 's1', 'A', at(0), at(30)),
+      claimLease(d, 's1', 'B', at(0), at(30)),
+    ]);
     expect([x, y].filter(Boolean)).toHaveLength(1);
     const winner = x ? 'A' : 'B';
     const loser = x ? 'B' : 'A';

@@ -9,7 +9,7 @@ import { eventually, FAST_SESSIONS, FakeWhatsApp, waMessage, type FakeSocket } f
 import { plaintextOf, publishMedia, sha256 } from '../support/media.js';
 import { createBucket, getObject, pendingUploads, settingsBody, testS3Client } from '../support/s3.js';
 
-describe('expired media: recovered through the sender phone\'s re-upload', () => {
+describe("expired media: recovered through the sender phone's re-upload", () => {
   let t: TestApp;
   let cdn: FakeCdn;
   let wa: FakeWhatsApp;
@@ -26,17 +26,36 @@ describe('expired media: recovered through the sender phone\'s re-upload', () =>
     bucket = await createBucket(s3);
     t = await buildTestApp(
       'sqlite',
-      { ...FAST_SESSIONS, MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', MEDIA_CDN_BASE_URL: cdn.origin },
+      {
+        ...FAST_SESSIONS,
+        MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+        MEDIA_CDN_BASE_URL: cdn.origin,
+      },
       undefined,
       { deps: { socketFactory: wa.factory } },
     );
     auth = (await t.newAccount()).auth;
-    expect((await t.app.inject({ method: 'PUT', url: '/api/account/settings', headers: auth, payload: settingsBody(bucket) })).statusCode).toBe(200);
+    expect(
+      (
+        await t.app.inject({
+          method: 'PUT',
+          url: '/api/account/settings',
+          headers: auth,
+          payload: settingsBody(bucket),
+        })
+      ).statusCode,
+    ).toBe(200);
     await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'shop', start: true } });
     sock = await eventually(() => wa.of('shop')[0], 'a socket');
-    await eventually(async () => (await t.app.inject({ url: '/api/shop/pair/qr', headers: auth })).json().event === 'qr', 'a QR');
+    await eventually(
+      async () => (await t.app.inject({ url: '/api/shop/pair/qr', headers: auth })).json().event === 'qr',
+      'a QR',
+    );
     sock.pair();
-    await eventually(async () => (await t.app.inject({ url: '/api/sessions/shop', headers: auth })).json().data.status === 'CONNECTED', 'connected');
+    await eventually(
+      async () => (await t.app.inject({ url: '/api/sessions/shop', headers: auth })).json().data.status === 'CONNECTED',
+      'connected',
+    );
   });
   afterAll(async () => {
     await t.close();
@@ -52,7 +71,10 @@ describe('expired media: recovered through the sender phone\'s re-upload', () =>
     const p = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(5000) });
     sock.upsert([waMessage(p.message)]);
     const id = (p.message.key as { id: string }).id;
-    const row = await eventually(() => t.db.store.db.selectFrom('media').selectAll().where('message_id', '=', id).executeTakeFirst(), 'the media');
+    const row = await eventually(
+      () => t.db.store.db.selectFrom('media').selectAll().where('message_id', '=', id).executeTakeFirst(),
+      'the media',
+    );
     cdn.misbehave(p.path, { status });
     return { ...p, mediaId: row.id, messageId: id };
   }
@@ -71,34 +93,46 @@ describe('expired media: recovered through the sender phone\'s re-upload', () =>
     };
   };
 
-  const download = (mediaId: string) => t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${mediaId}/download`, headers: auth });
+  const download = (mediaId: string) =>
+    t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${mediaId}/download`, headers: auth });
   const gone = (res: Awaited<ReturnType<typeof download>>) => {
     expect(res.statusCode).toBe(410);
     expect(res.json().code).toBe('MEDIA_EXPIRED');
     return res.json().error as string;
   };
 
-  it.each([404, 410])('CDN %i → the phone re-uploads it, the new directPath is saved, and it downloads correctly', async (status) => {
-    const m = await expired(status);
-    reuploads(m.encrypted);
-    const res = await download(m.mediaId);
-    expect(res.statusCode).toBe(200);
-    expect(sha256(res.rawPayload)).toBe(sha256(m.plaintext));
-    // The phone was asked about exactly this message, with its media key.
-    expect(asked).toHaveLength(1);
-    expect(asked[0]!.key).toMatchObject({ id: m.messageId, remoteJid: '15550009999@s.whatsapp.net', fromMe: false });
-    expect(Buffer.from(asked[0]!.message!.imageMessage!.mediaKey!)).toEqual(m.mediaKey);
-    const row = await t.db.store.db.selectFrom('media').selectAll().where('id', '=', m.mediaId).executeTakeFirstOrThrow();
-    expect(row.direct_path).toMatch(/^\/v\/t62\.7118-24\//);
-    // Saved: the next download goes straight to the new location.
-    expect(sha256((await download(m.mediaId)).rawPayload)).toBe(sha256(m.plaintext));
-    expect(asked).toHaveLength(1);
-  });
+  it.each([404, 410])(
+    'CDN %i → the phone re-uploads it, the new directPath is saved, and it downloads correctly',
+    async (status) => {
+      const m = await expired(status);
+      reuploads(m.encrypted);
+      const res = await download(m.mediaId);
+      expect(res.statusCode).toBe(200);
+      expect(sha256(res.rawPayload)).toBe(sha256(m.plaintext));
+      // The phone was asked about exactly this message, with its media key.
+      expect(asked).toHaveLength(1);
+      expect(asked[0]!.key).toMatchObject({ id: m.messageId, remoteJid: '15550009999@s.whatsapp.net', fromMe: false });
+      expect(Buffer.from(asked[0]!.message!.imageMessage!.mediaKey!)).toEqual(m.mediaKey);
+      const row = await t.db.store.db
+        .selectFrom('media')
+        .selectAll()
+        .where('id', '=', m.mediaId)
+        .executeTakeFirstOrThrow();
+      expect(row.direct_path).toMatch(/^\/v\/t62\.7118-24\//);
+      // Saved: the next download goes straight to the new location.
+      expect(sha256((await download(m.mediaId)).rawPayload)).toBe(sha256(m.plaintext));
+      expect(asked).toHaveLength(1);
+    },
+  );
 
   it('persist recovers too, and stores the right bytes', async () => {
     const m = await expired();
     reuploads(m.encrypted);
-    const res = await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${m.mediaId}/persist`, headers: auth });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/shop/media/${m.mediaId}/persist`,
+      headers: auth,
+    });
     expect(res.statusCode).toBe(200);
     expect(sha256((await getObject(s3, bucket, res.json().data.key)).bytes)).toBe(sha256(m.plaintext));
     expect(asked).toHaveLength(1);
@@ -115,9 +149,15 @@ describe('expired media: recovered through the sender phone\'s re-upload', () =>
 
   it('the phone answers not-found → 410 saying so (persist alike, nothing left in the bucket)', async () => {
     const m = await expired();
-    wa.phone = { reupload: () => Promise.reject(new Boom('Media re-upload failed by device (NOT_FOUND)', { statusCode: 404 })) };
+    wa.phone = {
+      reupload: () => Promise.reject(new Boom('Media re-upload failed by device (NOT_FOUND)', { statusCode: 404 })),
+    };
     expect(gone(await download(m.mediaId))).toMatch(/no longer has it/);
-    const res = await t.app.inject({ method: 'POST', url: `/api/sessions/shop/media/${m.mediaId}/persist`, headers: auth });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/sessions/shop/media/${m.mediaId}/persist`,
+      headers: auth,
+    });
     expect(res.statusCode).toBe(410);
     expect(res.json().error).toMatch(/no longer has it/);
     expect(await pendingUploads(s3, bucket)).toEqual([]);
@@ -137,7 +177,10 @@ describe('expired media: recovered through the sender phone\'s re-upload', () =>
     expect(gone(await download(m.mediaId))).toMatch(/session "shop" is not connected/);
     expect(asked).toHaveLength(0);
     await t.app.inject({ method: 'POST', url: '/api/sessions/shop/start', headers: auth });
-    await eventually(async () => (await t.app.inject({ url: '/api/sessions/shop', headers: auth })).json().data.status === 'CONNECTED', 'connected again');
+    await eventually(
+      async () => (await t.app.inject({ url: '/api/sessions/shop', headers: auth })).json().data.status === 'CONNECTED',
+      'connected again',
+    );
     sock = wa.latest('shop');
     expect((await download(m.mediaId)).statusCode).toBe(200);
   });

@@ -27,8 +27,17 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
   });
 
   async function processOn(wa: FakeWhatsApp, store?: Store, leases: Record<string, string> = {}) {
-    const env = { ...FAST_SESSIONS, ...leases, MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*', MEDIA_CDN_BASE_URL: cdn.origin };
-    const t = await buildTestApp('postgres', env, undefined, { shared: db, deps: { socketFactory: wa.factory }, ...(store ? { store } : {}) });
+    const env = {
+      ...FAST_SESSIONS,
+      ...leases,
+      MEDIA_CDN_ALLOWLIST: 'https://*.whatsapp.net,http://127.0.0.1:*',
+      MEDIA_CDN_BASE_URL: cdn.origin,
+    };
+    const t = await buildTestApp('postgres', env, undefined, {
+      shared: db,
+      deps: { socketFactory: wa.factory },
+      ...(store ? { store } : {}),
+    });
     apps.push(t);
     return t;
   }
@@ -49,9 +58,23 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     auth = (await a.newAccount()).auth;
     const names = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'];
     // Started through both processes at once, some twice.
-    await Promise.all(names.flatMap((name, i) => [(i % 2 ? a : b).app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name, start: true } })]));
-    await Promise.all(names.flatMap((name) => [a, b].map((t) => t.app.inject({ method: 'POST', url: `/api/sessions/${name}/start`, headers: auth }))));
-    for (const name of names) await eventually(async () => (await status(a, name)) === 'CONNECTING/SCAN_QR', `${name} to show a QR`);
+    await Promise.all(
+      names.flatMap((name, i) => [
+        (i % 2 ? a : b).app.inject({
+          method: 'POST',
+          url: '/api/sessions',
+          headers: auth,
+          payload: { name, start: true },
+        }),
+      ]),
+    );
+    await Promise.all(
+      names.flatMap((name) =>
+        [a, b].map((t) => t.app.inject({ method: 'POST', url: `/api/sessions/${name}/start`, headers: auth })),
+      ),
+    );
+    for (const name of names)
+      await eventually(async () => (await status(a, name)) === 'CONNECTING/SCAN_QR', `${name} to show a QR`);
     // Several lease rounds later, still one socket per session, none ended.
     await pause(600);
     for (const name of names) {
@@ -64,7 +87,12 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     // m1 runs in one process; ask the other one for a pairing code, then to stop it.
     const runsInA = waA.of('m1').length === 1;
     const [owner, other] = runsInA ? [waA, b] : [waB, a];
-    const code = await other.app.inject({ method: 'POST', url: '/api/sessions/m1/pair/code', headers: auth, payload: { phoneNumber: '4917012345678' } });
+    const code = await other.app.inject({
+      method: 'POST',
+      url: '/api/sessions/m1/pair/code',
+      headers: auth,
+      payload: { phoneNumber: '4917012345678' },
+    });
     expect(code.statusCode).toBe(200);
     expect(code.json().data.code).toBe('FAKE1234');
     expect(owner.latest('m1').pairingPhone).toBe('4917012345678');
@@ -75,7 +103,10 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     const p = await publishMedia(cdn, { type: 'image', plaintext: plaintextOf(2000) });
     owner.latest('m1').upsert([waMessage(p.message)]);
     const id = (p.message.key as { id: string }).id;
-    const row = await eventually(() => db.store.db.selectFrom('media').select('id').where('message_id', '=', id).executeTakeFirst(), 'the media');
+    const row = await eventually(
+      () => db.store.db.selectFrom('media').select('id').where('message_id', '=', id).executeTakeFirst(),
+      'the media',
+    );
     cdn.misbehave(p.path, { status: 404 });
     owner.phone = {
       async reupload(msg) {
@@ -84,7 +115,11 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
         return msg;
       },
     };
-    const dl = await other.app.inject({ method: 'POST', url: `/api/sessions/m1/media/${row.id}/download`, headers: auth });
+    const dl = await other.app.inject({
+      method: 'POST',
+      url: `/api/sessions/m1/media/${row.id}/download`,
+      headers: auth,
+    });
     expect(dl.statusCode).toBe(200);
     expect(sha256(dl.rawPayload)).toBe(sha256(p.plaintext));
 
@@ -115,7 +150,12 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     const killable: Store = { ...storeA, close: () => (cut ??= storeA.close()) };
     const a = await processOn(waA, killable);
     auth = (await a.newAccount()).auth;
-    await a.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'takeover', start: true } });
+    await a.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { name: 'takeover', start: true },
+    });
     const first = await eventually(() => waA.of('takeover')[0], 'a socket in A');
     await eventually(async () => (await status(a, 'takeover')) === 'CONNECTING/SCAN_QR', 'a QR');
     first.pair();
@@ -134,7 +174,10 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     expect(first.ended).toBe(true);
     expect(first.endedAt!).toBeLessThanOrEqual(second.createdAt);
     expect(first.loggedOut).toBe(false);
-    await eventually(async () => (await status(b, 'takeover')) === 'CONNECTED/null', 'connected in B with the stored credentials');
+    await eventually(
+      async () => (await status(b, 'takeover')) === 'CONNECTED/null',
+      'connected in B with the stored credentials',
+    );
     expect(second.auth.creds.me?.id).toBe(first.auth.creds.me?.id);
   });
 });

@@ -32,14 +32,23 @@ describe('per-session proxy', () => {
   ])('%s goes through %s', async (proxy, pkg) => {
     const { auth } = await t.newAccount();
     const name = pkg.split('-')[0]!;
-    const res = await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name, proxy, start: true } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { name, proxy, start: true },
+    });
     expect(res.statusCode).toBe(201);
     if (await installed(pkg)) {
       await eventually(() => agents.has(name), 'the socket');
       expect(agents.get(name)).toBeDefined();
       expect(JSON.stringify((agents.get(name) as unknown as { proxy: unknown }).proxy)).toContain('127.0.0.1');
     } else {
-      await eventually(async () => (await t.app.inject({ url: `/api/sessions/${name}`, headers: auth })).json().data.statusReason === 'FAILED', 'FAILED');
+      await eventually(
+        async () =>
+          (await t.app.inject({ url: `/api/sessions/${name}`, headers: auth })).json().data.statusReason === 'FAILED',
+        'FAILED',
+      );
       expect(agents.has(name)).toBe(false);
       expect(t.logs.text()).toContain(`npm install ${pkg}`);
     }
@@ -47,7 +56,12 @@ describe('per-session proxy', () => {
 
   it('a session without a proxy connects directly', async () => {
     const { auth } = await t.newAccount();
-    await t.app.inject({ method: 'POST', url: '/api/sessions', headers: auth, payload: { name: 'direct', start: true } });
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { name: 'direct', start: true },
+    });
     await eventually(() => agents.has('direct'), 'the socket');
     expect(agents.get('direct')).toBeUndefined();
   });

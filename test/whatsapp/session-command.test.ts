@@ -3,7 +3,13 @@ import { commandPayload, storedCommand, type SessionCommand } from '../../src/wh
 
 // Commands cross processes as a kind column and a JSON payload; what is read back is checked.
 describe('session commands as stored', () => {
-  const commands: SessionCommand[] = [{ kind: 'stop' }, { kind: 'restart' }, { kind: 'logout' }, { kind: 'pair-code', phoneNumber: '4917012345678' }, { kind: 'reupload', mediaId: 'med_1' }];
+  const commands: SessionCommand[] = [
+    { kind: 'stop' },
+    { kind: 'restart' },
+    { kind: 'logout' },
+    { kind: 'pair-code', phoneNumber: '4917012345678' },
+    { kind: 'reupload', mediaId: 'med_1' },
+  ];
 
   it.each(commands)('$kind survives the round trip', (command) => {
     const payload = commandPayload(command);

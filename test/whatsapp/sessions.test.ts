@@ -21,20 +21,37 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
   });
   afterAll(() => t.close());
 
-  const api = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) => t.app.inject({ method, url: `/api${url}`, headers: auth, ...(payload ? { payload } : {}) });
-  const session = async (name: string) => (await api('GET', `/sessions/${name}`)).json<{ data: { status: string; statusReason: string | null } & Record<string, unknown> }>().data;
+  const api = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
+    t.app.inject({ method, url: `/api${url}`, headers: auth, ...(payload ? { payload } : {}) });
+  const session = async (name: string) =>
+    (await api('GET', `/sessions/${name}`)).json<{
+      data: { status: string; statusReason: string | null } & Record<string, unknown>;
+    }>().data;
   const statusOf = async (name: string) => {
     const s = await session(name);
     return `${s.status}/${s.statusReason}`;
   };
-  const until = (name: string, status: string) => eventually(async () => (await statusOf(name)) === status, `${name} to be ${status}`);
+  const until = (name: string, status: string) =>
+    eventually(async () => (await statusOf(name)) === status, `${name} to be ${status}`);
   const leaseRows = async (name: string) => {
-    const row = await t.db.store.db.selectFrom('sessions').select('id').where('name', '=', name).executeTakeFirstOrThrow();
-    return (await t.db.store.db.selectFrom('session_leases').select('session_id').where('session_id', '=', row.id).execute()).length;
+    const row = await t.db.store.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('name', '=', name)
+      .executeTakeFirstOrThrow();
+    return (
+      await t.db.store.db.selectFrom('session_leases').select('session_id').where('session_id', '=', row.id).execute()
+    ).length;
   };
   const credsRows = async (name: string) => {
-    const row = await t.db.store.db.selectFrom('sessions').select('id').where('name', '=', name).executeTakeFirstOrThrow();
-    return (await t.db.store.db.selectFrom('wa_auth_creds').select('session_id').where('session_id', '=', row.id).execute()).length;
+    const row = await t.db.store.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('name', '=', name)
+      .executeTakeFirstOrThrow();
+    return (
+      await t.db.store.db.selectFrom('wa_auth_creds').select('session_id').where('session_id', '=', row.id).execute()
+    ).length;
   };
 
   /** A new session, started and paired: CONNECTED. */
@@ -78,8 +95,14 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
     expect(noImage.statusCode).toBe(409);
     expect(noImage.json().code).toBe('QR_NOT_AVAILABLE');
     // Each change reached the listeners once, with the status it replaced.
-    const mine = changes.filter((c) => c.session.name === 'shop').map((c) => `${c.previousStatus}→${c.status}/${c.statusReason}`);
-    expect(mine).toEqual(['DISCONNECTED→CONNECTING/null', 'CONNECTING→CONNECTING/SCAN_QR', 'CONNECTING→CONNECTED/null']);
+    const mine = changes
+      .filter((c) => c.session.name === 'shop')
+      .map((c) => `${c.previousStatus}→${c.status}/${c.statusReason}`);
+    expect(mine).toEqual([
+      'DISCONNECTED→CONNECTING/null',
+      'CONNECTING→CONNECTING/SCAN_QR',
+      'CONNECTING→CONNECTED/null',
+    ]);
   });
 
   it.each([
@@ -149,7 +172,11 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
     const name = await connected();
     const res = await api('POST', `/sessions/${name}/stop`);
     expect(res.statusCode).toBe(200);
-    expect(res.json().data).toMatchObject({ status: 'DISCONNECTED', statusReason: 'MANUAL_STOP', phoneNumber: '4917012345678' });
+    expect(res.json().data).toMatchObject({
+      status: 'DISCONNECTED',
+      statusReason: 'MANUAL_STOP',
+      phoneNumber: '4917012345678',
+    });
     const sock = wa.latest(name);
     expect(sock.ended).toBe(true);
     expect(sock.loggedOut).toBe(false);
@@ -175,7 +202,12 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
     const name = await connected();
     const res = await api('POST', `/sessions/${name}/logout`);
     expect(res.statusCode).toBe(200);
-    expect(res.json().data).toMatchObject({ status: 'DISCONNECTED', statusReason: 'LOGGED_OUT', phoneNumber: null, platform: null });
+    expect(res.json().data).toMatchObject({
+      status: 'DISCONNECTED',
+      statusReason: 'LOGGED_OUT',
+      phoneNumber: null,
+      platform: null,
+    });
     expect(wa.latest(name).loggedOut).toBe(true);
     expect(await credsRows(name)).toBe(0);
   });
@@ -217,11 +249,17 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
     const me = await api('GET', '/account');
     const reader = await t.newKey(me.json().data.id, ['sessions:read']);
     for (const url of [`/api/sessions/${name}/stop`, `/api/sessions/${name}/pair/code`]) {
-      expect((await t.app.inject({ method: 'POST', url, headers: reader.auth, payload: { phoneNumber: '491701234567' } })).statusCode).toBe(403);
+      expect(
+        (await t.app.inject({ method: 'POST', url, headers: reader.auth, payload: { phoneNumber: '491701234567' } }))
+          .statusCode,
+      ).toBe(403);
     }
     expect((await t.app.inject({ url: `/api/${name}/pair/qr`, headers: reader.auth })).statusCode).toBe(403);
     const other = await t.newAccount();
-    for (const [method, url] of [['POST', `/api/sessions/${name}/stop`], ['GET', `/api/${name}/pair/qr`]] as const) {
+    for (const [method, url] of [
+      ['POST', `/api/sessions/${name}/stop`],
+      ['GET', `/api/${name}/pair/qr`],
+    ] as const) {
       const res = await t.app.inject({ method, url, headers: other.auth });
       expect(res.statusCode).toBe(404);
       expect(res.json().code).toBe('SESSION_NOT_FOUND');

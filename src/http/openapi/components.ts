@@ -20,7 +20,10 @@ export function tidyComponents(doc: Doc): Doc {
   const out = rewriteRefs({ ...doc, components: { ...doc.components, schemas } }, rename) as Doc;
   const all = out.components?.schemas ?? {};
   const used = referenced({ ...out, components: { ...out.components, schemas: undefined } }, all);
-  return { ...out, components: { ...out.components, schemas: Object.fromEntries(Object.entries(all).filter(([n]) => used.has(n))) } };
+  return {
+    ...out,
+    components: { ...out.components, schemas: Object.fromEntries(Object.entries(all).filter(([n]) => used.has(n))) },
+  };
 }
 
 function rewriteRefs(node: unknown, rename: Map<string, string>): unknown {
@@ -28,7 +31,8 @@ function rewriteRefs(node: unknown, rename: Map<string, string>): unknown {
   if (typeof node !== 'object' || node === null) return node;
   return Object.fromEntries(
     Object.entries(node).map(([k, v]) => {
-      if (k === '$ref' && typeof v === 'string' && v.startsWith(REF)) return [k, REF + (rename.get(v.slice(REF.length)) ?? v.slice(REF.length))];
+      if (k === '$ref' && typeof v === 'string' && v.startsWith(REF))
+        return [k, REF + (rename.get(v.slice(REF.length)) ?? v.slice(REF.length))];
       return [k, rewriteRefs(v, rename)];
     }),
   );

@@ -14,7 +14,10 @@ const TAGS = [
   { name: 'webhooks', description: 'Signed event deliveries, the delivery log and redelivery.' },
   { name: 'account', description: 'The calling key’s account, its API keys and its settings.' },
   { name: 'admin', description: 'Accounts and keys of this server, with the MASTER_KEY.' },
-  { name: 'simulator', description: 'Sandbox (SIMULATOR_ENABLED=true): simulated incoming messages and the simulated CDN.' },
+  {
+    name: 'simulator',
+    description: 'Sandbox (SIMULATOR_ENABLED=true): simulated incoming messages and the simulated CDN.',
+  },
   { name: 'ops', description: 'Probes and metrics, without authentication.' },
 ];
 
@@ -35,12 +38,25 @@ export async function registerOpenApi(app: FastifyInstance, opts: { version: str
         license: { name: 'MIT', identifier: 'MIT' },
       },
       // Relative to where the document is served, unless PUBLIC_URL says where that is.
-      servers: [{ url: opts.publicUrl ?? '/', description: opts.publicUrl ? 'This server' : 'The server serving this document' }],
+      servers: [
+        {
+          url: opts.publicUrl ?? '/',
+          description: opts.publicUrl ? 'This server' : 'The server serving this document',
+        },
+      ],
       tags: TAGS,
       components: {
         securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer titan_…` (all `/api` routes).' },
-          masterKey: { type: 'http', scheme: 'bearer', description: 'The server’s MASTER_KEY: `Authorization: Bearer <MASTER_KEY>` (the `/admin` routes).' },
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key: `Authorization: Bearer titan_…` (all `/api` routes).',
+          },
+          masterKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'The server’s MASTER_KEY: `Authorization: Bearer <MASTER_KEY>` (the `/admin` routes).',
+          },
         },
       },
     },

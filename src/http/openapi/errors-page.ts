@@ -3,17 +3,25 @@ import type { FastifyInstance } from 'fastify';
 
 const ERRORS_DOC = new URL('../../../docs/errors.md', import.meta.url);
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escape = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Inline markdown of docs/errors.md: code, bold, links (other docs pages are not served here). */
 function inline(text: string): string {
   return escape(text)
     .replace(/`([^`]+)`/g, '<code>$1</code>')
     .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
-    .replace(/\[([^\]]+)\]\(([^)]+)\)/g, (_m, label: string, href: string) => (/^https?:\/\//.test(href) ? `<a href="${href}">${label}</a>` : label));
+    .replace(/\[([^\]]+)\]\(([^)]+)\)/g, (_m, label: string, href: string) =>
+      /^https?:\/\//.test(href) ? `<a href="${href}">${label}</a>` : label,
+    );
 }
 
-const cells = (row: string) => row.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim());
+const cells = (row: string) =>
+  row
+    .trim()
+    .replace(/^\||\|$/g, '')
+    .split('|')
+    .map((c) => c.trim());
 
 /**
  * docs/errors.md as HTML, each code's row carrying the anchor that error bodies link to
@@ -36,17 +44,34 @@ export function renderErrorsPage(markdown: string): string {
       for (; i < lines.length && lines[i]!.startsWith('|'); i++) rows.push(lines[i]!);
       i--;
       const [head, , ...body] = rows;
-      html.push('<table><thead><tr>' + cells(head!).map((c) => `<th>${inline(c)}</th>`).join('') + '</tr></thead><tbody>');
+      html.push(
+        '<table><thead><tr>' +
+          cells(head!)
+            .map((c) => `<th>${inline(c)}</th>`)
+            .join('') +
+          '</tr></thead><tbody>',
+      );
       for (const r of body) {
         const c = cells(r);
         const code = /^`([A-Z][A-Z0-9_]+)`$/.exec(c[0] ?? '')?.[1];
         const id = code ? ` id="${code.toLowerCase()}"` : '';
-        html.push(`<tr${id}>` + c.map((x, j) => (j === 0 && code ? `<td><a href="#${code.toLowerCase()}"><code>${code}</code></a></td>` : `<td>${inline(x)}</td>`)).join('') + '</tr>');
+        html.push(
+          `<tr${id}>` +
+            c
+              .map((x, j) =>
+                j === 0 && code
+                  ? `<td><a href="#${code.toLowerCase()}"><code>${code}</code></a></td>`
+                  : `<td>${inline(x)}</td>`,
+              )
+              .join('') +
+            '</tr>',
+        );
       }
       html.push('</tbody></table>');
     } else if (line.trim() !== '') {
       const para: string[] = [line];
-      while (i + 1 < lines.length && lines[i + 1]!.trim() !== '' && !/^(#|\||```)/.test(lines[i + 1]!)) para.push(lines[++i]!);
+      while (i + 1 < lines.length && lines[i + 1]!.trim() !== '' && !/^(#|\||```)/.test(lines[i + 1]!))
+        para.push(lines[++i]!);
       html.push(`<p>${inline(para.join(' '))}</p>`);
     }
   }

@@ -74,6 +74,14 @@ export function openApiTransform(input: TransformInput & { route?: RouteOptions 
 // @fastify/swagger turns each entry into a Header Object (schema + description).
 function mapHeaders(h: HeaderDocs) {
   return Object.fromEntries(
-    Object.entries(h).map(([name, d]) => [name, { type: d.type, description: d.description, ...(d.format ? { format: d.format } : {}), ...(d.example === undefined ? {} : { examples: [d.example] }) }]),
+    Object.entries(h).map(([name, d]) => [
+      name,
+      {
+        type: d.type,
+        description: d.description,
+        ...(d.format ? { format: d.format } : {}),
+        ...(d.example === undefined ? {} : { examples: [d.example] }),
+      },
+    ]),
   );
 }

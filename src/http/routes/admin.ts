@@ -5,7 +5,13 @@ import type { ApiKeyService } from '../../accounts/api-key-service.js';
 import { registerMasterKeyAuth } from '../auth.js';
 import type { AuthLimiter } from '../auth-limiter.js';
 import { envelope, errorResponses } from '../schemas/common.js';
-import { AccountSchema, AdminCreateKeyBody, ApiKeySchema, CreateAccountBody, CreatedApiKeySchema } from '../schemas/keys.js';
+import {
+  AccountSchema,
+  AdminCreateKeyBody,
+  ApiKeySchema,
+  CreateAccountBody,
+  CreatedApiKeySchema,
+} from '../schemas/keys.js';
 
 /** `/admin`: accounts and their keys, guarded by MASTER_KEY. */
 export const adminRoutes: FastifyPluginAsyncZod<{
@@ -20,19 +26,42 @@ export const adminRoutes: FastifyPluginAsyncZod<{
 
   app.post(
     '/accounts',
-    { schema: { tags, operationId: 'adminCreateAccount', summary: 'Create an account', body: CreateAccountBody, response: { 201: envelope(AccountSchema), ...errors } } },
+    {
+      schema: {
+        tags,
+        operationId: 'adminCreateAccount',
+        summary: 'Create an account',
+        body: CreateAccountBody,
+        response: { 201: envelope(AccountSchema), ...errors },
+      },
+    },
     async (req, reply) => reply.code(201).send({ data: await accounts.create(req.body.name) }),
   );
 
   app.get(
     '/accounts',
-    { schema: { tags, operationId: 'adminListAccounts', summary: 'List accounts', response: { 200: envelope(z.array(AccountSchema)), ...errors } } },
+    {
+      schema: {
+        tags,
+        operationId: 'adminListAccounts',
+        summary: 'List accounts',
+        response: { 200: envelope(z.array(AccountSchema)), ...errors },
+      },
+    },
     async () => ({ data: await accounts.list() }),
   );
 
   app.post(
     '/keys',
-    { schema: { tags, operationId: 'adminCreateApiKey', summary: 'Create an API key for an account', body: AdminCreateKeyBody, response: { 201: envelope(CreatedApiKeySchema), ...errors } } },
+    {
+      schema: {
+        tags,
+        operationId: 'adminCreateApiKey',
+        summary: 'Create an API key for an account',
+        body: AdminCreateKeyBody,
+        response: { 201: envelope(CreatedApiKeySchema), ...errors },
+      },
+    },
     async (req, reply) => {
       const { accountId, ...input } = req.body;
       const account = accountId ? await accounts.get(accountId) : await accounts.defaultAccount();

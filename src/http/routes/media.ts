@@ -31,7 +31,10 @@ interface MediaRouteDeps {
 }
 
 /** Media metadata, listings, thumbnails, streamed and verified download, persist and delete. */
-export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { media, persist, catalog, deletion, onPersisted }) => {
+export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (
+  app,
+  { media, persist, catalog, deletion, onPersisted },
+) => {
   const tags = ['media'];
 
   app.get(
@@ -67,7 +70,9 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
         response: { 200: envelope(MediaObjectSchema), ...errorResponses(...API_ERRORS, 404, 410) },
       },
     },
-    async (req) => ({ data: await catalog.byMessage(principalOf(req).accountId, req.params.session, req.params.messageId) }),
+    async (req) => ({
+      data: await catalog.byMessage(principalOf(req).accountId, req.params.session, req.params.messageId),
+    }),
   );
 
   app.get(
@@ -78,11 +83,16 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
         tags,
         operationId: 'getMediaThumbnail',
         summary: 'Get the JPEG preview embedded in the message',
-        description: 'Served from the database (no CDN fetch), so it works after the CDN copy expired. 404 THUMBNAIL_NOT_FOUND when the message had none.',
+        description:
+          'Served from the database (no CDN fetch), so it works after the CDN copy expired. 404 THUMBNAIL_NOT_FOUND when the message had none.',
         params: MediaParams,
         response: {
           200: binaryResponse('The JPEG preview.', ['image/jpeg'], {
-            'Cache-Control': { type: 'string', description: 'The preview never changes for the life of the media.', example: 'private, max-age=86400, immutable' },
+            'Cache-Control': {
+              type: 'string',
+              description: 'The preview never changes for the life of the media.',
+              example: 'private, max-age=86400, immutable',
+            },
           }),
           ...errorResponses(...API_ERRORS, 404, 410),
         },
@@ -91,7 +101,10 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
     async (req, reply) => {
       const jpeg = await catalog.thumbnail(principalOf(req).accountId, req.params.session, req.params.mediaId);
       // Immutable for the life of the media: the message's preview never changes.
-      return reply.type('image/jpeg').header('cache-control', 'private, max-age=86400, immutable').send(jpeg as unknown as string);
+      return reply
+        .type('image/jpeg')
+        .header('cache-control', 'private, max-age=86400, immutable')
+        .send(jpeg as unknown as string);
     },
   );
 
@@ -110,14 +123,24 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
         response: { 200: envelope(DeletedMediaSchema), ...errorResponses(...API_ERRORS, 404, 410) },
       },
     },
-    async (req) => ({ data: await deletion.delete(principalOf(req).accountId, req.params.session, req.params.mediaId, { keepObject: req.query.keepObject }) }),
+    async (req) => ({
+      data: await deletion.delete(principalOf(req).accountId, req.params.session, req.params.mediaId, {
+        keepObject: req.query.keepObject,
+      }),
+    }),
   );
 
   app.get(
     '/sessions/:session/media/:mediaId',
     {
       config: { scope: 'media:read' },
-      schema: { tags, operationId: 'getMedia', summary: 'Get a media object', params: MediaParams, response: { 200: envelope(MediaObjectSchema), ...errorResponses(...API_ERRORS, 404, 410) } },
+      schema: {
+        tags,
+        operationId: 'getMedia',
+        summary: 'Get a media object',
+        params: MediaParams,
+        response: { 200: envelope(MediaObjectSchema), ...errorResponses(...API_ERRORS, 404, 410) },
+      },
     },
     async (req) => {
       const { session, mediaId } = req.params;
@@ -139,8 +162,13 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
         headers: DownloadHeaders,
         response: {
           200: fileResponse('The decrypted file, with the media’s own Content-Type.'),
-          206: fileResponse('The requested slice.', { 'Content-Range': { type: 'string', description: '`bytes a-b/size`.', example: 'bytes 0-1023/48213' } }),
-          302: withHeaders(z.null().describe('Persisted media with downloadMode "redirect": Location is the object URL.'), HEADERS.location),
+          206: fileResponse('The requested slice.', {
+            'Content-Range': { type: 'string', description: '`bytes a-b/size`.', example: 'bytes 0-1023/48213' },
+          }),
+          302: withHeaders(
+            z.null().describe('Persisted media with downloadMode "redirect": Location is the object URL.'),
+            HEADERS.location,
+          ),
           ...errorResponses(...API_ERRORS, 404, 409, 410, 413, 416, 502, 503),
         },
       },
@@ -161,7 +189,10 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
       if (d.status === 302) return reply.redirect(d.location, 302);
       noteLateFailure(req, d.body, transfer.signal);
       // The schema documents the bytes; the type provider only knows JSON bodies.
-      return reply.code(d.status).headers(d.headers).send(d.body as unknown as string);
+      return reply
+        .code(d.status)
+        .headers(d.headers)
+        .send(d.body as unknown as string);
     },
   );
 
@@ -176,12 +207,20 @@ export const mediaRoutes: FastifyPluginAsyncZod<MediaRouteDeps> = async (app, { 
         description:
           'Streams CDN → decrypt/verify → multipart upload. Idempotent: persisted media answer with the existing object. Concurrent calls share one upload. On any failure nothing is left in the bucket and the media stays unpersisted.',
         params: MediaParams,
-        response: { 200: envelope(PersistResultSchema), ...errorResponses(...API_ERRORS, 404, 409, 410, 413, 502, 503) },
+        response: {
+          200: envelope(PersistResultSchema),
+          ...errorResponses(...API_ERRORS, 404, 409, 410, 413, 502, 503),
+        },
       },
     },
     async (req) => {
       const { session, mediaId } = req.params;
-      return { data: await persist.persist(principalOf(req).accountId, session, mediaId, { hook: onPersisted, requestId: req.id }) };
+      return {
+        data: await persist.persist(principalOf(req).accountId, session, mediaId, {
+          hook: onPersisted,
+          requestId: req.id,
+        }),
+      };
     },
   );
 };

@@ -9,10 +9,20 @@ import { CreateSessionBody, SessionSchema } from '../schemas/sessions.js';
 type Action = 'start' | 'stop' | 'restart' | 'logout';
 
 const ACTIONS: Record<Action, { summary: string; description: string }> = {
-  start: { summary: 'Start a session', description: 'Connects to WhatsApp (idempotent). An unpaired session goes to CONNECTING/SCAN_QR; a paired one to CONNECTED.' },
-  stop: { summary: 'Stop a session', description: 'Closes the connection; the device stays linked. DISCONNECTED/MANUAL_STOP.' },
+  start: {
+    summary: 'Start a session',
+    description:
+      'Connects to WhatsApp (idempotent). An unpaired session goes to CONNECTING/SCAN_QR; a paired one to CONNECTED.',
+  },
+  stop: {
+    summary: 'Stop a session',
+    description: 'Closes the connection; the device stays linked. DISCONNECTED/MANUAL_STOP.',
+  },
   restart: { summary: 'Restart a session', description: 'Stops and connects again with the stored credentials.' },
-  logout: { summary: 'Log a session out', description: 'Unlinks the device from the WhatsApp account and wipes its credentials. DISCONNECTED/LOGGED_OUT.' },
+  logout: {
+    summary: 'Log a session out',
+    description: 'Unlinks the device from the WhatsApp account and wipes its credentials. DISCONNECTED/LOGGED_OUT.',
+  },
 };
 
 /** `/api/sessions`: sessions of the caller's account and their WhatsApp connections. */
@@ -29,14 +39,28 @@ export const sessionRoutes: FastifyPluginAsyncZod<{
     '/sessions',
     {
       config: { scope: 'sessions:manage' },
-      schema: { tags, operationId: 'createSession', summary: 'Create a session', body: CreateSessionBody, response: { 201: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 409) } },
+      schema: {
+        tags,
+        operationId: 'createSession',
+        summary: 'Create a session',
+        body: CreateSessionBody,
+        response: { 201: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 409) },
+      },
     },
     async (req, reply) => reply.code(201).send({ data: await manager.create(principalOf(req).accountId, req.body) }),
   );
 
   app.get(
     '/sessions',
-    { config: { scope: 'sessions:read' }, schema: { tags, operationId: 'listSessions', summary: 'List sessions', response: { 200: envelope(z.array(SessionSchema)), ...errorResponses(...API_ERRORS) } } },
+    {
+      config: { scope: 'sessions:read' },
+      schema: {
+        tags,
+        operationId: 'listSessions',
+        summary: 'List sessions',
+        response: { 200: envelope(z.array(SessionSchema)), ...errorResponses(...API_ERRORS) },
+      },
+    },
     async (req) => ({ data: await sessions.list(principalOf(req).accountId) }),
   );
 
@@ -44,7 +68,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<{
     '/sessions/:session',
     {
       config: { scope: 'sessions:read' },
-      schema: { tags, operationId: 'getSession', summary: 'Get a session', params: SessionParams, response: { 200: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 404) } },
+      schema: {
+        tags,
+        operationId: 'getSession',
+        summary: 'Get a session',
+        params: SessionParams,
+        response: { 200: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 404) },
+      },
     },
     async (req) => ({ data: await sessions.get(principalOf(req).accountId, req.params.session) }),
   );
@@ -54,7 +84,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<{
       `/sessions/:session/${action}`,
       {
         config: { scope: 'sessions:manage' },
-        schema: { tags, operationId: `${action}Session`, ...ACTIONS[action], params: SessionParams, response: { 200: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 404, 503) } },
+        schema: {
+          tags,
+          operationId: `${action}Session`,
+          ...ACTIONS[action],
+          params: SessionParams,
+          response: { 200: envelope(SessionSchema), ...errorResponses(...API_ERRORS, 404, 503) },
+        },
       },
       async (req) => {
         const { accountId } = principalOf(req);
@@ -78,7 +114,11 @@ export const sessionRoutes: FastifyPluginAsyncZod<{
           'Stops the session, logs it out (unlinking the device) and deletes it with its credentials and media records (keys, thumbnails). `?deleteMedia=true` also deletes its stored objects from the bucket (in the background).',
         params: SessionParams,
         querystring: z.object({
-          deleteMedia: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('Also delete the stored objects of its media.'),
+          deleteMedia: z
+            .enum(['true', 'false'])
+            .default('false')
+            .transform((v) => v === 'true')
+            .describe('Also delete the stored objects of its media.'),
         }),
         response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404, 503) },
       },

@@ -10,7 +10,15 @@ export const settingsRoutes: FastifyPluginAsyncZod<{ settings: SettingsService }
   const tags = ['account'];
   app.get(
     '/account/settings',
-    { config: { scope: 'settings:manage' }, schema: { tags, operationId: 'getSettings', summary: 'The account settings (secrets never shown)', response: { 200: envelope(SettingsSchema), ...errorResponses(...API_ERRORS) } } },
+    {
+      config: { scope: 'settings:manage' },
+      schema: {
+        tags,
+        operationId: 'getSettings',
+        summary: 'The account settings (secrets never shown)',
+        response: { 200: envelope(SettingsSchema), ...errorResponses(...API_ERRORS) },
+      },
+    },
     async (req) => ({ data: await settings.get(principalOf(req).accountId) }),
   );
   app.put(
@@ -21,12 +29,15 @@ export const settingsRoutes: FastifyPluginAsyncZod<{ settings: SettingsService }
         tags,
         operationId: 'updateSettings',
         summary: 'Replace the account settings',
-        description: 'The S3 settings are checked against the bucket (HeadBucket) unless `?verify=false`; a refusal is 400 S3_SETTINGS_INVALID with the storage’s reason.',
+        description:
+          'The S3 settings are checked against the bucket (HeadBucket) unless `?verify=false`; a refusal is 400 S3_SETTINGS_INVALID with the storage’s reason.',
         querystring: z.object({ verify: z.enum(['true', 'false']).default('true') }),
         body: SettingsInputSchema,
         response: { 200: envelope(SettingsSchema), ...errorResponses(...API_ERRORS) },
       },
     },
-    async (req) => ({ data: await settings.put(principalOf(req).accountId, req.body, { verify: req.query.verify === 'true' }) }),
+    async (req) => ({
+      data: await settings.put(principalOf(req).accountId, req.body, { verify: req.query.verify === 'true' }),
+    }),
   );
 };

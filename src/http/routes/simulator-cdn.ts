@@ -26,7 +26,10 @@ export const simulatorCdnRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }>
         params: z.object({ file: z.string().max(64) }),
         response: {
           200: binaryResponse('The encrypted file.', ['application/octet-stream'], CDN_HEADERS),
-          206: binaryResponse('A slice of it.', ['application/octet-stream'], { ...CDN_HEADERS, 'Content-Range': { type: 'string', description: '`bytes a-b/size`.' } }),
+          206: binaryResponse('A slice of it.', ['application/octet-stream'], {
+            ...CDN_HEADERS,
+            'Content-Range': { type: 'string', description: '`bytes a-b/size`.' },
+          }),
           ...errorResponses(404, 416),
         },
       },
@@ -43,7 +46,11 @@ export const simulatorCdnRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }>
         ({ start, end } = r);
         void reply.code(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
       }
-      void reply.headers({ 'content-type': 'application/octet-stream', 'content-length': String(end - start + 1), 'accept-ranges': 'bytes' });
+      void reply.headers({
+        'content-type': 'application/octet-stream',
+        'content-length': String(end - start + 1),
+        'accept-ranges': 'bytes',
+      });
       if (file.size === 0) return reply.send('');
       return reply.send(simulator.readCdnFile(file.path, start, end) as unknown as string);
     },

@@ -31,19 +31,40 @@ export const simulatorRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = 
           tags,
           operationId: 'simulateMedia',
           summary: 'Simulate an incoming media message',
-          description: 'The body is the raw file and its Content-Type the MIME type. It is encrypted like WhatsApp does, hosted on the simulated CDN, and fed to ingest.',
+          description:
+            'The body is the raw file and its Content-Type the MIME type. It is encrypted like WhatsApp does, hosted on the simulated CDN, and fed to ingest.',
           params: SessionParams,
           querystring: SimulateMediaQuery,
-          binaryBody: { description: 'The file itself; its Content-Type is the media’s MIME type.', mediaTypes: ['image/jpeg', 'image/png', 'image/webp', 'video/mp4', 'audio/ogg', 'application/pdf', 'application/octet-stream'] },
+          binaryBody: {
+            description: 'The file itself; its Content-Type is the media’s MIME type.',
+            mediaTypes: [
+              'image/jpeg',
+              'image/png',
+              'image/webp',
+              'video/mp4',
+              'audio/ogg',
+              'application/pdf',
+              'application/octet-stream',
+            ],
+          },
           response: { 201: envelope(SimulatedMediaSchema), ...errorResponses(...API_ERRORS, 404, 413) },
         },
       },
       async (req, reply) => {
-        const mimeType = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0]!.trim().toLowerCase();
+        const mimeType = (req.headers['content-type'] ?? 'application/octet-stream')
+          .split(';')[0]!
+          .trim()
+          .toLowerCase();
         const body = req.body as Readable | undefined;
         // No Content-Type and no body: nothing was parsed, so there is no stream to read.
-        if (!body) throw new ValidationError('The request has no body: send the file itself as the body, with its Content-Type.');
-        const data = await simulator.simulateMedia(principalOf(req).accountId, req.params.session, body, { mimeType, ...req.query });
+        if (!body)
+          throw new ValidationError(
+            'The request has no body: send the file itself as the body, with its Content-Type.',
+          );
+        const data = await simulator.simulateMedia(principalOf(req).accountId, req.params.session, body, {
+          mimeType,
+          ...req.query,
+        });
         return reply.code(201).send({ data });
       },
     );
@@ -62,7 +83,10 @@ export const simulatorRoutes: FastifyPluginAsyncZod<{ simulator: Simulator }> = 
         response: { 201: envelope(SimulatedMessageSchema), ...errorResponses(...API_ERRORS, 404) },
       },
     },
-    async (req, reply) => reply.code(201).send({ data: await simulator.simulateMessage(principalOf(req).accountId, req.params.session, req.body) }),
+    async (req, reply) =>
+      reply
+        .code(201)
+        .send({ data: await simulator.simulateMessage(principalOf(req).accountId, req.params.session, req.body) }),
   );
 };
 

@@ -39,13 +39,30 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
 
   app.get(
     '/webhooks',
-    { config, schema: { tags, operationId: 'listWebhooks', summary: 'List webhooks', response: { 200: envelope(z.array(WebhookSchema)), ...errorResponses(...API_ERRORS) } } },
+    {
+      config,
+      schema: {
+        tags,
+        operationId: 'listWebhooks',
+        summary: 'List webhooks',
+        response: { 200: envelope(z.array(WebhookSchema)), ...errorResponses(...API_ERRORS) },
+      },
+    },
     async (req) => ({ data: await webhooks.list(account(req)) }),
   );
 
   app.get(
     '/webhooks/:id',
-    { config, schema: { tags, operationId: 'getWebhook', summary: 'Get a webhook', params: WebhookParams, response: { 200: envelope(WebhookSchema), ...errorResponses(...API_ERRORS, 404) } } },
+    {
+      config,
+      schema: {
+        tags,
+        operationId: 'getWebhook',
+        summary: 'Get a webhook',
+        params: WebhookParams,
+        response: { 200: envelope(WebhookSchema), ...errorResponses(...API_ERRORS, 404) },
+      },
+    },
     async (req) => ({ data: await webhooks.get(account(req), req.params.id) }),
   );
 
@@ -53,14 +70,30 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
     '/webhooks/:id',
     {
       config,
-      schema: { tags, operationId: 'updateWebhook', summary: 'Change a webhook', params: WebhookParams, body: UpdateWebhookBody, response: { 200: envelope(WebhookSchema), ...errorResponses(...API_ERRORS, 404) } },
+      schema: {
+        tags,
+        operationId: 'updateWebhook',
+        summary: 'Change a webhook',
+        params: WebhookParams,
+        body: UpdateWebhookBody,
+        response: { 200: envelope(WebhookSchema), ...errorResponses(...API_ERRORS, 404) },
+      },
     },
     async (req) => ({ data: await webhooks.update(account(req), req.params.id, req.body) }),
   );
 
   app.delete(
     '/webhooks/:id',
-    { config, schema: { tags, operationId: 'deleteWebhook', summary: 'Delete a webhook', params: WebhookParams, response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404) } } },
+    {
+      config,
+      schema: {
+        tags,
+        operationId: 'deleteWebhook',
+        summary: 'Delete a webhook',
+        params: WebhookParams,
+        response: { 204: z.null().describe('Deleted.'), ...errorResponses(...API_ERRORS, 404) },
+      },
+    },
     async (req, reply) => {
       await webhooks.remove(account(req), req.params.id);
       return reply.code(204).send(null);
@@ -75,7 +108,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
         tags,
         operationId: 'rotateWebhookSecret',
         summary: 'Rotate the signing secret (the old one keeps signing for a window)',
-        description: 'Every delivery carries signatures by both secrets in `webhook-signature` until `previousSecretExpiresAt`; then only the new one. `previousValidSeconds: 0` drops the old secret at once.',
+        description:
+          'Every delivery carries signatures by both secrets in `webhook-signature` until `previousSecretExpiresAt`; then only the new one. `previousValidSeconds: 0` drops the old secret at once.',
         params: WebhookParams,
         body: RotateSecretBody,
         response: { 200: envelope(RotatedSecretSchema), ...errorResponses(...API_ERRORS, 404) },
@@ -112,7 +146,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }> 
         response: { 202: envelope(DeliverySchema), ...errorResponses(...API_ERRORS, 404) },
       },
     },
-    async (req, reply) => reply.code(202).send({ data: await webhooks.redeliver(account(req), req.params.id, req.params.deliveryId) }),
+    async (req, reply) =>
+      reply.code(202).send({ data: await webhooks.redeliver(account(req), req.params.id, req.params.deliveryId) }),
   );
 
   app.post(

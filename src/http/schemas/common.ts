@@ -44,9 +44,14 @@ export const envelope = <T extends z.ZodType>(data: T) => z.object({ data });
 
 export const SessionNameSchema = z
   .string()
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'must be 1–64 characters: letters, digits, ".", "_", "-", starting with a letter or digit');
+  .regex(
+    /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/,
+    'must be 1–64 characters: letters, digits, ".", "_", "-", starting with a letter or digit',
+  );
 
 export const SessionParams = z.object({ session: SessionNameSchema });
 
 // Documented as date-time; not re-validated on the way out (the store writes toISOString()).
-export const Timestamp = z.string().meta({ format: 'date-time', description: 'ISO 8601 timestamp (UTC)', examples: ['2026-11-25T09:41:07.512Z'] });
+export const Timestamp = z
+  .string()
+  .meta({ format: 'date-time', description: 'ISO 8601 timestamp (UTC)', examples: ['2026-11-25T09:41:07.512Z'] });

@@ -7,7 +7,9 @@ import { Timestamp } from './common.js';
 const envelopeOf = <E extends string, P extends z.ZodType>(event: E, payload: P, id: string) =>
   z
     .object({
-      id: z.string().describe('The event id (`evt_…`), also sent as X-Webhook-Id: the same for every attempt and redelivery.'),
+      id: z
+        .string()
+        .describe('The event id (`evt_…`), also sent as X-Webhook-Id: the same for every attempt and redelivery.'),
       event: z.literal(event),
       session: z.string().nullable().describe('The session the event is about (null for webhook.test).'),
       timestamp: Timestamp.describe('When the event happened.'),
@@ -22,7 +24,11 @@ export const MessageReceivedPayload = z.object({
   id: z.string().describe('The WhatsApp message id.'),
   from: z.string().nullable().describe('The chat JID.'),
   sender: z.string().nullable().describe('Who sent it (the participant in groups).'),
-  type: z.string().describe('`image`, `video`, `audio`, `document`, `sticker`, `text`, or the content kind (`location`, `reaction`, …).'),
+  type: z
+    .string()
+    .describe(
+      '`image`, `video`, `audio`, `document`, `sticker`, `text`, or the content kind (`location`, `reaction`, …).',
+    ),
   body: z.string().nullable(),
   text: z.string().nullable().describe('The text, or the caption of media.'),
   timestamp: z.int().describe('Unix seconds, as WhatsApp gives them.'),
@@ -39,15 +45,28 @@ export const MessageReceivedPayload = z.object({
   persistError: ErrorInfo.optional().describe('With autoPersist: why the media could not be stored.'),
 });
 
-const event = <E extends string, P extends z.ZodType>(summary: string, name: E, payload: P, id: string) => ({ summary, schema: envelopeOf(name, payload, id) });
+const event = <E extends string, P extends z.ZodType>(summary: string, name: E, payload: P, id: string) => ({
+  summary,
+  schema: envelopeOf(name, payload, id),
+});
 
 /** Every event a webhook receives, with its envelope schema (registered as a component). */
 export const WEBHOOK_EVENTS = {
-  'message.received': event('A message arrived on a session (media messages carry a mediaId)', 'message.received', MessageReceivedPayload, 'MessageReceivedEvent'),
+  'message.received': event(
+    'A message arrived on a session (media messages carry a mediaId)',
+    'message.received',
+    MessageReceivedPayload,
+    'MessageReceivedEvent',
+  ),
   'session.status': event(
     'A session changed status',
     'session.status',
-    z.object({ status: SessionStatus, previousStatus: SessionStatus, statusReason: z.string().nullable(), at: Timestamp }),
+    z.object({
+      status: SessionStatus,
+      previousStatus: SessionStatus,
+      statusReason: z.string().nullable(),
+      at: Timestamp,
+    }),
     'SessionStatusEvent',
   ),
   'media.persisted': event(
@@ -70,7 +89,14 @@ export const WEBHOOK_EVENTS = {
   'media.persist_failed': event(
     'A persist failed; nothing was left in the bucket',
     'media.persist_failed',
-    z.object({ mediaId: z.string(), messageId: z.string(), type: z.enum(MEDIA_TYPES), mimeType: z.string(), error: ErrorInfo, trigger: z.enum(['request', 'auto']) }),
+    z.object({
+      mediaId: z.string(),
+      messageId: z.string(),
+      type: z.enum(MEDIA_TYPES),
+      mimeType: z.string(),
+      error: ErrorInfo,
+      trigger: z.enum(['request', 'auto']),
+    }),
     'MediaPersistFailedEvent',
   ),
   'media.deleted': event(
@@ -82,9 +108,18 @@ export const WEBHOOK_EVENTS = {
       type: z.enum(MEDIA_TYPES),
       mimeType: z.string(),
       deletedAt: Timestamp,
-      object: z.enum(['deleting', 'kept', 'none']).describe('The stored object: being deleted (in the background), kept (`?keepObject=true`), or there was none.'),
+      object: z
+        .enum(['deleting', 'kept', 'none'])
+        .describe(
+          'The stored object: being deleted (in the background), kept (`?keepObject=true`), or there was none.',
+        ),
     }),
     'MediaDeletedEvent',
   ),
-  'webhook.test': event('Sent by POST /api/webhooks/{id}/test to that webhook only', 'webhook.test', z.object({ webhookId: z.string(), message: z.string() }), 'WebhookTestEvent'),
+  'webhook.test': event(
+    'Sent by POST /api/webhooks/{id}/test to that webhook only',
+    'webhook.test',
+    z.object({ webhookId: z.string(), message: z.string() }),
+    'WebhookTestEvent',
+  ),
 } as const satisfies Record<EventName, { summary: string; schema: z.ZodType }>;

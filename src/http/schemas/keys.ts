@@ -9,7 +9,13 @@ export const CreateKeyBody = z
   .object({
     label: z.string().trim().min(1).max(100),
     scopes: z.array(ScopeSchema).min(1).max(SCOPES.length),
-    lifetimeDays: z.number().int().min(1).max(3650).optional().describe('Key expires after this many days; never when omitted.'),
+    lifetimeDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .optional()
+      .describe('Key expires after this many days; never when omitted.'),
   })
   .strict();
 

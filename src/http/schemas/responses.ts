@@ -11,7 +11,12 @@ export type HeaderDocs = Record<string, HeaderDoc>;
 
 /** Headers this server sets, named as they are documented. */
 export const HEADERS = {
-  requestId: { 'X-Request-Id': { type: 'string', description: 'The request id (the caller’s own when it sent a sane one); it is in every log line of the request.' } },
+  requestId: {
+    'X-Request-Id': {
+      type: 'string',
+      description: 'The request id (the caller’s own when it sent a sane one); it is in every log line of the request.',
+    },
+  },
   rateLimit: {
     'X-RateLimit-Limit': { type: 'integer', description: 'Requests allowed per key per window.', example: 600 },
     'X-RateLimit-Remaining': { type: 'integer', description: 'Requests left in this window.', example: 599 },
@@ -19,16 +24,38 @@ export const HEADERS = {
   },
   retryAfter: { 'Retry-After': { type: 'integer', description: 'Seconds to wait before trying again.', example: 1 } },
   wwwAuthenticate: { 'WWW-Authenticate': { type: 'string', description: 'Always `Bearer`.', example: 'Bearer' } },
-  unsatisfiedRange: { 'Content-Range': { type: 'string', description: 'The size of the file: `bytes */<size>`.', example: 'bytes */48213' } },
-  location: { Location: { type: 'string', format: 'uri', description: 'Where the resource is (a presigned object URL).' } },
-  noStore: { 'Cache-Control': { type: 'string', description: 'Never cached by shared caches.', example: 'private, no-store' } },
+  unsatisfiedRange: {
+    'Content-Range': {
+      type: 'string',
+      description: 'The size of the file: `bytes */<size>`.',
+      example: 'bytes */48213',
+    },
+  },
+  location: {
+    Location: { type: 'string', format: 'uri', description: 'Where the resource is (a presigned object URL).' },
+  },
+  noStore: {
+    'Cache-Control': { type: 'string', description: 'Never cached by shared caches.', example: 'private, no-store' },
+  },
 } satisfies Record<string, HeaderDocs>;
 
 const FILE_HEADERS: HeaderDocs = {
-  'Content-Length': { type: 'integer', description: 'Bytes in this response, when known before streaming.', example: 48213 },
+  'Content-Length': {
+    type: 'integer',
+    description: 'Bytes in this response, when known before streaming.',
+    example: 48213,
+  },
   'Accept-Ranges': { type: 'string', description: 'Always `bytes`.', example: 'bytes' },
-  ETag: { type: 'string', description: 'Strong validator of the file (a media’s bytes never change); send it back as `If-Range`.', example: '"5dQvQ0bXyGm2b1m9y0mYwA"' },
-  'Content-Disposition': { type: 'string', description: 'Documents only: `attachment` with the file name (RFC 6266, UTF-8 in `filename*`).', example: 'attachment; filename="report.pdf"; filename*=UTF-8\'\'report.pdf' },
+  ETag: {
+    type: 'string',
+    description: 'Strong validator of the file (a media’s bytes never change); send it back as `If-Range`.',
+    example: '"5dQvQ0bXyGm2b1m9y0mYwA"',
+  },
+  'Content-Disposition': {
+    type: 'string',
+    description: 'Documents only: `attachment` with the file name (RFC 6266, UTF-8 in `filename*`).',
+    example: 'attachment; filename="report.pdf"; filename*=UTF-8\'\'report.pdf',
+  },
   ...HEADERS.noStore,
 };
 
@@ -36,7 +63,14 @@ const FILE_HEADERS: HeaderDocs = {
 export const BinaryBody = z.string().meta({ format: 'binary' });
 
 /** Media types a decrypted WhatsApp media can have, as the download answers them. */
-export const MEDIA_CONTENT_TYPES = ['image/*', 'video/*', 'audio/*', 'application/*', 'text/*', 'application/octet-stream'];
+export const MEDIA_CONTENT_TYPES = [
+  'image/*',
+  'video/*',
+  'audio/*',
+  'application/*',
+  'text/*',
+  'application/octet-stream',
+];
 
 /** A response whose body is a file: declared per media type, with the headers it carries. */
 export interface BinaryResponse {
@@ -50,7 +84,8 @@ export function binaryResponse(description: string, mediaTypes: string[], header
 }
 
 /** The decrypted file (200) or a slice of it (206), as the download route answers. */
-export const fileResponse = (description: string, extra: HeaderDocs = {}) => binaryResponse(description, MEDIA_CONTENT_TYPES, { ...FILE_HEADERS, ...extra });
+export const fileResponse = (description: string, extra: HeaderDocs = {}) =>
+  binaryResponse(description, MEDIA_CONTENT_TYPES, { ...FILE_HEADERS, ...extra });
 
 // Headers of responses whose schema is a zod type (a redirect has no body but a Location).
 const headersOf = new WeakMap<object, HeaderDocs>();

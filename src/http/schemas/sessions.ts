@@ -25,7 +25,9 @@ export const SessionSchema = z
     statusReason: z
       .string()
       .nullable()
-      .describe('CONNECTING: SCAN_QR or AUTO_RECONNECT; DISCONNECTED: MANUAL_STOP, QR_TIMEOUT, LOGGED_OUT, FAILED, TEMPORARY_BAN or STREAM_ERROR.'),
+      .describe(
+        'CONNECTING: SCAN_QR or AUTO_RECONNECT; DISCONNECTED: MANUAL_STOP, QR_TIMEOUT, LOGGED_OUT, FAILED, TEMPORARY_BAN or STREAM_ERROR.',
+      ),
     phoneNumber: z.string().nullable(),
     pushName: z.string().nullable(),
     businessName: z.string().nullable(),
@@ -44,8 +46,15 @@ export const QrQuery = z.object({
 
 export const QrSchema = z
   .object({
-    qr: z.string().nullable().describe('The code to render as a QR and scan (Linked devices → Link a device); null when there is none.'),
-    event: z.enum(['qr', 'connecting', 'connected', 'disconnected']).describe('`qr`: scan it now; `connected`: already paired; `connecting`: no QR yet; `disconnected`: start the session first.'),
+    qr: z
+      .string()
+      .nullable()
+      .describe('The code to render as a QR and scan (Linked devices → Link a device); null when there is none.'),
+    event: z
+      .enum(['qr', 'connecting', 'connected', 'disconnected'])
+      .describe(
+        '`qr`: scan it now; `connected`: already paired; `connecting`: no QR yet; `disconnected`: start the session first.',
+      ),
   })
   .meta({ id: 'PairingQr' });
 
@@ -54,10 +63,16 @@ export const PairCodeBody = z
     phoneNumber: z
       .string()
       .transform((v) => v.replace(/[\s()+.-]/g, ''))
-      .pipe(z.string().regex(/^\d{6,15}$/, 'must be a phone number in international format (country code first, digits only)')),
+      .pipe(
+        z
+          .string()
+          .regex(/^\d{6,15}$/, 'must be a phone number in international format (country code first, digits only)'),
+      ),
   })
   .strict();
 
 export const PairCodeSchema = z
-  .object({ code: z.string().describe('Type it on the phone: Linked devices → Link a device → Link with phone number instead.') })
+  .object({
+    code: z.string().describe('Type it on the phone: Linked devices → Link a device → Link with phone number instead.'),
+  })
   .meta({ id: 'PairingCode' });

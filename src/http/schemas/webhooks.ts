@@ -5,15 +5,33 @@ import { SessionNameSchema, Timestamp } from './common.js';
 import { EXAMPLES } from './examples.js';
 
 // Headers the server sets itself (or that HTTP owns) cannot be replaced by configuration.
-const RESERVED_HEADERS = ['content-type', 'content-length', 'host', 'user-agent', 'connection', 'transfer-encoding', 'x-webhook-id', 'x-webhook-timestamp', 'x-webhook-signature', 'webhook-id', 'webhook-timestamp', 'webhook-signature'];
+const RESERVED_HEADERS = [
+  'content-type',
+  'content-length',
+  'host',
+  'user-agent',
+  'connection',
+  'transfer-encoding',
+  'x-webhook-id',
+  'x-webhook-timestamp',
+  'x-webhook-signature',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+];
 
 const HeaderSchema = z
   .object({
     name: z
       .string()
       .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'must be an HTTP header name')
-      .refine((n) => !RESERVED_HEADERS.includes(n.toLowerCase()), { message: `must not be one of ${RESERVED_HEADERS.join(', ')}` }),
-    value: z.string().max(4096).regex(/^[^\r\n\0]*$/, 'must not contain line breaks'),
+      .refine((n) => !RESERVED_HEADERS.includes(n.toLowerCase()), {
+        message: `must not be one of ${RESERVED_HEADERS.join(', ')}`,
+      }),
+    value: z
+      .string()
+      .max(4096)
+      .regex(/^[^\r\n\0]*$/, 'must not contain line breaks'),
   })
   .strict();
 
@@ -26,17 +44,35 @@ const EventsSchema = z
 export const RetriesSchema = z
   .object({
     attempts: z.number().int().min(1).max(20).default(8).describe('Attempts in all, the first included.'),
-    delaySeconds: z.number().min(0).max(86_400).default(30).describe('Base wait before a retry (fractions allowed; never below WEBHOOK_MIN_RETRY_DELAY_MS).'),
-    policy: z.enum(RETRY_POLICIES).default('exponential').describe('exponential: delay × 2^(n−1); linear: delay × n; constant: delay (n = failed attempts so far).'),
+    delaySeconds: z
+      .number()
+      .min(0)
+      .max(86_400)
+      .default(30)
+      .describe('Base wait before a retry (fractions allowed; never below WEBHOOK_MIN_RETRY_DELAY_MS).'),
+    policy: z
+      .enum(RETRY_POLICIES)
+      .default('exponential')
+      .describe('exponential: delay × 2^(n−1); linear: delay × n; constant: delay (n = failed attempts so far).'),
   })
   .strict();
 
 const fields = {
-  url: z.string().min(1).max(2048).describe('https only (unless WEBHOOK_ALLOW_HTTP); never a loopback, private, link-local or metadata address.'),
+  url: z
+    .string()
+    .min(1)
+    .max(2048)
+    .describe('https only (unless WEBHOOK_ALLOW_HTTP); never a loopback, private, link-local or metadata address.'),
   events: EventsSchema,
   label: z.string().trim().max(100).nullable(),
   session: SessionNameSchema.nullable().describe('Only this session’s events; null for all sessions.'),
-  hmacKey: z.string().min(16).max(256).describe('The signing secret: `whsec_<base64>` (Standard Webhooks) or any other string (used as its bytes). Generated when omitted; returned only by create.'),
+  hmacKey: z
+    .string()
+    .min(16)
+    .max(256)
+    .describe(
+      'The signing secret: `whsec_<base64>` (Standard Webhooks) or any other string (used as its bytes). Generated when omitted; returned only by create.',
+    ),
   retries: RetriesSchema,
   headers: z.array(HeaderSchema).max(20).describe('Extra request headers (e.g. your receiver’s own auth).'),
   enabled: z.boolean(),
@@ -78,7 +114,9 @@ export const WebhookSchema = z
     retries: z.object({ attempts: z.int(), delaySeconds: z.number(), policy: z.enum(RETRY_POLICIES) }),
     headers: z.array(z.object({ name: z.string(), value: z.string() })),
     enabled: z.boolean(),
-    previousSecretExpiresAt: Timestamp.nullable().describe('While set, deliveries are also signed with the previous secret (see rotate-secret).'),
+    previousSecretExpiresAt: Timestamp.nullable().describe(
+      'While set, deliveries are also signed with the previous secret (see rotate-secret).',
+    ),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -91,7 +129,13 @@ export const CreatedWebhookSchema = WebhookSchema.extend({
 export const RotateSecretBody = z
   .object({
     hmacKey: fields.hmacKey.optional().describe('The new secret; generated (`whsec_<base64>`) when omitted.'),
-    previousValidSeconds: z.number().int().min(0).max(30 * 86_400).default(86_400).describe('How long the old secret keeps signing (default one day).'),
+    previousValidSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(86_400)
+      .describe('How long the old secret keeps signing (default one day).'),
   })
   .strict();
 
@@ -104,7 +148,9 @@ export const DeliverySchema = z
     id: z.string(),
     eventId: z.string().describe('Also sent as X-Webhook-Id: the same for every attempt and redelivery.'),
     event: z.string(),
-    state: z.enum(['held', 'pending', 'delivered', 'failed']).describe('held: waits for its auto-persist job; failed: attempts used up.'),
+    state: z
+      .enum(['held', 'pending', 'delivered', 'failed'])
+      .describe('held: waits for its auto-persist job; failed: attempts used up.'),
     attempts: z.int(),
     lastStatusCode: z.int().nullable(),
     lastError: z.string().nullable(),

@@ -8,7 +8,10 @@ import type { Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   // SQLite adds one column per ALTER TABLE.
-  await db.schema.alterTable('sessions').addColumn('desired_state', 'text', (c) => c.notNull().defaultTo('stopped')).execute();
+  await db.schema
+    .alterTable('sessions')
+    .addColumn('desired_state', 'text', (c) => c.notNull().defaultTo('stopped'))
+    .execute();
   await db.schema.alterTable('sessions').addColumn('qr', 'text').execute();
   await db.schema.alterTable('media').addColumn('wa_message', 'text').execute();
 
@@ -48,5 +51,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('session_commands_owner_idx').on('session_commands').columns(['owner_id', 'state']).execute();
+  await db.schema
+    .createIndex('session_commands_owner_idx')
+    .on('session_commands')
+    .columns(['owner_id', 'state'])
+    .execute();
 }

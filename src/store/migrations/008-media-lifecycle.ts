@@ -72,14 +72,26 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 /** Existing rows: the sender and the estimated CDN expiry (what ingest now records). */
 async function backfillMedia(db: Kysely<unknown>): Promise<void> {
-  type Row = { id: string; media_key_timestamp: number | string | null; created_at: string; participant: string | null; remote_jid: string | null };
+  type Row = {
+    id: string;
+    media_key_timestamp: number | string | null;
+    created_at: string;
+    participant: string | null;
+    remote_jid: string | null;
+  };
   for (;;) {
-    const rows = (await sql<Row>`select id, media_key_timestamp, created_at, participant, remote_jid from media where cdn_expires_at is null limit 500`.execute(db)).rows;
+    const rows = (
+      await sql<Row>`select id, media_key_timestamp, created_at, participant, remote_jid from media where cdn_expires_at is null limit 500`.execute(
+        db,
+      )
+    ).rows;
     if (rows.length === 0) return;
     for (const r of rows) {
       const uploaded = r.media_key_timestamp !== null ? Number(r.media_key_timestamp) * 1000 : Date.parse(r.created_at);
       const expires = new Date(uploaded + CDN_LIFETIME_MS).toISOString();
-      await sql`update media set cdn_expires_at = ${expires}, sender = ${r.participant ?? r.remote_jid} where id = ${r.id}`.execute(db);
+      await sql`update media set cdn_expires_at = ${expires}, sender = ${r.participant ?? r.remote_jid} where id = ${r.id}`.execute(
+        db,
+      );
     }
   }
 }

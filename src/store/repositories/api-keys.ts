@@ -6,7 +6,10 @@ import type { ApiKeyTable } from '../schema.js';
 /** A key as the code sees it: its scopes parsed. */
 export type ApiKeyRecord = Omit<ApiKeyTable, 'scopes'> & { scopes: string[] };
 
-const toRecord = (r: ApiKeyTable): ApiKeyRecord => ({ ...r, scopes: readJson(StringList, r.scopes, 'api_keys.scopes') });
+const toRecord = (r: ApiKeyTable): ApiKeyRecord => ({
+  ...r,
+  scopes: readJson(StringList, r.scopes, 'api_keys.scopes'),
+});
 
 export function insertApiKey(db: DbOrTrx, row: ApiKeyRecord) {
   return db
@@ -28,12 +31,22 @@ export async function listApiKeys(db: DbOrTrx, accountId?: string): Promise<ApiK
 }
 
 export async function findApiKey(db: DbOrTrx, accountId: string, id: string): Promise<ApiKeyRecord | undefined> {
-  const r = await db.selectFrom('api_keys').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  const r = await db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return r && toRecord(r);
 }
 
 /** Label and state only: the scopes of a key never change. */
-export async function updateApiKey(db: DbOrTrx, accountId: string, id: string, patch: Updateable<Pick<ApiKeyTable, 'label' | 'is_active'>>) {
+export async function updateApiKey(
+  db: DbOrTrx,
+  accountId: string,
+  id: string,
+  patch: Updateable<Pick<ApiKeyTable, 'label' | 'is_active'>>,
+) {
   const r = await db
     .updateTable('api_keys')
     .set(patch)
@@ -49,7 +62,10 @@ export async function deleteApiKey(db: DbOrTrx, accountId: string, id: string) {
 }
 
 export async function countApiKeys(db: DbOrTrx) {
-  const r = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('api_keys')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 

@@ -31,7 +31,12 @@ export function expiringUnpersisted(db: DbOrTrx, accountId: string, from: string
 
 /** Marks media as queued by the expiry sweep; false when another sweep got there first. */
 export async function markExpiryQueued(db: DbOrTrx, mediaId: string, now: string): Promise<boolean> {
-  const r = await db.updateTable('media').set({ expiry_queued_at: now }).where('id', '=', mediaId).where('expiry_queued_at', 'is', null).executeTakeFirst();
+  const r = await db
+    .updateTable('media')
+    .set({ expiry_queued_at: now })
+    .where('id', '=', mediaId)
+    .where('expiry_queued_at', 'is', null)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 

@@ -9,7 +9,12 @@ export interface ObjectToDelete {
 }
 
 /** Queues bucket objects for the deletion worker (inside the caller's transaction). */
-export async function queueObjectDeletions(db: DbOrTrx, objects: ObjectToDelete[], reason: 'delete' | 'retention' | 'session', now: string): Promise<void> {
+export async function queueObjectDeletions(
+  db: DbOrTrx,
+  objects: ObjectToDelete[],
+  reason: 'delete' | 'retention' | 'session',
+  now: string,
+): Promise<void> {
   if (objects.length === 0) return;
   await db
     .insertInto('media_deletions')
@@ -57,7 +62,10 @@ export function claimDueDeletions(store: Store, o: { owner: string; now: string;
   // A materialized CTE: inlined into `IN (…)`, PostgreSQL may evaluate a LIMIT … SKIP LOCKED
   // subquery more than once and claim (and then strand) more rows than asked for.
   return db
-    .with((cte) => cte('due').materialized(), () => due)
+    .with(
+      (cte) => cte('due').materialized(),
+      () => due,
+    )
     .updateTable('media_deletions')
     .set({ lease_owner: o.owner, lease_expires_at: o.leaseUntil })
     .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
@@ -72,11 +80,24 @@ export async function deletionDone(db: DbOrTrx, id: string, mediaId: string | nu
   if (mediaId) await db.updateTable('media').set({ object_deleted_at: now }).where('id', '=', mediaId).execute();
 }
 
-export function deletionFailed(db: DbOrTrx, id: string, owner: string, patch: { attempts: number; next_run_at: string; last_error: string }) {
-  return db.updateTable('media_deletions').set({ ...patch, lease_owner: null, lease_expires_at: null }).where('id', '=', id).where('lease_owner', '=', owner).execute();
+export function deletionFailed(
+  db: DbOrTrx,
+  id: string,
+  owner: string,
+  patch: { attempts: number; next_run_at: string; last_error: string },
+) {
+  return db
+    .updateTable('media_deletions')
+    .set({ ...patch, lease_owner: null, lease_expires_at: null })
+    .where('id', '=', id)
+    .where('lease_owner', '=', owner)
+    .execute();
 }
 
 export async function pendingDeletions(db: DbOrTrx): Promise<number> {
-  const r = await db.selectFrom('media_deletions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  const r = await db
+    .selectFrom('media_deletions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
   return Number(r?.n ?? 0);
 }

@@ -4,10 +4,44 @@ import type { MediaTable } from '../schema.js';
 
 /** Every column but the sealed secrets: what listings and metadata need. */
 export const PUBLIC_COLUMNS = [
-  'id', 'account_id', 'session_id', 'message_id', 'remote_jid', 'from_me', 'participant', 'type', 'mime_type', 'file_length',
-  'file_name', 'caption', 'direct_path', 'url', 'file_sha256', 'file_enc_sha256', 'media_key_timestamp', 'sha256', 'persisted_at',
-  's3_bucket', 's3_key', 's3_size', 'created_at', 'updated_at', 'sender', 'width', 'height', 'duration_seconds', 'is_voice_note',
-  'is_animated', 'page_count', 'has_thumbnail', 'cdn_expires_at', 'key_wiped_at', 'deleted_at', 'object_deleted_at', 'expiry_queued_at', 'declared_mime_type',
+  'id',
+  'account_id',
+  'session_id',
+  'message_id',
+  'remote_jid',
+  'from_me',
+  'participant',
+  'type',
+  'mime_type',
+  'file_length',
+  'file_name',
+  'caption',
+  'direct_path',
+  'url',
+  'file_sha256',
+  'file_enc_sha256',
+  'media_key_timestamp',
+  'sha256',
+  'persisted_at',
+  's3_bucket',
+  's3_key',
+  's3_size',
+  'created_at',
+  'updated_at',
+  'sender',
+  'width',
+  'height',
+  'duration_seconds',
+  'is_voice_note',
+  'is_animated',
+  'page_count',
+  'has_thumbnail',
+  'cdn_expires_at',
+  'key_wiped_at',
+  'deleted_at',
+  'object_deleted_at',
+  'expiry_queued_at',
+  'declared_mime_type',
 ] as const satisfies readonly (keyof MediaTable)[];
 
 export type PublicMediaRow = Pick<MediaTable, (typeof PUBLIC_COLUMNS)[number]>;
@@ -34,7 +68,14 @@ export interface ListPosition {
  * boundary is a fixed point: rows that arrive meanwhile sort before it and never shift later
  * pages. Tombstones are left out. Fetches `limit + 1` so the caller knows whether more follow.
  */
-export function listMedia(db: DbOrTrx, accountId: string, sessionId: string, f: MediaFilter, after: ListPosition | null, limit: number) {
+export function listMedia(
+  db: DbOrTrx,
+  accountId: string,
+  sessionId: string,
+  f: MediaFilter,
+  after: ListPosition | null,
+  limit: number,
+) {
   let q = db
     .selectFrom('media')
     .select(PUBLIC_COLUMNS)
@@ -46,13 +87,24 @@ export function listMedia(db: DbOrTrx, accountId: string, sessionId: string, f: 
   if (f.persisted !== undefined) q = q.where('persisted_at', f.persisted ? 'is not' : 'is', null);
   if (f.from !== undefined) {
     const from = f.from;
-    q = from.includes('@') ? q.where('sender', '=', from) : q.where((eb) => eb.or([eb('sender', 'like', `${from}@%`), eb('sender', 'like', `${from}:%@%`)]));
+    q = from.includes('@')
+      ? q.where('sender', '=', from)
+      : q.where((eb) => eb.or([eb('sender', 'like', `${from}@%`), eb('sender', 'like', `${from}:%@%`)]));
   }
   if (f.since !== undefined) q = q.where('created_at', '>=', f.since);
   if (f.until !== undefined) q = q.where('created_at', '<', f.until);
   if (f.expiringBefore !== undefined) q = q.where('cdn_expires_at', '<', f.expiringBefore);
   if (after) {
-    q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
+    q = q.where((eb) =>
+      eb.or([
+        eb('created_at', '<', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+      ]),
+    );
   }
-  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+  return q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute();
 }

@@ -42,7 +42,11 @@ export function findAccountMedia(db: DbOrTrx, accountId: string, id: string) {
 }
 
 export function insertThumbnail(db: DbOrTrx, mediaId: string, jpeg: Buffer) {
-  return db.insertInto('media_thumbnails').values({ media_id: mediaId, jpeg: jpeg.toString('base64') }).onConflict((oc) => oc.column('media_id').doNothing()).execute();
+  return db
+    .insertInto('media_thumbnails')
+    .values({ media_id: mediaId, jpeg: jpeg.toString('base64') })
+    .onConflict((oc) => oc.column('media_id').doNothing())
+    .execute();
 }
 
 export async function findThumbnail(db: DbOrTrx, mediaId: string): Promise<Buffer | null> {
@@ -56,6 +60,11 @@ export function deleteThumbnail(db: DbOrTrx, mediaId: string) {
 
 /** Records a finished persist unless the media was deleted meanwhile; false when it was. */
 export async function recordPersisted(db: DbOrTrx, id: string, patch: Updateable<MediaTable>): Promise<boolean> {
-  const r = await db.updateTable('media').set(patch).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+  const r = await db
+    .updateTable('media')
+    .set(patch)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }

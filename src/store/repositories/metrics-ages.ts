@@ -25,7 +25,12 @@ export async function oldestPendingPersistJob(db: DbOrTrx): Promise<string | nul
  * media key timestamp (seconds) plus `lifetimeMs`, or the row's creation when WhatsApp gave none,
  * as the media object reports it.
  */
-export async function unpersistedExpiringBetween(db: DbOrTrx, from: number, to: number, lifetimeMs: number): Promise<number> {
+export async function unpersistedExpiringBetween(
+  db: DbOrTrx,
+  from: number,
+  to: number,
+  lifetimeMs: number,
+): Promise<number> {
   const [lo, hi] = [from - lifetimeMs, to - lifetimeMs];
   const row = await db
     .selectFrom('media')
@@ -33,8 +38,15 @@ export async function unpersistedExpiringBetween(db: DbOrTrx, from: number, to: 
     .where('persisted_at', 'is', null)
     .where((eb) =>
       eb.or([
-        eb.and([eb('media_key_timestamp', '>', Math.floor(lo / 1000)), eb('media_key_timestamp', '<=', Math.floor(hi / 1000))]),
-        eb.and([eb('media_key_timestamp', 'is', null), eb('created_at', '>', new Date(lo).toISOString()), eb('created_at', '<=', new Date(hi).toISOString())]),
+        eb.and([
+          eb('media_key_timestamp', '>', Math.floor(lo / 1000)),
+          eb('media_key_timestamp', '<=', Math.floor(hi / 1000)),
+        ]),
+        eb.and([
+          eb('media_key_timestamp', 'is', null),
+          eb('created_at', '>', new Date(lo).toISOString()),
+          eb('created_at', '<=', new Date(hi).toISOString()),
+        ]),
       ]),
     )
     .executeTakeFirst();

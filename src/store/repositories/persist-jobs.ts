@@ -4,12 +4,19 @@ import type { PersistJobTable } from '../schema.js';
 
 /** Queues a job unless one exists for the media; returns whether it was added. */
 export async function insertPersistJobIfAbsent(db: DbOrTrx, row: PersistJobTable): Promise<boolean> {
-  const r = await db.insertInto('persist_jobs').values(row).onConflict((oc) => oc.column('media_id').doNothing()).executeTakeFirst();
+  const r = await db
+    .insertInto('persist_jobs')
+    .values(row)
+    .onConflict((oc) => oc.column('media_id').doNothing())
+    .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
 /** Claims due jobs with a lease (see claimDueDeliveries for why this is safe on both dialects). */
-export function claimDueJobs(store: Store, o: { owner: string; now: string; leaseUntil: string; limit: number; accountId?: string }) {
+export function claimDueJobs(
+  store: Store,
+  o: { owner: string; now: string; leaseUntil: string; limit: number; accountId?: string },
+) {
   const db = store.db;
   let due = db
     .selectFrom('persist_jobs')
@@ -24,7 +31,10 @@ export function claimDueJobs(store: Store, o: { owner: string; now: string; leas
   // A materialized CTE: inlined into `IN (…)`, PostgreSQL may evaluate a LIMIT … SKIP LOCKED
   // subquery more than once and claim (and then strand) more rows than asked for.
   return db
-    .with((cte) => cte('due').materialized(), () => due)
+    .with(
+      (cte) => cte('due').materialized(),
+      () => due,
+    )
     .updateTable('persist_jobs')
     .set((eb) => ({ lease_owner: o.owner, lease_expires_at: o.leaseUntil, claims: eb('claims', '+', 1) }))
     .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
@@ -51,12 +61,22 @@ export async function dueJobAccounts(db: DbOrTrx, now: string, limit: number): P
 
 /** Extends a running job's lease; false when another process holds it now. */
 export async function renewJobLease(db: DbOrTrx, id: string, owner: string, until: string): Promise<boolean> {
-  const r = await db.updateTable('persist_jobs').set({ lease_expires_at: until }).where('id', '=', id).where('lease_owner', '=', owner).executeTakeFirst();
+  const r = await db
+    .updateTable('persist_jobs')
+    .set({ lease_expires_at: until })
+    .where('id', '=', id)
+    .where('lease_owner', '=', owner)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
 /** Updates a job this process holds the lease on (the lease is dropped with it). */
-export async function updateLeasedJob(db: DbOrTrx, id: string, owner: string, patch: Updateable<PersistJobTable>): Promise<boolean> {
+export async function updateLeasedJob(
+  db: DbOrTrx,
+  id: string,
+  owner: string,
+  patch: Updateable<PersistJobTable>,
+): Promise<boolean> {
   const r = await db
     .updateTable('persist_jobs')
     .set({ ...patch, lease_owner: null, lease_expires_at: null })
@@ -67,8 +87,17 @@ export async function updateLeasedJob(db: DbOrTrx, id: string, owner: string, pa
 }
 
 /** Ends the pending job of a media (whoever holds it); returns the job when there was one. */
-export async function finishPendingJob(db: DbOrTrx, mediaId: string, patch: (job: PersistJobTable) => Updateable<PersistJobTable>) {
-  const job = await db.selectFrom('persist_jobs').selectAll().where('media_id', '=', mediaId).where('state', '=', 'pending').executeTakeFirst();
+export async function finishPendingJob(
+  db: DbOrTrx,
+  mediaId: string,
+  patch: (job: PersistJobTable) => Updateable<PersistJobTable>,
+) {
+  const job = await db
+    .selectFrom('persist_jobs')
+    .selectAll()
+    .where('media_id', '=', mediaId)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
   if (!job) return null;
   const r = await db
     .updateTable('persist_jobs')
@@ -81,5 +110,9 @@ export async function finishPendingJob(db: DbOrTrx, mediaId: string, patch: (job
 
 /** Deletes ended jobs last touched before `before`. */
 export function pruneJobs(db: DbOrTrx, before: string) {
-  return db.deleteFrom('persist_jobs').where('state', 'in', ['done', 'failed']).where('updated_at', '<', before).execute();
+  return db
+    .deleteFrom('persist_jobs')
+    .where('state', 'in', ['done', 'failed'])
+    .where('updated_at', '<', before)
+    .execute();
 }

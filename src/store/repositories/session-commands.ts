@@ -11,11 +11,24 @@ export function findCommand(db: DbOrTrx, id: string) {
 }
 
 export function pendingCommands(db: DbOrTrx, ownerId: string) {
-  return db.selectFrom('session_commands').selectAll().where('owner_id', '=', ownerId).where('state', '=', 'pending').orderBy('created_at').execute();
+  return db
+    .selectFrom('session_commands')
+    .selectAll()
+    .where('owner_id', '=', ownerId)
+    .where('state', '=', 'pending')
+    .orderBy('created_at')
+    .execute();
 }
 
 /** Moves a command from one state to another; false when someone else moved it first. */
-export async function transitionCommand(db: DbOrTrx, id: string, from: CommandState, to: CommandState, at: string, result: string | null = null): Promise<boolean> {
+export async function transitionCommand(
+  db: DbOrTrx,
+  id: string,
+  from: CommandState,
+  to: CommandState,
+  at: string,
+  result: string | null = null,
+): Promise<boolean> {
   const r = await db
     .updateTable('session_commands')
     .set({ state: to, result, updated_at: at })

@@ -5,7 +5,13 @@ import type { DbOrTrx } from '../db.js';
  * conditional update when it is ours already or has expired. One statement, so two processes
  * racing for the same session cannot both win. Returns whether this owner holds it now.
  */
-export async function claimLease(db: DbOrTrx, sessionId: string, ownerId: string, now: string, expiresAt: string): Promise<boolean> {
+export async function claimLease(
+  db: DbOrTrx,
+  sessionId: string,
+  ownerId: string,
+  now: string,
+  expiresAt: string,
+): Promise<boolean> {
   const r = await db
     .insertInto('session_leases')
     .values({ session_id: sessionId, owner_id: ownerId, expires_at: expiresAt })
@@ -20,7 +26,12 @@ export async function claimLease(db: DbOrTrx, sessionId: string, ownerId: string
 }
 
 /** Extends the leases `ownerId` still holds among `sessionIds`; returns the ids it still holds. */
-export async function renewLeases(db: DbOrTrx, ownerId: string, sessionIds: string[], expiresAt: string): Promise<string[]> {
+export async function renewLeases(
+  db: DbOrTrx,
+  ownerId: string,
+  sessionIds: string[],
+  expiresAt: string,
+): Promise<string[]> {
   if (sessionIds.length === 0) return [];
   const rows = await db
     .updateTable('session_leases')

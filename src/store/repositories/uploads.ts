@@ -10,7 +10,11 @@ export type ClaimResult = { won: true; previous: UploadTable | null } | { won: f
  * is the row taken over: its upload may still be open and must be aborted first.
  */
 export async function claimUpload(db: DbOrTrx, row: UploadTable): Promise<ClaimResult> {
-  const r = await db.insertInto('uploads').values(row).onConflict((oc) => oc.column('media_id').doNothing()).executeTakeFirst();
+  const r = await db
+    .insertInto('uploads')
+    .values(row)
+    .onConflict((oc) => oc.column('media_id').doNothing())
+    .executeTakeFirst();
   if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) return { won: true, previous: null };
   const current = await findUpload(db, row.media_id);
   if (!current) return claimUpload(db, row);
@@ -31,8 +35,18 @@ export function findUpload(db: DbOrTrx, mediaId: string) {
 }
 
 /** Updates the row of one claim; false when the claim is no longer the media's. */
-export async function updateClaim(db: DbOrTrx, mediaId: string, claimId: string, patch: Updateable<UploadTable>): Promise<boolean> {
-  const r = await db.updateTable('uploads').set(patch).where('media_id', '=', mediaId).where('claim_id', '=', claimId).executeTakeFirst();
+export async function updateClaim(
+  db: DbOrTrx,
+  mediaId: string,
+  claimId: string,
+  patch: Updateable<UploadTable>,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('uploads')
+    .set(patch)
+    .where('media_id', '=', mediaId)
+    .where('claim_id', '=', claimId)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
@@ -46,7 +60,12 @@ export function uploadsToSweep(db: DbOrTrx, now: string, limit: number) {
   return db
     .selectFrom('uploads')
     .selectAll()
-    .where((eb) => eb.or([eb.and([eb('state', '=', 'running'), eb('lease_expires_at', '<', now)]), eb.and([eb('state', '=', 'failed'), eb('needs_abort', '=', 1)])]))
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('state', '=', 'running'), eb('lease_expires_at', '<', now)]),
+        eb.and([eb('state', '=', 'failed'), eb('needs_abort', '=', 1)]),
+      ]),
+    )
     .orderBy('lease_expires_at')
     .limit(limit)
     .execute();
@@ -54,13 +73,23 @@ export function uploadsToSweep(db: DbOrTrx, now: string, limit: number) {
 
 /** Keys of uploads running under a live lease (the stray sweep leaves them alone). */
 export async function liveUploadKeys(db: DbOrTrx, now: string): Promise<Set<string>> {
-  const rows = await db.selectFrom('uploads').select(['bucket', 'object_key']).where('state', '=', 'running').where('lease_expires_at', '>=', now).execute();
+  const rows = await db
+    .selectFrom('uploads')
+    .select(['bucket', 'object_key'])
+    .where('state', '=', 'running')
+    .where('lease_expires_at', '>=', now)
+    .execute();
   return new Set(rows.map((r) => `${r.bucket}/${r.object_key}`));
 }
 
 /** Forgets failures (already aborted) older than `before`: their waiters read them long ago. */
 export function pruneFailedUploads(db: DbOrTrx, before: string) {
-  return db.deleteFrom('uploads').where('state', '=', 'failed').where('needs_abort', '=', 0).where('updated_at', '<', before).execute();
+  return db
+    .deleteFrom('uploads')
+    .where('state', '=', 'failed')
+    .where('needs_abort', '=', 0)
+    .where('updated_at', '<', before)
+    .execute();
 }
 
 /** Accounts with bucket settings of their own (the others use the server default). */

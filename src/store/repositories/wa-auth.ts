@@ -31,7 +31,12 @@ export function upsertKey(db: DbOrTrx, sessionId: string, type: string, keyId: s
 }
 
 export function deleteKeys(db: DbOrTrx, sessionId: string, type: string, ids: string[]) {
-  return db.deleteFrom('wa_auth_keys').where('session_id', '=', sessionId).where('type', '=', type).where('key_id', 'in', ids).execute();
+  return db
+    .deleteFrom('wa_auth_keys')
+    .where('session_id', '=', sessionId)
+    .where('type', '=', type)
+    .where('key_id', 'in', ids)
+    .execute();
 }
 
 /** Wipes a session's credentials and keys (logout). */

@@ -49,7 +49,10 @@ export function claimDueDeliveries(store: Store, o: { owner: string; now: string
   // A materialized CTE: inlined into `IN (…)`, PostgreSQL may evaluate a LIMIT … SKIP LOCKED
   // subquery more than once and claim (and then strand) more rows than asked for.
   return db
-    .with((cte) => cte('due').materialized(), () => due)
+    .with(
+      (cte) => cte('due').materialized(),
+      () => due,
+    )
     .updateTable('webhook_deliveries')
     .set({ lease_owner: o.owner, lease_expires_at: o.leaseUntil })
     .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
@@ -95,7 +98,12 @@ export type DeliveryContext = Awaited<ReturnType<typeof loadDeliveryContexts>>[n
  * Records an attempt and the delivery's next state, only while `owner` still holds the lease
  * (returns false, recording nothing, when the lease was lost).
  */
-export async function recordAttempt(db: DbOrTrx, owner: string, attempt: WebhookAttemptTable, patch: Updateable<WebhookDeliveryTable>) {
+export async function recordAttempt(
+  db: DbOrTrx,
+  owner: string,
+  attempt: WebhookAttemptTable,
+  patch: Updateable<WebhookDeliveryTable>,
+) {
   const r = await db
     .updateTable('webhook_deliveries')
     .set({ ...patch, lease_owner: null, lease_expires_at: null })
@@ -109,7 +117,12 @@ export async function recordAttempt(db: DbOrTrx, owner: string, attempt: Webhook
 
 /** Gives a claimed delivery back untouched (shutdown before its attempt ran). */
 export function releaseDeliveryLease(db: DbOrTrx, id: string, owner: string) {
-  return db.updateTable('webhook_deliveries').set({ lease_owner: null, lease_expires_at: null }).where('id', '=', id).where('lease_owner', '=', owner).execute();
+  return db
+    .updateTable('webhook_deliveries')
+    .set({ lease_owner: null, lease_expires_at: null })
+    .where('id', '=', id)
+    .where('lease_owner', '=', owner)
+    .execute();
 }
 
 /** Recent deliveries of a webhook, newest first, with their event name. */
@@ -137,17 +150,32 @@ export function findDelivery(db: DbOrTrx, webhookId: string, id: string) {
 
 export function listAttempts(db: DbOrTrx, deliveryIds: string[]) {
   if (deliveryIds.length === 0) return Promise.resolve([]);
-  return db.selectFrom('webhook_attempts').selectAll().where('delivery_id', 'in', deliveryIds).orderBy('attempt').execute();
+  return db
+    .selectFrom('webhook_attempts')
+    .selectAll()
+    .where('delivery_id', 'in', deliveryIds)
+    .orderBy('attempt')
+    .execute();
 }
 
 /** Deletes finished deliveries (and their log) last touched before `before`, then orphaned events. */
 export async function pruneOutbox(db: Db, before: string) {
-  await db.deleteFrom('webhook_deliveries').where('state', 'in', ['delivered', 'failed']).where('updated_at', '<', before).execute();
+  await db
+    .deleteFrom('webhook_deliveries')
+    .where('state', 'in', ['delivered', 'failed'])
+    .where('updated_at', '<', before)
+    .execute();
   await db
     .deleteFrom('webhook_events')
     .where('created_at', '<', before)
     .where('held', '=', 0)
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'webhook_events.id'))))
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb.selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'webhook_events.id'),
+        ),
+      ),
+    )
     .execute();
 }
 

@@ -17,17 +17,38 @@ export function insertWebhook(db: DbOrTrx, row: WebhookRecord) {
 
 /** A webhook of one account: another account's is simply not found. */
 export async function findWebhook(db: DbOrTrx, accountId: string, id: string): Promise<WebhookRecord | undefined> {
-  const r = await db.selectFrom('webhooks').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  const r = await db
+    .selectFrom('webhooks')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return r && toRecord(r);
 }
 
 export async function listWebhooks(db: DbOrTrx, accountId: string): Promise<WebhookRecord[]> {
-  return (await db.selectFrom('webhooks').selectAll().where('account_id', '=', accountId).orderBy('created_at').orderBy('id').execute()).map(toRecord);
+  return (
+    await db
+      .selectFrom('webhooks')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute()
+  ).map(toRecord);
 }
 
 /** The enabled webhooks of an account: the candidates an event fans out to. */
-export async function listEnabledWebhooks(db: DbOrTrx, accountId: string): Promise<Pick<WebhookRecord, 'id' | 'events' | 'session'>[]> {
-  const rows = await db.selectFrom('webhooks').select(['id', 'events', 'session']).where('account_id', '=', accountId).where('enabled', '=', 1).execute();
+export async function listEnabledWebhooks(
+  db: DbOrTrx,
+  accountId: string,
+): Promise<Pick<WebhookRecord, 'id' | 'events' | 'session'>[]> {
+  const rows = await db
+    .selectFrom('webhooks')
+    .select(['id', 'events', 'session'])
+    .where('account_id', '=', accountId)
+    .where('enabled', '=', 1)
+    .execute();
   return rows.map((r) => ({ ...r, events: events(r.events) }));
 }
 
