@@ -1,8 +1,8 @@
 import swagger from '@fastify/swagger';
-import scalar from '@scalar/fastify-api-reference';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { registerErrorsPage } from './errors-page.js';
+import { registerReferencePage } from './reference-page.js';
 import { tidyComponents } from './components.js';
 import { openApiTransform } from './transform.js';
 import { webhooksSection } from './webhooks.js';
@@ -66,20 +66,19 @@ export async function registerOpenApi(app: FastifyInstance, opts: { version: str
       return tidyComponents({ ...doc, webhooks: webhooksSection() }) as ReturnType<typeof jsonSchemaTransformObject>;
     },
   });
-  await app.register(scalar, {
-    routePrefix: '/docs',
-    configuration: {
-      pageTitle: 'titan-media API',
-      // Everything the page needs comes from this server: no web fonts, no telemetry, no proxy.
-      withDefaultFonts: false,
-      telemetry: false,
-      persistAuth: true,
-      hideClientButton: true,
-      // No hosted-service toolbar or AI agent: the page is this server's reference only.
-      showDeveloperTools: 'never',
-      agent: { disabled: true },
-      authentication: { preferredSecurityScheme: 'apiKey' },
-    },
-  });
+  // The document itself, beside the page; the page reads it from here too.
+  const download = (reply: FastifyReply, ext: string, type: string) =>
+    reply
+      .header('content-type', type)
+      .header('content-disposition', `filename=titan-media.${ext}`)
+      .header('access-control-allow-origin', '*')
+      .header('access-control-allow-methods', '*');
+  app.get('/docs/openapi.json', { schema: { hide: true } }, async (_req, reply) =>
+    download(reply, 'json', 'application/json').send(app.swagger()),
+  );
+  app.get('/docs/openapi.yaml', { schema: { hide: true } }, async (_req, reply) =>
+    download(reply, 'yaml', 'application/yaml').send(app.swagger({ yaml: true })),
+  );
+  registerReferencePage(app);
   registerErrorsPage(app);
 }
