@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { checkMimeType, dispositionFor } from './content-headers.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -21,6 +22,8 @@ import type { MediaSource } from './media-source.js';
 import type { SessionTransfers } from './session-transfers.js';
 import type { TransferAccounts } from './transfer-account.js';
 import type { Claim, UploadClaims } from './upload-claims.js';
+
+const noop = (): void => undefined;
 
 export interface PersistResult {
   url: string;
@@ -171,16 +174,21 @@ export function createPersistService(deps: {
       jobId: opts.jobId,
       throughProxy: session.proxy !== null,
     });
+    let body: Readable | undefined;
     try {
       // Takes the transfer slot (held until the body closes); BUSY leaves the claim free.
       const plain = await deps.source.open(accountId, session, row, { signal: controller.signal });
       account.opened(plain.source);
+      // s3_out is counted per request by the S3 clients (storage/s3-request-metrics.ts).
+      body = account.deliver(plain.body, { directions: [], ends: false });
+      // The bucket reads it only after its own checks: a cut before then (shutdown, cancel) must
+      // not be an error nobody listens to. The upload's pipeline still sees it (`errored`).
+      body.on('error', noop);
       // The claimed hash is checked while streaming (a mismatch aborts), so it may label the object.
       const knownSha = row.sha256 ?? row.file_sha256;
       const ref = await bucket.upload({
         key,
-        // s3_out is counted per request by the S3 clients (storage/s3-request-metrics.ts).
-        body: account.deliver(plain.body, { directions: [], ends: false }),
+        body,
         // The same rule as downloads: a type that could render as a page is stored as a download,
         // and a file name (documents) goes with it.
         contentType: checkMimeType(row.mime_type).mimeType,
@@ -251,6 +259,9 @@ export function createPersistService(deps: {
       else await claim.failed(err, abortUnconfirmed);
       throw err;
     } finally {
+      // An upload that failed before reading its body would otherwise hold the slot and the CDN
+      // connection open.
+      body?.destroy();
       running--;
       t.done();
       stopRenewing();

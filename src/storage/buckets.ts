@@ -134,7 +134,8 @@ export function createBuckets(deps: {
         checksums: () => checksumsFor(resolved.target.cacheKey, client, s),
         read: (ref, range, signal) => readObject(client, ref.bucket, ref.key, range, signal),
         async upload(req) {
-          const checksums = await checksumsFor(resolved.target.cacheKey, client, s);
+          // The check is shared by every upload to this bucket; a cut upload stops waiting for it.
+          const checksums = await orAborted(checksumsFor(resolved.target.cacheKey, client, s), req.signal);
           await uploadStream({
             client,
             bucket: s.bucket,
@@ -172,4 +173,19 @@ export function createBucketProbe(
       client.destroy();
     }
   };
+}
+
+/** `p`, or the reason of `signal` as soon as it aborts (leaving `p` to whoever else awaits it). */
+async function orAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([p, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
