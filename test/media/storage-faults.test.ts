@@ -9,7 +9,8 @@ import { createBucket, getObject, pendingUploads, s3Endpoint, settingsBody, test
 import { until } from '../support/titan-process.js';
 
 const PART = 5 * 1024 * 1024;
-const STALL_MS = 1500;
+// Long enough that a busy machine (the gateway shares its cores with the suite) is not taken for a hung one.
+const STALL_MS = 2500;
 const ATTEMPTS = 2;
 
 const metric = async (t: TestApp, name: string): Promise<number> => {
