@@ -1,4 +1,4 @@
-import { CreateMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { createTestDb, DIALECTS, type TestDb } from '../support/databases.js';
@@ -47,9 +47,16 @@ describe.each(DIALECTS)('stray multipart uploads (%s)', (dialect) => {
     );
     const foreign = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'someone-else/file.bin' }));
     expect(ours.UploadId && foreign.UploadId).toBeTruthy();
-    // Older than the stray age before any sweep looks.
-    await until(async () => ((await pendingUploads(s3, bucket)).length === 2 ? true : undefined), 5_000, 'the uploads');
-    await new Promise((r) => setTimeout(r, 1_100));
+    // Both older than the stray age (1 s), by the bucket's own clock, before any sweep looks.
+    await until(
+      async () => {
+        const { Uploads = [] } = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+        const old = Uploads.filter((u) => u.Initiated && Date.now() - u.Initiated.getTime() > 1_100);
+        return old.length === 2 ? true : undefined;
+      },
+      5_000,
+      'the uploads to pass the stray age',
+    );
 
     const dry = await app({ UPLOAD_SWEEP_DRY_RUN: 'true' });
     try {
