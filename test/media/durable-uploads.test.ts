@@ -75,6 +75,7 @@ describe.each(DIALECTS)('durable uploads (%s)', (dialect) => {
 
     const killedAt = Date.now();
     const second = await startTitan(db, env, first.cwd);
+    const readyAt = Date.now();
     try {
       await until(
         async () => ((await pendingUploads(s3, bucket)).length === 0 ? true : undefined),
@@ -82,8 +83,8 @@ describe.each(DIALECTS)('durable uploads (%s)', (dialect) => {
         'the sweeper to abort the upload',
       );
       const cleanMs = Date.now() - killedAt;
-      // Within the lease plus a sweep, plus the restart itself.
-      expect(cleanMs).toBeLessThan(LEASE_MS + SWEEP_MS + 15_000);
+      // Within the lease plus a sweep of the restarted server (whose start a busy machine slows).
+      expect(Date.now() - readyAt).toBeLessThan(LEASE_MS + SWEEP_MS + 5_000);
       // The log line may reach stdout a little after the abort itself.
       await waitForOutput(second, (out) => out.includes('aborted an upload left open by its owner'), 5_000);
       const meta = await second.call('GET', `/api/sessions/shop/media/${m.mediaId}`, { auth: key });
