@@ -52,7 +52,9 @@ export function createMetricsHub(opts: { workers: () => Worker[] }) {
           clearTimeout(c.timer);
           collections.delete(id);
           if (err) return reject(err);
-          own.getMetricsAsJSON().then((mine) => resolve(AggregatorRegistry.aggregate([...c.series, mine]).metrics()), reject);
+          own
+            .getMetricsAsJSON()
+            .then((mine) => resolve(AggregatorRegistry.aggregate([...c.series, mine]).metrics()), reject);
         },
       };
       collections.set(id, c);
