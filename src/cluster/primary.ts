@@ -54,7 +54,7 @@ export function startCluster(opts: ClusterOptions): Promise<{ address: string; p
         if (!isWorkerMessage(m)) return;
         if (m.type === 'titan:ready') {
           slots[slot]!.address = m.address;
-          if (!started && slots.length === opts.workers && slots.every((s) => s.address !== null)) {
+          if (!started && !stopping && slots.length === opts.workers && slots.every((s) => s.address !== null)) {
             started = true;
             resolve({ address: m.address, pids: slots.map((s) => s.worker.process.pid!) });
           }

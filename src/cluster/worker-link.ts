@@ -81,6 +81,7 @@ export function joinCluster(): WorkerLink {
       };
     },
     ready: (address) => send({ type: 'titan:ready', address }),
-    onShutdown: (s) => void stops.push(s),
+    // A shutdown that came while the worker was still starting stops it as soon as it can stop.
+    onShutdown: (s) => (stopping ? s() : void stops.push(s)),
   };
 }
