@@ -2,6 +2,7 @@
 import { MB, median, type SelfTime } from './measure.js';
 import type { PersistResults } from './persist.js';
 import type { WebhookBenchResult } from './webhooks.js';
+import type { WorkersResults } from './workers.js';
 
 export interface Sample {
   mibPerSec: number;
@@ -95,6 +96,8 @@ export interface Results {
   persist?: PersistResults;
   /** 16 requests in flight (throughput), then 2 (latency). */
   webhooks?: { throughput: WebhookBenchResult[]; latency: WebhookBenchResult[] };
+  /** Concurrent downloads on WORKERS=1 and WORKERS=2. */
+  workers?: WorkersResults;
   targets: Target[];
 }
 

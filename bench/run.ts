@@ -8,7 +8,8 @@
  *            by curl: what moving the bytes alone costs in Node on this machine
  *   memory   ours on a larger file: the server's peak RSS
  * then persist to S3 (persist.ts: baseline upload, peer, ours; persist-memory: ours on a larger
- * file) and webhook delivery (webhooks.ts).
+ * file), webhook delivery (webhooks.ts) and several downloads at once on 1 and 2 workers
+ * (workers.ts).
  * A fake CDN process (cdn-server.ts) serves the file. Each measurement uses a fresh serving
  * process, warmed up by one 64 KiB ranged download; its memory is the VmHWM of that process
  * after the transfer (its whole lifetime), with VmRSS sampled every 20 ms as a cross-check.
@@ -30,18 +31,29 @@ import { runPersistParts } from './persist-run.js';
 import { memoryCheck, printReport, summarize, type Results, type Sample } from './report.js';
 import { benchMedia, ensureBuilt, provision, startServer, type BenchMedia } from './server.js';
 import { benchWebhooks, formatWebhookResults } from './webhooks.js';
+import { benchWorkers, formatWorkerResults } from './workers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PARTS = ['ceiling', 'peer', 'ours', 'relay', 'memory', 'persist', 'persist-memory', 'webhooks'] as const;
+const PARTS = [
+  'ceiling',
+  'peer',
+  'ours',
+  'relay',
+  'memory',
+  'persist',
+  'persist-memory',
+  'webhooks',
+  'workers',
+] as const;
 type Part = (typeof PARTS)[number];
 const RSS_LIMIT = 150 * MB;
 const USAGE = `npm run bench -- [--size-mib 256] [--runs 3]
-                     [--only ceiling,peer,ours|download,relay,memory,persist,persist-memory,webhooks]
+                     [--only ceiling,peer,ours|download,relay,memory,persist,persist-memory,webhooks,workers]
                      [--memory-size-mib 1024] [--persist-memory-size-mib 1024]
-                     [--webhook-messages 2000] [--profile] [--strict]
+                     [--webhook-messages 2000] [--worker-downloads 4] [--profile] [--strict]
   persist needs S3: TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY
   (TEST_S3_REGION), else scripts/s3-gateway-start.sh is run; webhooks also uses PostgreSQL
-  (TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).`;
+  (TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test), and workers runs on it.`;
 
 function usageError(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -58,6 +70,7 @@ const { values: args } = (() => {
         'memory-size-mib': { type: 'string', default: '1024' },
         'persist-memory-size-mib': { type: 'string', default: '1024' },
         'webhook-messages': { type: 'string', default: '2000' },
+        'worker-downloads': { type: 'string', default: '4' },
         profile: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -80,6 +93,7 @@ const runs = positive('runs', args.runs);
 const memorySizeMiB = positive('memory-size-mib', args['memory-size-mib']);
 const persistMemorySizeMiB = positive('persist-memory-size-mib', args['persist-memory-size-mib']);
 const webhookMessages = positive('webhook-messages', args['webhook-messages']);
+const workerDownloads = positive('worker-downloads', args['worker-downloads']);
 const parts = new Set<Part>(
   (args.only ?? [...PARTS])
     .flatMap((v) => v.split(','))
@@ -231,11 +245,11 @@ async function main(): Promise<void> {
   const { ratios, targets } = results;
   try {
     const has = (...ps: Part[]) => ps.some((p) => parts.has(p));
-    const entry = has('ours', 'memory', 'persist', 'persist-memory') ? ensureBuilt(ROOT) : '';
+    const entry = has('ours', 'memory', 'persist', 'persist-memory', 'workers') ? ensureBuilt(ROOT) : '';
 
     // The video of the download and persist parts, and its CDN.
     let video: { media: EncryptedMediaFile; cdn: Cdn; bm: BenchMedia } | undefined;
-    if (has('ceiling', 'peer', 'ours', 'persist')) {
+    if (has('ceiling', 'peer', 'ours', 'persist', 'workers')) {
       process.stdout.write(`preparing a ${sizeMiB} MiB encrypted video…\n`);
       const media = await writeEncryptedMedia(join(scratch, `video-${sizeMiB}.enc`), sizeMiB * MiB);
       results.file = { plaintextBytes: media.plainLength, encryptedBytes: media.encLength };
@@ -359,6 +373,16 @@ async function main(): Promise<void> {
         latency: await benchWebhooks({ root: ROOT, messages: Math.min(200, webhookMessages), concurrency: 2 }),
       };
     }
+    if (video && parts.has('workers')) {
+      process.stdout.write(`workers: WORKERS=1 and WORKERS=2 on PostgreSQL, ${workerDownloads} downloads at once…\n`);
+      results.workers = await benchWorkers({
+        entry,
+        media: video.bm,
+        cdnPid: video.cdn.pid,
+        runs,
+        concurrency: workerDownloads,
+      });
+    }
     printReport(results);
     if (results.webhooks) {
       console.log(`\n${formatWebhookResults(results.webhooks.throughput)}`);
@@ -366,6 +390,7 @@ async function main(): Promise<void> {
         formatWebhookResults(results.webhooks.latency).replace(/^webhooks: /, 'webhooks, 2 in flight (latency): '),
       );
     }
+    if (results.workers) console.log(`\n${formatWorkerResults(results.workers, sizeMiB)}`);
   } finally {
     for (const c of cleanups) await c();
   }

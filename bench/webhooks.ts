@@ -11,8 +11,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { median } from './measure.js';
+import { BENCH_POSTGRES_URL, tempDatabase } from './postgres.js';
 import { ensureBuilt, startServer, type RunningServer } from './server.js';
 
 export type BenchDialect = 'sqlite' | 'postgres';
@@ -87,26 +87,6 @@ async function post(server: RunningServer, path: string, body: unknown): Promise
   return (JSON.parse(text) as { data: unknown }).data;
 }
 
-/** A throwaway PostgreSQL database; `drop()` removes it. */
-async function tempDatabase(url: string) {
-  const name = `titan_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return {
-    url: u.href,
-    async drop() {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
-
 async function runOne(
   entry: string,
   dialect: BenchDialect,
@@ -179,7 +159,7 @@ async function runOne(
 /** Runs the webhook benchmark on each dialect, one fresh server process per dialect. */
 export async function benchWebhooks(opts: WebhookBenchOptions): Promise<WebhookBenchResult[]> {
   const entry = ensureBuilt(opts.root);
-  const postgresUrl = opts.postgresUrl ?? process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const postgresUrl = opts.postgresUrl ?? BENCH_POSTGRES_URL;
   const results: WebhookBenchResult[] = [];
   for (const d of opts.dialects ?? ['sqlite', 'postgres'])
     results.push(await runOne(entry, d, opts.messages ?? 2000, opts.concurrency ?? 16, postgresUrl));

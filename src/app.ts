@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type RawServerDefault } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { createAccountService } from './accounts/account-service.js';
 import { createApiKeyService } from './accounts/api-key-service.js';
 import { systemClock, type Clock } from './clock.js';
@@ -14,7 +15,7 @@ import { registerErrorHandling } from './http/error-handler.js';
 import { registerShutdownOrder } from './http/shutdown-order.js';
 import { registerJsonBody } from './http/json-body.js';
 import { clientErrorHandler, frameworkErrors } from './http/protocol-errors.js';
-import { httpSeries, registerMetrics } from './http/metrics.js';
+import { httpSeries, registerMetrics, type MetricsSource } from './http/metrics.js';
 import { registerRequestLog } from './http/request-log.js';
 import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './http/openapi/document.js';
@@ -79,6 +80,8 @@ export interface AppDeps {
   s3ClientFactory?: S3ClientFactory;
   /** Makes WhatsApp sockets; defaults to real Baileys sockets (tests pass a fake). */
   socketFactory?: SocketFactory;
+  /** What `/metrics` answers from, given this process's registry; a cluster worker's asks the primary. */
+  metricsSource?: (registry: Registry) => MetricsSource;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -303,7 +306,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
-  registerMetrics(app, metrics.registry);
+  registerMetrics(app, deps.metricsSource?.(metrics.registry) ?? metrics.registry);
   await app.register(healthRoutes, { db: store.db });
   // One count of failed authentications per client address, for /admin and /api together.
   const authLimiter = createAuthLimiter({

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import type { S3Settings } from './storage/s3-settings.js';
 import { DEFAULT_CDN_ALLOWLIST, isAllowedOrigin, parseAllowlist } from './media/cdn-allowlist.js';
@@ -26,6 +27,9 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** More workers than this on one machine is a typo, not a deployment. */
+const MAX_WORKERS = 256;
+
 const databaseUrl = z
   .string()
   .default('sqlite:./data/titan.db')
@@ -52,6 +56,13 @@ const envSchema = z.object({
   AUTH_FAILURE_LIMIT: int(20, 1),
   AUTH_FAILURE_WINDOW_SECONDS: int(300, 1, 86_400),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
+  WORKERS: z
+    .string()
+    .trim()
+    .default('1')
+    .refine((v) => v === 'auto' || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_WORKERS), {
+      message: `must be auto or a whole number from 1 to ${MAX_WORKERS}`,
+    }),
   KEY_CACHE_TTL_MS: int(2_000, 0, 5_000),
   MAX_MEDIA_BYTES: int(2 * 1024 ** 3, 1),
   MAX_CONCURRENT_TRANSFERS: int(16, 1),
@@ -149,6 +160,8 @@ export type Config = Readonly<{
   /** Failed authentications allowed per client address and window before 429s. */
   authFailures: { max: number; windowSeconds: number };
   shutdownTimeoutMs: number;
+  /** Server processes sharing the port (node:cluster); 1 = no cluster at all. */
+  workers: number;
   keyCacheTtlMs: number;
   media: {
     maxBytes: number;
@@ -239,9 +252,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       'SESSION_LEASE_RENEW_MS: must be at most half of SESSION_LEASE_MS (a lease must survive a missed renewal)',
     );
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-
   const database = databaseOf(e.DATABASE_URL);
+  const workers = e.WORKERS === 'auto' ? availableParallelism() : Number(e.WORKERS);
+  // Several processes on one SQLite file fail deferred transactions with SQLITE_BUSY_SNAPSHOT
+  // and block whole event loops in the busy wait (docs/decisions.md): PostgreSQL only.
+  if (database.kind === 'sqlite' && (e.WORKERS === 'auto' || workers > 1)) {
+    problems.push(
+      `WORKERS: ${e.WORKERS} needs PostgreSQL (DATABASE_URL=postgres://…); SQLite is for one process, so leave WORKERS at 1`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 
   return deepFreeze({
     nodeEnv: e.NODE_ENV,
@@ -256,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     rateLimit: { max: e.RATE_LIMIT_MAX, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
     authFailures: { max: e.AUTH_FAILURE_LIMIT, windowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    workers,
     keyCacheTtlMs: e.KEY_CACHE_TTL_MS,
     media: {
       maxBytes: e.MAX_MEDIA_BYTES,

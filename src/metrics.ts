@@ -28,8 +28,9 @@ const MISNAMED_DEFAULTS = [
 
 /**
  * The Prometheus registry and what the services record into it. Counters count what this
- * process did; the gauges of metrics/db-gauges.ts are read from the database at scrape time,
- * so every process reports the same totals.
+ * process did (a cluster's scrape sums them over the workers: cluster/metrics-hub.ts); the
+ * gauges of metrics/db-gauges.ts are read from the database at scrape time, so every process
+ * reports the same totals.
  */
 export function createMetrics() {
   const registry = new Registry();
@@ -41,6 +42,8 @@ export function createMetrics() {
     help: 'Always 1; the labels tell the version of titan-media and of Node.js',
     labelNames: ['version', 'node'] as const,
     registers,
+    // Every worker of a cluster says the same.
+    aggregator: 'first',
   }).set({ version: VERSION, node: process.versions.node }, 1);
   const webhookAttempts = new Counter({
     name: 'titan_webhook_attempts_total',
@@ -141,7 +144,7 @@ export function createMetrics() {
       });
       new Gauge({
         name: 'titan_media_transfers_max',
-        help: 'MAX_CONCURRENT_TRANSFERS: over it, transfers get 503 BUSY',
+        help: 'MAX_CONCURRENT_TRANSFERS (per process; summed over the workers): over it, transfers get 503 BUSY',
         registers,
       }).set(deps.maxTransfers);
       registerDbGauges(registry, deps);

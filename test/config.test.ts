@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -19,6 +20,18 @@ describe('config', () => {
       kind: 'postgres',
       url: 'postgres://u:p@db:5432/titan',
     });
+  });
+
+  it('runs one process unless WORKERS asks for more, which needs PostgreSQL', () => {
+    const pg = 'postgres://u:p@db:5432/titan';
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ DATABASE_URL: pg, WORKERS: '3' }).workers).toBe(3);
+    expect(loadConfig({ DATABASE_URL: pg, WORKERS: 'auto' }).workers).toBe(availableParallelism());
+    expect(loadConfig({ WORKERS: '1' }).workers).toBe(1);
+    for (const bad of ['0', 'two', '1.5', '257'])
+      expect(() => loadConfig({ DATABASE_URL: pg, WORKERS: bad })).toThrow(/WORKERS: must be auto or a whole number/);
+    for (const many of ['2', 'auto'])
+      expect(() => loadConfig({ WORKERS: many })).toThrow(/WORKERS: .* needs PostgreSQL .*SQLite is for one process/);
   });
 
   it('names every bad variable and why', () => {

@@ -1,33 +1,16 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from './support/app.js';
 import { startFakeCdn, type FakeCdn } from './support/fake-cdn.js';
 import { ingestMessage, plaintextOf, publishMedia } from './support/media.js';
+import { promtool } from './support/promtool.js';
 import { createBucket, settingsBody, testS3Client } from './support/s3.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const RULES = `${ROOT}deploy/prometheus/titan-media.rules.yml`;
 const RULES_TEST = `${ROOT}deploy/prometheus/titan-media.rules.test.yml`;
 const DASHBOARD = `${ROOT}deploy/grafana/titan-media.json`;
-
-/** Runs promtool (Debian's `prometheus` package); `input` goes to its stdin. */
-async function promtool(args: string[], input?: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('promtool', args, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: unknown }) | null;
-      if (e && e.code === 'ENOENT')
-        return reject(
-          new Error(
-            "promtool is not installed: it comes with Debian's `prometheus` package (apt-get install prometheus).",
-          ),
-        );
-      resolve({ code: typeof e?.code === 'number' ? e.code : e ? 1 : 0, out: `${stdout}${stderr}` });
-    });
-    child.stdin!.end(input ?? '');
-  });
-}
 
 /** Series names an expression reads (recording rules, with a colon, are not scraped). */
 const seriesIn = (expr: string) =>

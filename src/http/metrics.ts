@@ -2,10 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { DURATION_BUCKETS } from '../metrics/media-metrics.js';
 import type { RequestEnd } from './request-log.js';
+import { errorResponses } from './schemas/common.js';
 import { binaryResponse } from './schemas/responses.js';
 
-/** `GET /metrics` for `registry`. */
-export function registerMetrics(app: FastifyInstance, registry: Registry) {
+/** What `GET /metrics` reads: a registry, or in a cluster worker every worker's series (cluster/worker-link.ts). */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+/** `GET /metrics` from `source`. */
+export function registerMetrics(app: FastifyInstance, source: MetricsSource) {
   app.get(
     '/metrics',
     {
@@ -13,10 +20,14 @@ export function registerMetrics(app: FastifyInstance, registry: Registry) {
         tags: ['ops'],
         operationId: 'getMetrics',
         summary: 'Prometheus metrics (text format)',
-        response: { 200: binaryResponse('The metrics in the Prometheus text format.', ['text/plain']) },
+        response: {
+          200: binaryResponse('The metrics in the Prometheus text format.', ['text/plain']),
+          // With WORKERS > 1, when a worker's series could not be gathered.
+          ...errorResponses(503),
+        },
       },
     },
-    async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+    async (_req, reply) => reply.type(source.contentType).send(await source.metrics()),
   );
 }
 

@@ -20,7 +20,8 @@ const AT_RISK_WINDOW_MS = 24 * 3_600_000;
  * The gauges read from the database at scrape time, so every process reports the same totals.
  * `cdnLifetimeMs` is how long the CDN keeps a file (media-object.ts), for the media at risk.
  * A scrape must not fail with the database: a series whose query failed is absent from that
- * scrape, and a warning is logged.
+ * scrape, and a warning is logged. With WORKERS > 1 the workers' values are merged by `max`
+ * (they are the same counts), not summed.
  */
 export function registerDbGauges(
   registry: Registry,
@@ -46,6 +47,7 @@ export function registerDbGauges(
       help,
       labelNames: [label],
       registers,
+      aggregator: 'max',
       async collect() {
         this.reset();
         await guarded(name, async () => {
@@ -59,6 +61,7 @@ export function registerDbGauges(
       name,
       help,
       registers,
+      aggregator: 'max',
       async collect() {
         this.reset();
         await guarded(name, async () => this.set(await read()));
