@@ -1,5 +1,6 @@
 import type { Trx } from '../store/db.js';
 import type { SessionStatus } from '../store/enums.js';
+import type { SessionTable } from '../store/schema.js';
 
 export type { SessionStatus } from '../store/enums.js';
 
@@ -9,6 +10,13 @@ export interface SessionRef {
   accountId: string;
   name: string;
 }
+
+/** The reference of a stored session. */
+export const sessionRef = (row: Pick<SessionTable, 'id' | 'account_id' | 'name'>): SessionRef => ({
+  id: row.id,
+  accountId: row.account_id,
+  name: row.name,
+});
 
 export interface SessionStatusChange {
   session: SessionRef;

@@ -5,9 +5,15 @@ import { AppError, SessionUnreachableError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Db } from '../store/db.js';
 import * as repo from '../store/repositories/session-commands.js';
+import type { CommandKind } from '../store/enums.js';
 import type { SessionCommandTable } from '../store/schema.js';
-
-import { commandPayload, storedCommand, type SessionCommand } from './session-command.js';
+import {
+  commandPayload,
+  storedCommand,
+  type CommandOf,
+  type CommandResults,
+  type SessionCommand,
+} from './session-command.js';
 
 export interface CommandBusDeps {
   db: Db;
@@ -62,7 +68,12 @@ export function createCommandBus(deps: CommandBusDeps) {
      * Asks `owner` to run a command on a session and waits up to `timeoutMs` for the answer.
      * A failure comes back as the same error code, status and message.
      */
-    async send<T>(owner: string, sessionId: string, command: SessionCommand, timeoutMs: number): Promise<T> {
+    async send<K extends CommandKind>(
+      owner: string,
+      sessionId: string,
+      command: CommandOf<K>,
+      timeoutMs: number,
+    ): Promise<CommandResults[K]> {
       const id = newId('cmd_');
       await repo.insertCommand(deps.db, {
         id,
@@ -81,7 +92,8 @@ export function createCommandBus(deps: CommandBusDeps) {
           await sleep(deps.pollMs);
           const row = await repo.findCommand(deps.db, id);
           if (!row) break;
-          if (row.state === 'done') return JSON.parse(row.result ?? 'null') as T;
+          // Written by a process of this same code, from the handler of this kind.
+          if (row.state === 'done') return JSON.parse(row.result ?? 'null') as CommandResults[K];
           if (row.state === 'failed') {
             const f = JSON.parse(row.result ?? '{}') as Failure;
             throw new AppError(f.code, f.statusCode, f.message);

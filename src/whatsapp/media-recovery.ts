@@ -4,18 +4,21 @@ import { MediaExpiredError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { findMedia, updateMedia } from '../store/repositories/media.js';
 import { findSessionById } from '../store/repositories/sessions.js';
-import type { MediaTable, SessionTable } from '../store/schema.js';
+import type { MediaTable } from '../store/schema.js';
 import { disconnectCode } from './disconnect-reason.js';
 import { extractMedia } from './extract-media.js';
-import type { PairingHost } from './pairing.js';
+import type { CommandHandlers, CommandResults } from './session-command.js';
+import type { SessionHost } from './session-host.js';
 import { rebuildWaMessage } from './wa-message.js';
 
-export interface RecoveredRef {
-  directPath: string | null;
-  url: string | null;
-}
+export type RecoveredRef = CommandResults['reupload'];
 
 const GONE = 'The media is no longer on the WhatsApp CDN';
+
+const notConnected = (session: string) =>
+  new MediaExpiredError(
+    `${GONE}, and session "${session}" is not connected, so the sender's phone cannot be asked to upload it again.`,
+  );
 
 class ReuploadTimeout extends Error {}
 
@@ -23,37 +26,21 @@ class ReuploadTimeout extends Error {}
  * Expired media: asks the sender's phone to upload the file again (Baileys
  * `updateMediaMessage`, called directly and under a timeout: Baileys' own retry-on-expiry
  * reads the wrong status field) and saves the new `directPath`/`url`. Every way this can fail
- * is a 410 MEDIA_EXPIRED whose message says which.
+ * is a 410 MEDIA_EXPIRED whose message says which. The reupload command, as it runs in the
+ * process that holds the session.
  */
-export function createMediaRecovery(deps: {
+export function reuploadHandler(deps: {
   db: Db;
   secretBox: SecretBox;
   clock: Clock;
-  host: PairingHost;
   timeoutMs: number;
-}) {
+}): Pick<CommandHandlers, 'reupload'> {
   const seconds = Math.round(deps.timeoutMs / 100) / 10;
 
   return {
-    /** The `recoverExpired` seam of the media and persist services. */
-    recoverExpired: async (_accountId: string, media: MediaTable): Promise<RecoveredRef> => {
-      const session = await findSessionById(deps.db, media.session_id);
-      if (!session || session.status !== 'CONNECTED') {
-        throw new MediaExpiredError(
-          `${GONE}, and session "${session?.name ?? '?'}" is not connected, so the sender's phone cannot be asked to upload it again.`,
-        );
-      }
-      return deps.host.dispatch<RecoveredRef>(session, { kind: 'reupload', mediaId: media.id });
-    },
-
-    /** Runs in the process that holds the session. */
-    reuploadLocal: async (session: SessionTable, mediaId: string): Promise<RecoveredRef> => {
-      const runner = deps.host.runner(session.id);
+    reupload: async ({ row: session, runner }, { mediaId }) => {
       const socket = runner?.state === 'open' ? runner.socket : null;
-      if (!socket)
-        throw new MediaExpiredError(
-          `${GONE}, and session "${session.name}" is not connected, so the sender's phone cannot be asked to upload it again.`,
-        );
+      if (!socket) throw notConnected(session.name);
       const row = await findMedia(deps.db, session.account_id, session.id, mediaId);
       if (!row) throw new MediaExpiredError(`${GONE}.`);
       const asked = socket.updateMediaMessage(rebuildWaMessage(deps.secretBox, row));
@@ -92,6 +79,18 @@ export function createMediaRecovery(deps: {
         updated_at: deps.clock.now().toISOString(),
       });
       return { directPath: fresh.directPath, url: fresh.url };
+    },
+  };
+}
+
+/** Expired media (see {@link reuploadHandler}), asked of the process that runs the media's session. */
+export function createMediaRecovery(deps: { db: Db; host: Pick<SessionHost, 'dispatch'> }) {
+  return {
+    /** The `recoverExpired` seam of the media and persist services. */
+    recoverExpired: async (_accountId: string, media: MediaTable): Promise<RecoveredRef> => {
+      const session = await findSessionById(deps.db, media.session_id);
+      if (!session || session.status !== 'CONNECTED') throw notConnected(session?.name ?? '?');
+      return deps.host.dispatch(session, { kind: 'reupload', mediaId: media.id });
     },
   };
 }

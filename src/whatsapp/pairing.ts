@@ -5,16 +5,8 @@ import {
   SessionUnreachableError,
 } from '../errors.js';
 import type { SessionService } from '../sessions/session-service.js';
-import type { SessionTable } from '../store/schema.js';
-import type { SessionCommand } from './session-command.js';
-import type { SessionRunner } from './session-runner.js';
-
-/** What pairing needs from the session manager. */
-export interface PairingHost {
-  runner(sessionId: string): SessionRunner | undefined;
-  dispatch<T>(row: SessionTable, command: SessionCommand): Promise<T>;
-  ensureRunning(row: SessionTable): Promise<void>;
-}
+import type { CommandHandlers } from './session-command.js';
+import type { SessionHost } from './session-host.js';
 
 /** Titan's bare QR answer: the code to scan, and what the session is doing. */
 export interface QrState {
@@ -22,8 +14,34 @@ export interface QrState {
   event: 'qr' | 'connecting' | 'connected' | 'disconnected';
 }
 
+/**
+ * The pair-code command, as it runs in the process that holds the session: asks the socket for
+ * a code once WhatsApp offered pairing (its first QR).
+ */
+export function pairCodeHandler(deps: { connectTimeoutMs: number }): Pick<CommandHandlers, 'pair-code'> {
+  return {
+    'pair-code': async ({ runner: r }, { phoneNumber }) => {
+      if (!r) throw new SessionUnreachableError();
+      const state = await r.waitFor(['qr', 'open'], deps.connectTimeoutMs).catch((err: unknown) => {
+        throw new PairingFailedError(`WhatsApp did not offer pairing: ${(err as Error).message}`, { cause: err });
+      });
+      if (state === 'open' || r.paired) throw new SessionAlreadyPairedError();
+      try {
+        return { code: await r.socket!.requestPairingCode(phoneNumber) };
+      } catch (err) {
+        throw new PairingFailedError(`WhatsApp refused the pairing code request: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    },
+  };
+}
+
 /** Linking a WhatsApp account to a session: by QR code, or by a code typed on the phone. */
-export function createPairing(deps: { host: PairingHost; sessions: SessionService; connectTimeoutMs: number }) {
+export function createPairing(deps: {
+  host: Pick<SessionHost, 'ensureRunning' | 'dispatch'>;
+  sessions: SessionService;
+}) {
   /** The current QR, read from the session row: whichever process runs the session wrote it. */
   async function qr(accountId: string, name: string): Promise<QrState> {
     const row = await deps.sessions.requireRow(accountId, name);
@@ -54,25 +72,7 @@ export function createPairing(deps: { host: PairingHost; sessions: SessionServic
       const row = await deps.sessions.requireRow(accountId, name);
       if (row.status === 'CONNECTED') throw new SessionAlreadyPairedError();
       await deps.host.ensureRunning(row);
-      return deps.host.dispatch<{ code: string }>(row, { kind: 'pair-code', phoneNumber });
-    },
-
-    /** Runs in the process that holds the session. */
-    pairCodeLocal: async (row: SessionTable, phoneNumber: string): Promise<{ code: string }> => {
-      const r = deps.host.runner(row.id);
-      if (!r) throw new SessionUnreachableError();
-      // The socket can ask for a code once WhatsApp offered pairing (its first QR).
-      const state = await r.waitFor(['qr', 'open'], deps.connectTimeoutMs).catch((err: unknown) => {
-        throw new PairingFailedError(`WhatsApp did not offer pairing: ${(err as Error).message}`, { cause: err });
-      });
-      if (state === 'open' || r.paired) throw new SessionAlreadyPairedError();
-      try {
-        return { code: await r.socket!.requestPairingCode(phoneNumber) };
-      } catch (err) {
-        throw new PairingFailedError(`WhatsApp refused the pairing code request: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
+      return deps.host.dispatch(row, { kind: 'pair-code', phoneNumber });
     },
   };
 }
