@@ -9,7 +9,13 @@ import { createTestDb, DIALECTS, type TestDb } from '../support/databases.js';
 // Long enough that a stalled test machine does not lapse a lease that is being renewed.
 const LEASE_MS = 1000;
 const RENEW_MS = 150;
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A start that lasts until the test ends it. */
+function pendingStart() {
+  let end!: () => void;
+  const started = new Promise<void>((r) => (end = r));
+  return { started, end: () => end() };
+}
 
 // The keeper of one "process", against a real database; `running` stands for its session runners.
 describe.each(DIALECTS)('session lease keeper (%s)', (dialect) => {
@@ -78,42 +84,71 @@ describe.each(DIALECTS)('session lease keeper (%s)', (dialect) => {
     return { k, running, lost, owner: `owner-${keepers.length - 1}` };
   }
 
-  /** Samples the lease's live owner every 20 ms for `ms`. */
-  async function ownersOver(id: string, ms: number) {
+  const owner = (id: string) => liveOwner(db.store.db, id, new Date().toISOString());
+  const expiry = async (id: string) => {
+    const row = await db.store.db
+      .selectFrom('session_leases')
+      .select('expires_at')
+      .where('session_id', '=', id)
+      .executeTakeFirst();
+    return row ? Date.parse(row.expires_at) : 0;
+  };
+
+  /** Samples the lease's live owner (every 20 ms) until `done` holds; answers every owner seen. */
+  async function ownersUntil(id: string, done: () => boolean | Promise<boolean>) {
     const seen = new Set<string | null>();
-    for (const end = Date.now() + ms; Date.now() < end; await pause(20)) {
-      seen.add(await liveOwner(db.store.db, id, new Date().toISOString()));
-    }
+    await expect
+      .poll(
+        async () => {
+          seen.add(await owner(id));
+          return done();
+        },
+        { timeout: LEASE_MS * 4, interval: 20 },
+      )
+      .toBe(true);
     return seen;
   }
+  /** Renewed after `t`: a lease renewed then runs out a lease later. */
+  const renewedSince = (id: string, t: number) => async () => (await expiry(id)) > t + LEASE_MS;
 
   it('keeps renewing the lease of a session whose start outlasts the lease', async () => {
     await addSession('slow', 'stopped');
     const p = keeper(db.store);
     await p.k.start();
     // Starting (not yet among the running ones) for longer than a lease.
-    const claimed = p.k.claim('slow', async () => {
-      await pause(LEASE_MS * 1.5);
-      p.running.add('slow');
-    });
-    await pause(20);
-    expect(await ownersOver('slow', LEASE_MS * 1.5)).toEqual(new Set([p.owner]));
+    const start = pendingStart();
+    const claimedAt = Date.now();
+    const claimed = p.k.claim('slow', () => start.started);
+    await expect.poll(() => owner('slow')).toBe(p.owner);
+    // The lease it was claimed with must run out while it starts: that wait is the point.
+    expect(await ownersUntil('slow', () => Date.now() > claimedAt + LEASE_MS * 1.5)).toEqual(new Set([p.owner]));
+    p.running.add('slow');
+    start.end();
     expect(await claimed).toBe(true);
-    expect(await ownersOver('slow', LEASE_MS / 2)).toEqual(new Set([p.owner]));
+    // Running now: renewed on as one of the running ones.
+    const startedAt = Date.now();
+    expect(await ownersUntil('slow', renewedSince('slow', startedAt))).toEqual(new Set([p.owner]));
     expect(p.lost).toEqual([]);
   });
 
   it('renews the running sessions while claimed ones are slow to start', async () => {
     await addSession('held', 'stopped');
-    const p = keeper(db.store, async (s) => {
-      await pause(LEASE_MS * 1.5);
-      p.running.add(s.id);
+    let stalledAt = 0;
+    const start = pendingStart();
+    const p = keeper(db.store, () => {
+      stalledAt = Date.now();
+      return start.started;
     });
     expect(await p.k.claim('held', () => void p.running.add('held'))).toBe(true);
     await addSession('orphan', 'running');
     void p.k.start();
-    expect(await ownersOver('held', LEASE_MS * 1.5)).toEqual(new Set([p.owner]));
-    expect(await ownersOver('orphan', LEASE_MS / 2)).toEqual(new Set([p.owner]));
+    await expect.poll(() => stalledAt).toBeGreaterThan(0);
+    // Rounds after the stall began renewed the running session: renewal does not wait for claims.
+    expect(await ownersUntil('held', renewedSince('held', stalledAt + RENEW_MS))).toEqual(new Set([p.owner]));
+    p.running.add('orphan');
+    start.end();
+    const startedAt = Date.now();
+    expect(await ownersUntil('orphan', renewedSince('orphan', startedAt))).toEqual(new Set([p.owner]));
     expect([...p.running].sort()).toEqual(['held', 'orphan']);
     expect(p.lost).toEqual([]);
   });
@@ -126,9 +161,13 @@ describe.each(DIALECTS)('session lease keeper (%s)', (dialect) => {
     const p = keeper(store);
     await p.k.start();
     expect(await p.k.claim('early', () => void p.running.add('early'))).toBe(true);
-    let started!: () => void;
-    const late = p.k.claim('late', () => new Promise<void>((r) => (started = r)));
-    await pause(RENEW_MS * 2);
+    const start = pendingStart();
+    const late = p.k.claim('late', () => start.started);
+    await expect.poll(() => owner('late')).toBe(p.owner);
+    // A round renewed both (the one still starting too) before the database goes.
+    const claimedAt = Date.now();
+    await expect.poll(renewedSince('early', claimedAt), { timeout: LEASE_MS }).toBe(true);
+    await expect.poll(renewedSince('late', claimedAt), { timeout: LEASE_MS }).toBe(true);
     const cutAt = Date.now();
     await store.close();
     // Stopped one renewal before its lease (renewed at most RENEW_MS before the cut) lapses; with slack for a busy machine.
@@ -136,7 +175,7 @@ describe.each(DIALECTS)('session lease keeper (%s)', (dialect) => {
     expect(Date.now() - cutAt).toBeLessThan(LEASE_MS * 2);
     // The other start completes only now, on a lease nobody can renew: it is stopped too.
     p.running.add('late');
-    started();
+    start.end();
     expect(await late).toBe(true);
     await expect.poll(() => p.lost, { timeout: LEASE_MS * 3, interval: 5 }).toEqual(['early', 'late']);
     expect(p.running.size).toBe(0);

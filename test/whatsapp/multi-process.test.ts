@@ -46,7 +46,20 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     return `${s.status}/${s.statusReason}`;
   };
   const sockets = (name: string, ...was: FakeWhatsApp[]) => was.flatMap((w) => w.of(name));
-  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /**
+   * Waits until every lease held was renewed more than `rounds` lease rounds from now: the
+   * processes ran those rounds (a process's first round ends before its app is ready). What a
+   * test checks after it is that the rounds changed nothing, so a wait is inherent; this one
+   * ends on the renewals themselves.
+   */
+  async function leaseRounds(t: TestApp, rounds: number): Promise<void> {
+    const { leaseMs, leaseRenewMs } = t.config.whatsapp;
+    const after = Date.now() + rounds * leaseRenewMs + leaseMs;
+    await eventually(async () => {
+      const leases = await db.store.db.selectFrom('session_leases').select('expires_at').execute();
+      return leases.length > 0 && leases.every((l) => Date.parse(l.expires_at) > after);
+    }, `${rounds} lease rounds`);
+  }
 
   it('runs each session in exactly one process, and routes requests to it from the other', async () => {
     const waA = new FakeWhatsApp();
@@ -76,7 +89,7 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     for (const name of names)
       await eventually(async () => (await status(a, name)) === 'CONNECTING/SCAN_QR', `${name} to show a QR`);
     // Several lease rounds later, still one socket per session, none ended.
-    await pause(600);
+    await leaseRounds(a, 3);
     for (const name of names) {
       expect(sockets(name, waA, waB), name).toHaveLength(1);
       expect(sockets(name, waA, waB)[0]!.ended).toBe(false);
@@ -128,7 +141,8 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     expect(stop.json().data).toMatchObject({ status: 'DISCONNECTED', statusReason: 'MANUAL_STOP' });
     expect(owner.latest('m1').ended).toBe(true);
     expect(owner.latest('m1').loggedOut).toBe(false);
-    await pause(400);
+    // Its lease is given back and it should not run: the rounds that follow leave it stopped.
+    await leaseRounds(a, 2);
     expect(sockets('m1', waA, waB).filter((s) => !s.ended)).toHaveLength(0);
 
     // A graceful shutdown hands the sessions over: the other process resumes them.
@@ -161,7 +175,7 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     first.pair();
     await eventually(async () => (await status(a, 'takeover')) === 'CONNECTED/null', 'connected in A');
     const b = await processOn(waB);
-    await pause(400);
+    await leaseRounds(b, 2);
     expect(waB.of('takeover')).toHaveLength(0);
 
     // A loses its database (as a process cut off, or dead, would): it cannot renew.
