@@ -27,7 +27,10 @@ export function pairCodeHandler(deps: { connectTimeoutMs: number }): Pick<Comman
       });
       if (state === 'open' || r.paired) throw new SessionAlreadyPairedError();
       try {
-        return { code: await r.socket!.requestPairingCode(phoneNumber) };
+        const socket = r.socket;
+        // Closed again since it offered pairing: as refused as any other failure here.
+        if (!socket) throw new Error('the connection closed');
+        return { code: await socket.requestPairingCode(phoneNumber) };
       } catch (err) {
         throw new PairingFailedError(`WhatsApp refused the pairing code request: ${(err as Error).message}`, {
           cause: err,
