@@ -1,12 +1,11 @@
-import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { RangeNotSatisfiableError } from '../errors.js';
 import type { CdnClient, CdnMediaRef, CdnProgress } from './cdn-client.js';
-import { AES_BLOCK_SIZE, createDecryptVerifyStream, MAC_LENGTH } from './decrypt-stream.js';
+import { AES_BLOCK_SIZE, decryptVerifiedFrom, MAC_LENGTH } from './decrypt-stream.js';
 import { parseRangeHeader, resolveRange, type RangeRequest } from './http-range.js';
 import { deriveMediaKeys } from './media-keys.js';
 import type { MediaType } from './media-type.js';
-import { createRangeDecryptStream, planRange, planTail, plaintextLengthFromTail } from './range-decrypt.js';
+import { planRange, planTail, plaintextLengthFromTail, rangeDecryptedFrom } from './range-decrypt.js';
 
 /** What a download needs to know about one media file. */
 export interface MediaFile {
@@ -58,7 +57,8 @@ export async function openPlaintextFromCdn(
   if (range.kind !== 'none') return openRange(cdn, file, range, signal);
 
   const cdnBody = await cdn.open(file.ref, { signal });
-  const decrypt = createDecryptVerifyStream({
+  // An error anywhere (CDN cut for good, MAC mismatch) destroys both sides.
+  const decrypt = decryptVerifiedFrom(cdnBody.stream, {
     mediaKey: file.mediaKey,
     type: file.type,
     fileSha256: file.fileSha256,
@@ -66,13 +66,11 @@ export async function openPlaintextFromCdn(
   });
   const verified = new Promise<Verified | null>((resolve) => {
     decrypt.once('end', () => {
-      const sha = decrypt.plaintextSha256;
-      resolve(sha ? { sha256: sha.toString('hex'), length: decrypt.plaintextLength } : null);
+      const sha = decrypt.decoder.plaintextSha256;
+      resolve(sha ? { sha256: sha.toString('hex'), length: decrypt.decoder.plaintextLength } : null);
     });
     decrypt.once('close', () => resolve(null));
   });
-  // An error anywhere (CDN cut for good, MAC mismatch) destroys both sides.
-  pipeline(cdnBody.stream, decrypt, () => undefined);
   // Trust the declared length only when it fits the CDN file's size exactly.
   const declaredFits = file.fileLength !== null && cdnBody.totalSize === encLengthFor(file.fileLength);
   return {
@@ -107,14 +105,13 @@ async function openRange(
       size = await tailLength(cdn, file.ref, keys, encLength, signal);
       continue;
     }
-    const decrypt = createRangeDecryptStream({
+    const decrypt = rangeDecryptedFrom(cdnBody.stream, {
       cipherKey: keys.cipherKey,
       iv: plan.ivInSlice ? null : keys.iv,
       skip: plan.skip,
       length: plan.length,
       isFinalBlockIncluded: plan.isFinalBlockIncluded,
     });
-    pipeline(cdnBody.stream, decrypt, () => undefined);
     return {
       status: 206,
       contentLength: r.end - r.start + 1,
