@@ -1,8 +1,8 @@
 import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Decipheriv as Decipher, Hash, Hmac } from 'node:crypto';
 import { Transform } from 'node:stream';
-import type { Readable, TransformCallback } from 'node:stream';
-import { type ChunkDecoder, DecodedReadable } from './decoded-readable.js';
+import type { TransformCallback } from 'node:stream';
+import type { ChunkDecoder } from './chunk-decoder.js';
 import { MediaIntegrityError } from '../errors.js';
 import { deriveMediaKeys } from './media-keys.js';
 import { noteBytesMoved } from './scavenge-pacer.js';
@@ -246,11 +246,6 @@ export class DecryptVerifyStream extends Transform {
     }
     callback();
   }
-}
-
-/** The plaintext of `source` (the exact CDN file bytes), decrypted and verified as {@link MediaDecryptor} does. */
-export function decryptVerifiedFrom(source: Readable, opts: DecryptVerifyOptions): DecodedReadable<MediaDecryptor> {
-  return new DecodedReadable(source, (sink) => new MediaDecryptor(opts, sink));
 }
 
 /**

@@ -9,8 +9,8 @@
 import { createDecipheriv } from 'node:crypto';
 import type { Decipheriv as Decipher } from 'node:crypto';
 import { Transform } from 'node:stream';
-import type { Readable, TransformCallback } from 'node:stream';
-import { type ChunkDecoder, DecodedReadable } from './decoded-readable.js';
+import type { TransformCallback } from 'node:stream';
+import type { ChunkDecoder } from './chunk-decoder.js';
 import { MediaIntegrityError } from '../errors.js';
 import { AES_BLOCK_SIZE, MAC_LENGTH } from './decrypt-stream.js';
 
@@ -164,11 +164,6 @@ export class RangeDecryptStream extends Transform {
     }
     callback();
   }
-}
-
-/** The requested plaintext of the planned slice `source`, as {@link RangeDecryptor} decrypts it. */
-export function rangeDecryptedFrom(source: Readable, opts: RangeDecryptOptions): DecodedReadable<RangeDecryptor> {
-  return new DecodedReadable(source, (sink) => new RangeDecryptor(opts, sink));
 }
 
 /** The encrypted bytes {@link plaintextLengthFromTail} needs: the last two ciphertext blocks (or the only one). */
