@@ -2,7 +2,8 @@
  * `npm run bench:ab -- A=path/to/dist/main.js B=other/dist/main.js [--runs 6] [--size-mib 256]`:
  * downloads the same file from builds A and B (or the same build with other flags:
  * `B=dist/main.js@--some-flag`), fresh server per download, alternating the order run by run
- * (A B, B A, …), and prints each one's median MiB/s and MiB per server CPU second. CPU time is
+ * (A B, B A, …), or under a command (`C=dist/main.js#taskset,-c,1`: pinned to one core),
+ * and prints each one's median MiB/s and MiB per server CPU second. CPU time is
  * the steadier figure on a shared machine; only differences beyond the runs' spread count.
  * `--profile` also writes one CPU profile per variant and prints its breakdown.
  */
@@ -29,9 +30,15 @@ const { values: args, positionals } = parseArgs({
 });
 const variants = positionals.map((p) => {
   const [name, spec] = p.split('=', 2) as [string, string | undefined];
-  if (!spec) throw new Error(`expected NAME=entry[@flag,flag], got ${p}`);
-  const [entry, flags] = spec.split('@', 2) as [string, string | undefined];
-  return { name, entry: resolve(entry), flags: flags ? flags.split(',') : [] };
+  if (!spec) throw new Error(`expected NAME=entry[@flag,flag][#wrapper,arg], got ${p}`);
+  const [line, wrapper] = spec.split('#', 2) as [string, string | undefined];
+  const [entry, flags] = line.split('@', 2) as [string, string | undefined];
+  return {
+    name,
+    entry: resolve(entry),
+    flags: flags ? flags.split(',') : [],
+    wrapper: wrapper ? wrapper.split(',') : undefined,
+  };
 });
 if (variants.length < 2) throw new Error('give at least two variants: A=dist-a/main.js B=dist-b/main.js');
 
@@ -47,7 +54,12 @@ interface Run {
 }
 
 async function once(v: (typeof variants)[number], media: BenchMedia, cdnPid: number, extra: string[] = []) {
-  const server = await startServer({ entry: v.entry, maxBytes: 4 * 1024 * MiB, nodeArgs: [...v.flags, ...extra] });
+  const server = await startServer({
+    entry: v.entry,
+    maxBytes: 4 * 1024 * MiB,
+    nodeArgs: [...v.flags, ...extra],
+    ...(v.wrapper ? { wrapper: v.wrapper } : {}),
+  });
   try {
     const url = await provision(server, media);
     const warm = await request(url, {
