@@ -28,11 +28,16 @@ const { values: args, positionals } = parseArgs({
     profile: { type: 'boolean', default: false },
   },
 });
+function splitOnce(s: string, sep: string): [string, string | undefined] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
 const variants = positionals.map((p) => {
-  const [name, spec] = p.split('=', 2) as [string, string | undefined];
+  const eq = p.indexOf('=');
+  const [name, spec] = eq > 0 ? [p.slice(0, eq), p.slice(eq + 1)] : [p, undefined];
   if (!spec) throw new Error(`expected NAME=entry[@flag,flag][#wrapper,arg], got ${p}`);
-  const [line, wrapper] = spec.split('#', 2) as [string, string | undefined];
-  const [entry, flags] = line.split('@', 2) as [string, string | undefined];
+  const [line, wrapper] = splitOnce(spec, '#');
+  const [entry, flags] = splitOnce(line, '@');
   return {
     name,
     entry: resolve(entry),
