@@ -134,3 +134,45 @@ export function topSelfTime(profileFile: string, window?: { from: number; to: nu
     .slice(0, top)
     .map(([fn, us]) => ({ fn, ms: us / 1000, share: all > 0 ? us / all : 0 }));
 }
+
+/** Where the main thread's time goes, by kind of work: what the download's plumbing costs next to its crypto. */
+const CATEGORIES: [string, (f: ProfileNode['callFrame']) => boolean][] = [
+  ['idle (waiting; socket reads happen here too)', (f) => f.functionName === '(idle)'],
+  ['crypto (AES, HMAC, SHA-256)', (f) => /internal\/crypto\/(hash|cipher)/.test(f.url)],
+  ['socket writes to the client', (f) => ['writeBuffer', 'writev', 'writeUtf8String'].includes(f.functionName)],
+  ['garbage collector', (f) => f.functionName === '(garbage collector)'],
+  ['undici (CDN response parsing)', (f) => f.url.includes('undici')],
+  ['node streams', (f) => /node:internal\/streams|node:stream/.test(f.url)],
+  ['node net / http', (f) => /node:net|stream_base_commons|node:_http|node:http/.test(f.url)],
+  ['ticks, timers, events', (f) => /task_queues|timers|node:events|async_hooks/.test(f.url)],
+  ['our code', (f) => f.url.includes('/dist/')],
+  ['other dependencies', (f) => f.url.includes('node_modules')],
+];
+
+export interface ProfileRow {
+  what: string;
+  share: number;
+  msPerMiB: number;
+}
+
+/** Self time of a `.cpuprofile` within `window`, by {@link CATEGORIES}, in ms per MiB of `mib` moved. */
+export function profileBreakdown(profileFile: string, window: { from: number; to: number }, mib: number): ProfileRow[] {
+  const p = JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const totals = new Map<string, number>();
+  let all = 0;
+  let at = p.startTime;
+  p.samples.forEach((id, i) => {
+    const dt = p.timeDeltas[i] ?? 0;
+    at += dt;
+    if (at < window.from || at > window.to) return;
+    const f = byId.get(id)?.callFrame;
+    if (!f) return;
+    const what = CATEGORIES.find(([, test]) => test(f))?.[0] ?? 'other (native and Node internals)';
+    totals.set(what, (totals.get(what) ?? 0) + dt);
+    all += dt;
+  });
+  return [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .map(([what, us]) => ({ what, share: all > 0 ? us / all : 0, msPerMiB: us / 1000 / mib }));
+}

@@ -1,5 +1,5 @@
 /** What one measurement yields, how runs are summarised, the results file and the printed table. */
-import { MB, median, type SelfTime } from './measure.js';
+import { MB, median, type ProfileRow, type SelfTime } from './measure.js';
 import type { PersistResults } from './persist.js';
 import type { WebhookBenchResult } from './webhooks.js';
 import type { WorkersResults } from './workers.js';
@@ -92,7 +92,7 @@ export interface Results {
   relay?: Summary;
   ratios: Record<string, number>;
   memoryCheck?: MemoryCheck;
-  profile?: { file: string | null; mibPerSec: number; topSelfTime: SelfTime[] };
+  profile?: { file: string | null; mibPerSec: number; topSelfTime: SelfTime[]; breakdown?: ProfileRow[] };
   persist?: PersistResults;
   /** 16 requests in flight (throughput), then 2 (latency). */
   webhooks?: { throughput: WebhookBenchResult[]; latency: WebhookBenchResult[] };
@@ -118,12 +118,19 @@ function table(rows: [string, Summary | undefined][]): string[] {
   });
 }
 
-function profileLines(title: string, p: { file: string | null; mibPerSec: number; topSelfTime: SelfTime[] }): string[] {
+function profileLines(
+  title: string,
+  p: { file: string | null; mibPerSec: number; topSelfTime: SelfTime[]; breakdown?: ProfileRow[] },
+): string[] {
   return [
     '',
     `${title} (${rate(p.mibPerSec)} MiB/s while profiling): ${p.file ?? 'not written'}`,
     ...p.topSelfTime.map(
       (f) => `  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.fn}`,
+    ),
+    ...(p.breakdown?.length ? ['', `${title}, main thread by kind of work:`] : []),
+    ...(p.breakdown ?? []).map(
+      (r) => `  ${(r.share * 100).toFixed(1).padStart(5)}%  ${r.msPerMiB.toFixed(2).padStart(5)} ms/MiB  ${r.what}`,
     ),
   ];
 }

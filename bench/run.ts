@@ -25,7 +25,7 @@ import { request } from 'undici';
 import { runIpcChild, startCdn as startCdnAt, startRelay, type Cdn } from './children.js';
 import { curlPost } from './curl.js';
 import { ceilingPass, writeEncryptedMedia, type EncryptedMediaFile } from './crypto-ceiling.js';
-import { MB, MiB, cpuMeter, monotonicMicros, procMemory, sampleRss, topSelfTime } from './measure.js';
+import { MB, MiB, cpuMeter, monotonicMicros, procMemory, profileBreakdown, sampleRss, topSelfTime } from './measure.js';
 import type { PeerJob, PeerMessage } from './peer-download.js';
 import { runPersistParts } from './persist-run.js';
 import { memoryCheck, printReport, summarize, type Results, type Sample } from './report.js';
@@ -300,6 +300,7 @@ async function main(): Promise<void> {
           file: file ? join(dir, file) : null,
           mibPerSec: s.mibPerSec,
           topSelfTime: file ? topSelfTime(join(dir, file), s.window) : [],
+          breakdown: file ? profileBreakdown(join(dir, file), s.window!, sizeMiB) : [],
         };
       }
     }

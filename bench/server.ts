@@ -96,11 +96,15 @@ export async function startServer(opts: {
   maxBytes: number;
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** A command the server runs under (e.g. valgrind and its options); it is given the node command line. */
+  wrapper?: string[];
 }): Promise<RunningServer> {
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), 'titan-bench-server-'));
   const masterKey = randomBytes(24).toString('base64url');
-  const child: ChildProcess = spawn(process.execPath, [...START_FLAGS, ...(opts.nodeArgs ?? []), opts.entry], {
+  const nodeLine = [process.execPath, ...START_FLAGS, ...(opts.nodeArgs ?? []), opts.entry];
+  const [command, ...args] = [...(opts.wrapper ?? []), ...nodeLine] as [string, ...string[]];
+  const child: ChildProcess = spawn(command, args, {
     cwd,
     env: {
       PATH: process.env.PATH ?? '',
@@ -139,7 +143,7 @@ export async function startServer(opts: {
     },
   };
   try {
-    for (const deadline = Date.now() + 30_000; ;) {
+    for (const deadline = Date.now() + (opts.wrapper ? 600_000 : 30_000); ;) {
       if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);
       const ok = await fetch(`${baseUrl}/healthz`).then(
         (r) => r.ok,

@@ -10,6 +10,7 @@ import { type AllowRule, DEFAULT_CDN_ALLOWLIST, isAllowedOrigin, parseAllowlist 
 import { createProxyDispatcher } from './cdn-proxy.js';
 import { type CdnLogger, type Transfer, fetchPart } from './cdn-request.js';
 import { ResumingStream } from './cdn-resume.js';
+import type { ChunkDecoder } from './chunk-decoder.js';
 
 export type { CdnLogger } from './cdn-request.js';
 
@@ -58,10 +59,16 @@ export interface CdnOpenOptions {
   start?: number;
   /** Last encrypted-file offset wanted, inclusive (default: end of file). */
   end?: number;
+  /**
+   * Decodes the bytes as they arrive (the decryption), in the stream itself rather than in a
+   * stream after it: `stream` then yields the decoder's output, and its end waits for the
+   * decoder's checks. `size` and `progress` still count the file's bytes.
+   */
+  decode?: (sink: (chunk: Buffer) => void) => ChunkDecoder;
 }
 
 export interface CdnBody {
-  /** Exactly the requested bytes; errors with `CdnUnavailableError` if the CDN gives up midway. */
+  /** Exactly the requested bytes (decoded, with `decode`); errors with `CdnUnavailableError` if the CDN gives up midway. */
   stream: Readable;
   /** Length of the requested bytes, when known. */
   size: number | null;
@@ -217,7 +224,7 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
           `The requested range starts beyond the end of the CDN file (${t.totalSize} bytes).`,
         );
       }
-      stream = new ResumingStream(t, first, start, end, release);
+      stream = new ResumingStream(t, first, start, end, release, o.decode);
       return {
         stream,
         size: end === null ? null : end - start + 1,

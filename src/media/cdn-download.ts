@@ -1,12 +1,17 @@
-import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { RangeNotSatisfiableError } from '../errors.js';
 import type { CdnClient, CdnMediaRef, CdnProgress } from './cdn-client.js';
-import { AES_BLOCK_SIZE, createDecryptVerifyStream, MAC_LENGTH } from './decrypt-stream.js';
+import { AES_BLOCK_SIZE, MAC_LENGTH, MediaDecryptor } from './decrypt-stream.js';
 import { parseRangeHeader, resolveRange, type RangeRequest } from './http-range.js';
 import { deriveMediaKeys } from './media-keys.js';
 import type { MediaType } from './media-type.js';
-import { createRangeDecryptStream, planRange, planTail, plaintextLengthFromTail } from './range-decrypt.js';
+import {
+  planRange,
+  planTail,
+  plaintextLengthFromTail,
+  RangeDecryptor,
+  type RangeDecryptOptions,
+} from './range-decrypt.js';
 
 /** What a download needs to know about one media file. */
 export interface MediaFile {
@@ -57,22 +62,24 @@ export async function openPlaintextFromCdn(
   const range = parseRangeHeader(rangeHeader);
   if (range.kind !== 'none') return openRange(cdn, file, range, signal);
 
-  const cdnBody = await cdn.open(file.ref, { signal });
-  const decrypt = createDecryptVerifyStream({
-    mediaKey: file.mediaKey,
-    type: file.type,
-    fileSha256: file.fileSha256,
-    fileEncSha256: file.fileEncSha256,
+  let decryptor: MediaDecryptor | null = null;
+  // Decrypted in the CDN stream itself: an error anywhere (CDN cut for good, MAC mismatch) errors it.
+  const cdnBody = await cdn.open(file.ref, {
+    signal,
+    decode: (sink) =>
+      (decryptor = new MediaDecryptor(
+        { mediaKey: file.mediaKey, type: file.type, fileSha256: file.fileSha256, fileEncSha256: file.fileEncSha256 },
+        sink,
+      )),
   });
+  const decrypt = cdnBody.stream;
   const verified = new Promise<Verified | null>((resolve) => {
     decrypt.once('end', () => {
-      const sha = decrypt.plaintextSha256;
-      resolve(sha ? { sha256: sha.toString('hex'), length: decrypt.plaintextLength } : null);
+      const sha = decryptor?.plaintextSha256;
+      resolve(sha ? { sha256: sha.toString('hex'), length: decryptor!.plaintextLength } : null);
     });
     decrypt.once('close', () => resolve(null));
   });
-  // An error anywhere (CDN cut for good, MAC mismatch) destroys both sides.
-  pipeline(cdnBody.stream, decrypt, () => undefined);
   // Trust the declared length only when it fits the CDN file's size exactly.
   const declaredFits = file.fileLength !== null && cdnBody.totalSize === encLengthFor(file.fileLength);
   return {
@@ -100,21 +107,26 @@ async function openRange(
     const r = resolveRange(range, size);
     if (!r) throw new RangeNotSatisfiableError(size);
     const plan = planRange(r.start, r.end, encLength);
-    const cdnBody = await cdn.open(file.ref, { start: plan.fetchStart, end: plan.fetchEndInclusive, signal });
+    const opts: RangeDecryptOptions = {
+      cipherKey: keys.cipherKey,
+      iv: plan.ivInSlice ? null : keys.iv,
+      skip: plan.skip,
+      length: plan.length,
+      isFinalBlockIncluded: plan.isFinalBlockIncluded,
+    };
+    const cdnBody = await cdn.open(file.ref, {
+      start: plan.fetchStart,
+      end: plan.fetchEndInclusive,
+      signal,
+      decode: (sink) => new RangeDecryptor(opts, sink),
+    });
     if (cdnBody.totalSize !== null && cdnBody.totalSize !== encLength && round === 0) {
       cdnBody.stream.destroy();
       encLength = cdnBody.totalSize;
       size = await tailLength(cdn, file.ref, keys, encLength, signal);
       continue;
     }
-    const decrypt = createRangeDecryptStream({
-      cipherKey: keys.cipherKey,
-      iv: plan.ivInSlice ? null : keys.iv,
-      skip: plan.skip,
-      length: plan.length,
-      isFinalBlockIncluded: plan.isFinalBlockIncluded,
-    });
-    pipeline(cdnBody.stream, decrypt, () => undefined);
+    const decrypt = cdnBody.stream;
     return {
       status: 206,
       contentLength: r.end - r.start + 1,

@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { CdnUnavailableError, MediaTooLargeError } from '../errors.js';
 import { type CdnResponseBody, type Part, type Transfer, fetchPart, isRetryable } from './cdn-request.js';
+import type { ChunkDecoder } from './chunk-decoder.js';
 
 const noop = (): void => undefined;
 
@@ -34,9 +35,21 @@ export class ResumingStream extends Readable {
   #bodyEnd: number | null = null;
   /** Bytes at the head of the current body that were already delivered (server ignored Range). */
   #skip = 0;
+  /** Turns the file's bytes into what this stream yields (the decrypted plaintext); null: the bytes as they are. */
+  readonly #decoder: ChunkDecoder | null;
+  /** The decoder's last output was refused by push(): the body waits for the next _read(). */
+  #full = false;
 
-  constructor(t: Transfer, first: Part, start: number, end: number | null, onClose: (reason: unknown) => void) {
+  constructor(
+    t: Transfer,
+    first: Part,
+    start: number,
+    end: number | null,
+    onClose: (reason: unknown) => void,
+    decode?: (sink: (chunk: Buffer) => void) => ChunkDecoder,
+  ) {
     super({ highWaterMark: 64 * 1024 });
+    this.#decoder = decode ? decode(this.#sink) : null;
     this.#t = t;
     this.#onClose = onClose;
     this.#pos = start;
@@ -56,6 +69,7 @@ export class ResumingStream extends Readable {
   }
 
   override _read(): void {
+    this.#full = false;
     this.#body?.resume();
   }
 
@@ -101,22 +115,50 @@ export class ResumingStream extends Readable {
       this.destroy(new MediaTooLargeError(max));
       return;
     }
-    const more = this.push(c);
+    const decoder = this.#decoder;
+    let more: boolean;
+    if (decoder) {
+      try {
+        decoder.update(c);
+      } catch (err) {
+        this.destroy(err as Error);
+        return;
+      }
+      more = !this.#full;
+    } else {
+      more = this.push(c);
+    }
     if (this.#end !== null && this.#pos > this.#end) {
       // Done. A body with more to send (server ignored the end of the range) is cut short;
       // otherwise its 'end' is imminent and lets the connection be reused.
       if (this.#bodyEnd !== this.#end) {
         this.#detach()?.destroy();
-        this.push(null);
+        this.#finish();
       }
       return;
     }
     if (!more) this.#body?.pause();
   };
 
+  // One bound function for the stream's life: nothing is allocated per chunk here.
+  #sink = (chunk: Buffer): void => {
+    if (!this.push(chunk)) this.#full = true;
+  };
+
+  /** Every wanted byte is in: the decoder's end-of-input checks, then the end. */
+  #finish(): void {
+    try {
+      this.#decoder?.final();
+    } catch (err) {
+      this.destroy(err as Error);
+      return;
+    }
+    this.push(null);
+  }
+
   #onEnd = (): void => {
     this.#detach();
-    if (this.#end === null || this.#pos > this.#end) this.push(null);
+    if (this.#end === null || this.#pos > this.#end) this.#finish();
     else this.#resume(new PrematureEndError(this.#pos));
   };
 

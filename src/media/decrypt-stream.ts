@@ -2,6 +2,7 @@ import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:
 import type { Decipheriv as Decipher, Hash, Hmac } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
+import type { ChunkDecoder } from './chunk-decoder.js';
 import { MediaIntegrityError } from '../errors.js';
 import { deriveMediaKeys } from './media-keys.js';
 import { noteBytesMoved } from './scavenge-pacer.js';
@@ -29,12 +30,13 @@ export type DecryptVerifyOptions = {
 
 /**
  * Decrypts a WhatsApp CDN file (AES-256-CBC/PKCS7 ciphertext ‖ 10-byte MAC) as it streams,
- * pushing plaintext as soon as the next chunk is decrypted (the newest one waits, so the last
- * bytes only come out after the checks). The MAC sits at the end of the file, so every check
- * happens in `_flush`: a failure there errors the stream after plaintext was already pushed,
- * and consumers must treat the output as untrusted until `'finish'`/`'end'`.
+ * handing plaintext to `sink` as soon as the next chunk is decrypted (the newest one waits, so
+ * the last bytes only come out after the checks). The MAC sits at the end of the file, so every
+ * check happens in `final()`: a failure there throws after plaintext was already handed on,
+ * and consumers must treat the output as untrusted until then.
  */
-export class DecryptVerifyStream extends Transform {
+export class MediaDecryptor implements ChunkDecoder {
+  readonly #sink: (chunk: Buffer) => void;
   readonly #decipher: Decipher;
   readonly #hmac: Hmac;
   readonly #plainHash: Hash;
@@ -47,14 +49,14 @@ export class DecryptVerifyStream extends Transform {
   #encLength = 0;
   #plaintextLength = 0;
   #plaintextSha256: Buffer | null = null;
-  // The newest plaintext chunk, pushed only once a later one (or the verified end) comes: for a
-  // plaintext that is a multiple of 16 bytes, decipher.final() yields nothing, so without this
+  // The newest plaintext chunk, handed on only once a later one (or the verified end) comes: for
+  // a plaintext that is a multiple of 16 bytes, decipher.final() yields nothing, so without this
   // a reader could receive every byte it expects before the MAC check fails.
   #held: Buffer | null = null;
 
-  constructor(opts: DecryptVerifyOptions) {
-    super();
+  constructor(opts: DecryptVerifyOptions, sink: (chunk: Buffer) => void) {
     const { iv, cipherKey, macKey } = deriveMediaKeys(opts.mediaKey, opts.type);
+    this.#sink = sink;
     this.#decipher = createDecipheriv('aes-256-cbc', cipherKey, iv);
     this.#hmac = createHmac('sha256', macKey).update(iv);
     this.#plainHash = createHash('sha256');
@@ -63,7 +65,7 @@ export class DecryptVerifyStream extends Transform {
     this.#encHash = this.#fileEncSha256 ? createHash('sha256') : null;
   }
 
-  /** SHA-256 of the plaintext, set once the stream has finished and every check passed. */
+  /** SHA-256 of the plaintext, set once the input has ended and every check passed. */
   get plaintextSha256(): Buffer | null {
     return this.#plaintextSha256;
   }
@@ -78,16 +80,7 @@ export class DecryptVerifyStream extends Transform {
     return this.#encLength;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.#consume(chunk);
-    } catch (err) {
-      return callback(err as Error);
-    }
-    callback();
-  }
-
-  #consume(chunk: Buffer): void {
+  update(chunk: Buffer): void {
     const n = chunk.length;
     if (n === 0) return;
     noteBytesMoved(n);
@@ -126,13 +119,14 @@ export class DecryptVerifyStream extends Transform {
     this.#pushPair(head, undefined);
   }
 
-  override _flush(callback: TransformCallback): void {
-    const outcome = this.#verify();
-    if (outcome instanceof Error) return callback(outcome);
-    if (this.#held) this.push(this.#held);
+  /** The end of the file: runs every check, then hands on the last plaintext bytes; throws {@link MediaIntegrityError}. */
+  final(): void {
+    const last = this.#verify();
+    if (last instanceof Error) throw last;
+    const held = this.#held;
     this.#held = null;
-    if (outcome.length > 0) this.push(outcome);
-    callback();
+    if (held) this.#sink(held);
+    if (last.length > 0) this.#sink(last);
   }
 
   /** Runs the end-of-file checks; returns the last plaintext bytes, or the error. */
@@ -199,11 +193,58 @@ export class DecryptVerifyStream extends Transform {
     }
   }
 
-  /** Pushes the chunk held so far and holds `chunk` instead. */
+  /** Hands on the chunk held so far and holds `chunk` instead. */
   #emit(chunk: Buffer): void {
     const previous = this.#held;
     this.#held = chunk;
-    if (previous) this.push(previous);
+    if (previous) this.#sink(previous);
+  }
+}
+
+/**
+ * {@link MediaDecryptor} as a Transform: write the exact CDN file bytes in, read plaintext out;
+ * every check happens in `_flush`, so a failure errors the stream after plaintext was already
+ * pushed, and consumers must treat the output as untrusted until `'finish'`/`'end'`.
+ */
+export class DecryptVerifyStream extends Transform {
+  readonly #decryptor: MediaDecryptor;
+
+  constructor(opts: DecryptVerifyOptions) {
+    super();
+    this.#decryptor = new MediaDecryptor(opts, (chunk) => this.push(chunk));
+  }
+
+  /** SHA-256 of the plaintext, set once the stream has finished and every check passed. */
+  get plaintextSha256(): Buffer | null {
+    return this.#decryptor.plaintextSha256;
+  }
+
+  /** Plaintext bytes decrypted so far (the full length once finished). */
+  get plaintextLength(): number {
+    return this.#decryptor.plaintextLength;
+  }
+
+  /** Encrypted bytes (ciphertext and MAC) received so far. */
+  get encryptedLength(): number {
+    return this.#decryptor.encryptedLength;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.#decryptor.update(chunk);
+    } catch (err) {
+      return callback(err as Error);
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.#decryptor.final();
+    } catch (err) {
+      return callback(err as Error);
+    }
+    callback();
   }
 }
 

@@ -10,6 +10,7 @@ import { createDecipheriv } from 'node:crypto';
 import type { Decipheriv as Decipher } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
+import type { ChunkDecoder } from './chunk-decoder.js';
 import { MediaIntegrityError } from '../errors.js';
 import { AES_BLOCK_SIZE, MAC_LENGTH } from './decrypt-stream.js';
 
@@ -64,17 +65,14 @@ export type RangeDecryptOptions = {
 };
 
 /**
- * Decrypts a slice planned by {@link planRange} and emits exactly the requested plaintext
- * bytes. PKCS7 padding is stripped (and checked) only when the slice holds the file's last
- * block. A slice that ends early errors with {@link MediaIntegrityError}. No MAC check is
- * possible on a partial read.
+ * Decrypts a slice planned by {@link planRange}, handing exactly the requested plaintext bytes
+ * to `sink`. PKCS7 padding is stripped (and checked) only when the slice holds the file's last
+ * block. A slice that ends early throws {@link MediaIntegrityError} from `final()`. No MAC check
+ * is possible on a partial read.
  */
-export function createRangeDecryptStream(opts: RangeDecryptOptions): RangeDecryptStream {
-  return new RangeDecryptStream(opts);
-}
-
-export class RangeDecryptStream extends Transform {
+export class RangeDecryptor implements ChunkDecoder {
   readonly #opts: RangeDecryptOptions;
+  readonly #sink: (chunk: Buffer) => void;
   readonly #end: number;
   readonly #ivBuffer = Buffer.allocUnsafe(AES_BLOCK_SIZE);
   #ivLength = 0;
@@ -82,44 +80,14 @@ export class RangeDecryptStream extends Transform {
   // Plaintext offset, from the start of the first decrypted block, of the next output byte.
   #position = 0;
 
-  constructor(opts: RangeDecryptOptions) {
-    super();
+  constructor(opts: RangeDecryptOptions, sink: (chunk: Buffer) => void) {
     this.#opts = opts;
+    this.#sink = sink;
     this.#end = opts.skip + opts.length;
     if (opts.iv) this.#start(opts.iv);
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.#consume(chunk);
-    } catch (err) {
-      return callback(err as Error);
-    }
-    callback();
-  }
-
-  override _flush(callback: TransformCallback): void {
-    let last: Buffer;
-    try {
-      if (!this.#decipher) throw new Error('no IV block');
-      last = this.#decipher.final();
-    } catch (cause) {
-      const message = this.#opts.isFinalBlockIncluded
-        ? 'The encrypted range is truncated or its final block has invalid PKCS7 padding.'
-        : 'The encrypted range is truncated: it is not a whole number of 16-byte AES blocks.';
-      return callback(new MediaIntegrityError(message, { cause }));
-    }
-    this.#emit(last);
-    if (this.#position < this.#end) {
-      const got = Math.max(0, this.#position - this.#opts.skip);
-      return callback(
-        new MediaIntegrityError(`The encrypted range ended after ${got} of ${this.#opts.length} plaintext bytes.`),
-      );
-    }
-    callback();
-  }
-
-  #consume(chunk: Buffer): void {
+  update(chunk: Buffer): void {
     let data = chunk;
     let decipher = this.#decipher;
     if (!decipher) {
@@ -130,6 +98,24 @@ export class RangeDecryptStream extends Transform {
       decipher = this.#start(this.#ivBuffer);
     }
     if (data.length > 0) this.#emit(decipher.update(data));
+  }
+
+  final(): void {
+    let last: Buffer;
+    try {
+      if (!this.#decipher) throw new Error('no IV block');
+      last = this.#decipher.final();
+    } catch (cause) {
+      const message = this.#opts.isFinalBlockIncluded
+        ? 'The encrypted range is truncated or its final block has invalid PKCS7 padding.'
+        : 'The encrypted range is truncated: it is not a whole number of 16-byte AES blocks.';
+      throw new MediaIntegrityError(message, { cause });
+    }
+    this.#emit(last);
+    if (this.#position < this.#end) {
+      const got = Math.max(0, this.#position - this.#opts.skip);
+      throw new MediaIntegrityError(`The encrypted range ended after ${got} of ${this.#opts.length} plaintext bytes.`);
+    }
   }
 
   #start(iv: Buffer): Decipher {
@@ -144,7 +130,39 @@ export class RangeDecryptStream extends Transform {
     const from = Math.max(this.#opts.skip - this.#position, 0);
     const to = Math.min(this.#end - this.#position, plain.length);
     this.#position += plain.length;
-    if (to > from) this.push(from === 0 && to === plain.length ? plain : plain.subarray(from, to));
+    if (to > from) this.#sink(from === 0 && to === plain.length ? plain : plain.subarray(from, to));
+  }
+}
+
+/** {@link RangeDecryptor} as a Transform: write the planned slice in, read the requested plaintext out. */
+export function createRangeDecryptStream(opts: RangeDecryptOptions): RangeDecryptStream {
+  return new RangeDecryptStream(opts);
+}
+
+export class RangeDecryptStream extends Transform {
+  readonly #decryptor: RangeDecryptor;
+
+  constructor(opts: RangeDecryptOptions) {
+    super();
+    this.#decryptor = new RangeDecryptor(opts, (chunk) => this.push(chunk));
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.#decryptor.update(chunk);
+    } catch (err) {
+      return callback(err as Error);
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.#decryptor.final();
+    } catch (err) {
+      return callback(err as Error);
+    }
+    callback();
   }
 }
 

@@ -3,10 +3,12 @@
  * fresh 64 KiB buffer whose memory lives outside V8's heap. A transfer creates few JS objects, so
  * the young generation fills slowly and dead buffers pile up until V8's external-memory trigger
  * (64 MB) collects them: a 1 GiB download peaked ~35 MB above idle. With pacing on, a minor GC
- * (scavenge) after every few MiB moved frees them while they are young, for a few percent of
- * the transfer's CPU.
+ * (scavenge) after every 2 MiB moved frees them while they are young. That saves CPU as well as
+ * memory: malloc hands the freed buffers out again while their pages are mapped and in cache
+ * (every 16 MiB: half the MiB per CPU second and 7x the page faults; every 4 MiB: 6–14% less
+ * than every 2; every 1 MiB: no better).
  */
-const EVERY_BYTES = 4 * 1024 * 1024;
+const EVERY_BYTES = 2 * 1024 * 1024;
 
 let gc: ((options: { type: 'minor' }) => void) | null = null;
 let moved = 0;

@@ -2,7 +2,7 @@
  * Accounting of one media transfer (download, range, bucket read, persist): whatever way it
  * ends, exactly one `transfer` log line and one sample of the transfer series.
  */
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ByteDirection, MediaMetrics, TransferKind, TransferOutcome } from '../metrics/media-metrics.js';
 import { outcomeOf } from './transfer-outcome.js';
@@ -33,8 +33,8 @@ export interface TransferAccount {
    */
   opened(source: { progress: SourceProgress; throughProxy: boolean } | null, kind?: TransferKind): void;
   /**
-   * Passes `body` through a counter of delivered bytes (also counted in the `directions` byte
-   * series) and ends the account when it closes: completed once it ended, else by its error,
+   * Counts the bytes read from `body` (also in the `directions` byte series) and ends the
+   * account when it closes: completed once it ended, else by its error,
    * or `client_gone` when `clientGone` aborted first. With `ends: false` it only counts (a
    * persist ends when the bucket confirmed the object, not when the last byte was read).
    */
@@ -100,29 +100,27 @@ export function createTransferAccounts(deps: { metrics: MediaMetrics; logger: Lo
           if (cdnKind) kind = cdnKind;
         },
         deliver(body, opts) {
-          const counted = new Transform({
-            transform(chunk: Buffer, _enc, cb) {
-              delivered += chunk.length;
-              if (opts.fromSource) fromSourceBytes += chunk.length;
-              for (const d of opts.directions) deps.metrics.bytes(d, chunk.length);
-              cb(null, chunk);
-            },
+          const directions = opts.directions;
+          const fromSource = opts.fromSource === true;
+          // Counted as the chunks leave the body, whoever reads it: no stream in between.
+          // Paused first, so that observing does not start the flow before the consumer reads.
+          body.pause();
+          body.on('data', (chunk: Buffer) => {
+            const n = chunk.length;
+            delivered += n;
+            if (fromSource) fromSourceBytes += n;
+            for (const d of directions) deps.metrics.bytes(d, n);
           });
           if (opts.ends !== false) {
             let failure: unknown;
             body.once('error', (err) => (failure ??= err));
-            counted.once('error', (err) => (failure ??= err));
-            counted.once('end', () => end());
-            counted.once('close', () => {
+            body.once('end', () => end());
+            body.once('close', () => {
               if (opts.clientGone?.aborted) end(opts.clientGone.reason, 'client_gone');
               else end(failure ?? new Error('The transfer stopped before its end.'));
             });
           }
-          // Errors cross in both directions: a source failure fails the reply, a closed reply stops the source.
-          body.on('error', (err) => counted.destroy(err));
-          counted.once('close', () => body.destroy());
-          body.pipe(counted);
-          return counted;
+          return body;
         },
         end,
       };
