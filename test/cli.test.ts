@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli-process.js';
-import { DIALECTS, TEST_POSTGRES_URL, type Dialect } from './support/databases.js';
+import { DIALECTS, newSchemaName, TEST_POSTGRES_URL, type Dialect } from './support/databases.js';
 import { runServer, waitForOutput, type ServerProcess } from './support/server-process.js';
 
 const KEY = /^ {2}(titan_[A-Za-z0-9_-]{43})$/m;
@@ -17,30 +16,23 @@ const PRODUCTION = {
 };
 
 /** A DATABASE_URL nobody has used yet: a new SQLite path, or an empty PostgreSQL schema. */
-async function freshDatabase(dialect: Dialect, cwd: string, cleanups: (() => Promise<void>)[]): Promise<string> {
+async function freshDatabase(dialect: Dialect, cwd: string): Promise<string> {
   if (dialect === 'sqlite') return `sqlite:${join(cwd, 'db', 'titan.db')}`;
-  const schema = `cli_${randomBytes(5).toString('hex')}`;
+  // Dropped with the run's other schemas when the run ends (test/support/databases.ts).
+  const schema = newSchemaName('cli');
   const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   await admin.connect();
   await admin.query(`create schema ${schema}`);
   await admin.end();
-  cleanups.push(async () => {
-    const c = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-    await c.connect();
-    await c.query(`drop schema if exists ${schema} cascade`);
-    await c.end();
-  });
   const u = new URL(TEST_POSTGRES_URL);
   u.searchParams.set('options', `-c search_path=${schema}`);
   return u.toString();
 }
 
 describe.each(DIALECTS)('the admin command line (%s, real processes)', (dialect) => {
-  const cleanups: (() => Promise<void>)[] = [];
   const servers: ServerProcess[] = [];
   afterAll(async () => {
     for (const s of servers) if (s.child.exitCode === null) s.kill('SIGKILL');
-    for (const c of cleanups) await c();
   });
 
   async function serve(env: Record<string, string>, cwd: string) {
@@ -52,7 +44,7 @@ describe.each(DIALECTS)('the admin command line (%s, real processes)', (dialect)
 
   it('creates the first key of a production install on a fresh database, and the server accepts it', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'titan-cli-'));
-    const env = { DATABASE_URL: await freshDatabase(dialect, cwd, cleanups) };
+    const env = { DATABASE_URL: await freshDatabase(dialect, cwd) };
 
     const created = await runCli(['keys', 'create', '--scopes', '*', '--name', 'ops'], env, cwd);
     expect(created.code, created.stderr).toBe(0);
@@ -85,7 +77,7 @@ describe.each(DIALECTS)('the admin command line (%s, real processes)', (dialect)
 
   it('creates accounts and scoped keys for them; the server enforces account and scopes', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'titan-cli-'));
-    const env = { DATABASE_URL: await freshDatabase(dialect, cwd, cleanups) };
+    const env = { DATABASE_URL: await freshDatabase(dialect, cwd) };
     const made = await runCli(['accounts', 'create', '--name', 'Acme shop', '--json'], env, cwd);
     expect(made.code, made.stderr).toBe(0);
     const acme = (JSON.parse(made.stdout) as { data: { id: string; name: string } }).data;

@@ -60,7 +60,7 @@ export async function createTestDb(dialect: Dialect): Promise<TestDb> {
     };
   }
   await assertPostgres();
-  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const schema = newSchemaName('t');
   const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   await admin.connect();
   await admin.query(`create schema ${schema}`);
@@ -72,12 +72,31 @@ export async function createTestDb(dialect: Dialect): Promise<TestDb> {
     store,
     target,
     reopen: () => openStore(target),
-    destroy: async () => {
-      await store.close().catch(() => undefined);
-      const c = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
-    },
+    // The schema itself is dropped when the run ends (dropRunSchemas): a drop while other files
+    // migrate breaks their introspection ("schema … does not exist" from has_schema_privilege).
+    destroy: () => store.close().catch(() => undefined),
   };
+}
+
+/** Set by the global setup and inherited by the workers: names this run's schemas. */
+const RUN = (process.env.TITAN_TEST_RUN ??= randomBytes(4).toString('hex'));
+
+/** A new PostgreSQL schema name of this run (`kind` tells what made it). */
+export function newSchemaName(kind: string): string {
+  return `${kind}_${RUN}_${randomBytes(5).toString('hex')}`;
+}
+
+/** Drops every schema this run made, once no test uses them any more. */
+export async function dropRunSchemas(): Promise<void> {
+  const c = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ nspname: string }>(
+      `select nspname from pg_namespace where nspname like '%\\_' || $1 || '\\_%'`,
+      [RUN],
+    );
+    for (const { nspname } of rows) await c.query(`drop schema if exists "${nspname}" cascade`);
+  } finally {
+    await c.end();
+  }
 }

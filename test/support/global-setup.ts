@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
-import { assertPostgres, DIALECTS } from './databases.js';
+import { assertPostgres, DIALECTS, dropRunSchemas } from './databases.js';
 import { readObservations, startObserving } from './observed-responses.js';
 
 export interface S3Endpoint {
@@ -42,6 +42,7 @@ export default async function setup(project: TestProject) {
   const stopS3 = await setupS3(project);
   return async () => {
     await stopS3?.();
+    if (DIALECTS.includes('postgres')) await dropRunSchemas();
     checkObservedResponses(observed);
   };
 }
