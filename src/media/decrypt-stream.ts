@@ -1,8 +1,6 @@
 import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Decipheriv as Decipher, Hash, Hmac } from 'node:crypto';
-import { Transform } from 'node:stream';
-import type { TransformCallback } from 'node:stream';
-import type { ChunkDecoder } from './chunk-decoder.js';
+import { DecoderTransform, type ChunkDecoder } from './chunk-decoder.js';
 import { MediaIntegrityError } from '../errors.js';
 import { deriveMediaKeys } from './media-keys.js';
 import { noteBytesMoved } from './scavenge-pacer.js';
@@ -206,45 +204,24 @@ export class MediaDecryptor implements ChunkDecoder {
  * every check happens in `_flush`, so a failure errors the stream after plaintext was already
  * pushed, and consumers must treat the output as untrusted until `'finish'`/`'end'`.
  */
-export class DecryptVerifyStream extends Transform {
-  readonly #decryptor: MediaDecryptor;
-
+export class DecryptVerifyStream extends DecoderTransform<MediaDecryptor> {
   constructor(opts: DecryptVerifyOptions) {
-    super();
-    this.#decryptor = new MediaDecryptor(opts, (chunk) => this.push(chunk));
+    super((sink) => new MediaDecryptor(opts, sink));
   }
 
   /** SHA-256 of the plaintext, set once the stream has finished and every check passed. */
   get plaintextSha256(): Buffer | null {
-    return this.#decryptor.plaintextSha256;
+    return this.decoder.plaintextSha256;
   }
 
   /** Plaintext bytes decrypted so far (the full length once finished). */
   get plaintextLength(): number {
-    return this.#decryptor.plaintextLength;
+    return this.decoder.plaintextLength;
   }
 
   /** Encrypted bytes (ciphertext and MAC) received so far. */
   get encryptedLength(): number {
-    return this.#decryptor.encryptedLength;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.#decryptor.update(chunk);
-    } catch (err) {
-      return callback(err as Error);
-    }
-    callback();
-  }
-
-  override _flush(callback: TransformCallback): void {
-    try {
-      this.#decryptor.final();
-    } catch (err) {
-      return callback(err as Error);
-    }
-    callback();
+    return this.decoder.encryptedLength;
   }
 }
 

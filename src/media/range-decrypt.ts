@@ -8,9 +8,7 @@
  */
 import { createDecipheriv } from 'node:crypto';
 import type { Decipheriv as Decipher } from 'node:crypto';
-import { Transform } from 'node:stream';
-import type { TransformCallback } from 'node:stream';
-import type { ChunkDecoder } from './chunk-decoder.js';
+import { DecoderTransform, type ChunkDecoder } from './chunk-decoder.js';
 import { MediaIntegrityError } from '../errors.js';
 import { AES_BLOCK_SIZE, MAC_LENGTH } from './decrypt-stream.js';
 
@@ -139,30 +137,9 @@ export function createRangeDecryptStream(opts: RangeDecryptOptions): RangeDecryp
   return new RangeDecryptStream(opts);
 }
 
-export class RangeDecryptStream extends Transform {
-  readonly #decryptor: RangeDecryptor;
-
+export class RangeDecryptStream extends DecoderTransform<RangeDecryptor> {
   constructor(opts: RangeDecryptOptions) {
-    super();
-    this.#decryptor = new RangeDecryptor(opts, (chunk) => this.push(chunk));
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.#decryptor.update(chunk);
-    } catch (err) {
-      return callback(err as Error);
-    }
-    callback();
-  }
-
-  override _flush(callback: TransformCallback): void {
-    try {
-      this.#decryptor.final();
-    } catch (err) {
-      return callback(err as Error);
-    }
-    callback();
+    super((sink) => new RangeDecryptor(opts, sink));
   }
 }
 
