@@ -4,11 +4,13 @@
  * body cut midway is resumed with a Range request, so callers see one clean stream of bytes.
  */
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
+import type { ConnectionOptions } from 'node:tls';
 import { CdnHostNotAllowedError, CdnUnavailableError } from '../errors.js';
 import { type AllowRule, DEFAULT_CDN_ALLOWLIST, isAllowedOrigin, parseAllowlist } from './cdn-allowlist.js';
 import { createProxyDispatcher } from './cdn-proxy.js';
-import { type CdnLogger, type Transfer, fetchPart } from './cdn-request.js';
+import { CdnHttpPool } from './cdn-http.js';
+import { type CdnLogger, type CdnSend, type Transfer, fetchPart } from './cdn-request.js';
 import { ResumingStream } from './cdn-resume.js';
 import type { ChunkDecoder } from './chunk-decoder.js';
 
@@ -43,6 +45,8 @@ export interface CdnClientOptions {
   onRetry?: (kind: 'retry' | 'resume') => void;
   /** Told of the bytes of every body chunk received (the CDN series). */
   onBytes?: (n: number) => void;
+  /** Extra TLS options of direct connections (a private CA in tests). */
+  tls?: ConnectionOptions;
 }
 
 /** Where a media file lives (`directPath`, preferred, or a full `url`) and how to reach it. */
@@ -117,16 +121,21 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
   const basePrefix = base.origin + base.pathname.replace(/\/+$/, '');
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
   const timeouts = { headersTimeout: opts.headersTimeoutMs ?? 15_000, bodyTimeout: opts.bodyTimeoutMs ?? 30_000 };
-  const pool = new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000 });
-  const proxies = new Map<string, Dispatcher>();
+  const pool = new CdnHttpPool(opts.tls ? { tls: opts.tls } : {});
+  const direct: CdnSend = async (url, headers, signal) => ({
+    ...(await pool.request(url, { headers, signal, connectTimeout: connectTimeoutMs, ...timeouts })),
+    borrowed: true,
+  });
+  const proxies = new Map<string, CdnSend & { dispatcher: Dispatcher }>();
   // Our own origins (the simulator's): a proxy elsewhere could not reach them.
-  const direct = new Set<string>();
+  const ownOrigins = new Set<string>();
   // Those origins may only be fetched under their prefix.
   const ownPrefixes = new Map<string, string>();
 
-  function proxyDispatcher(proxy: string): Dispatcher {
-    let d = proxies.get(proxy);
-    if (!d) {
+  function viaProxy(proxy: string): CdnSend {
+    let send = proxies.get(proxy);
+    if (!send) {
+      let d: Dispatcher;
       try {
         d = createProxyDispatcher(
           proxy,
@@ -140,14 +149,22 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
           { cause: err },
         );
       }
-      proxies.set(proxy, d);
+      const dispatcher = d;
+      send = Object.assign(
+        async (url: URL, headers: Record<string, string>, signal: AbortSignal) => {
+          const res = await request(url, { dispatcher, ...timeouts, method: 'GET', headers, signal });
+          return { statusCode: res.statusCode, headers: res.headers, body: res.body, borrowed: false };
+        },
+        { dispatcher },
+      );
+      proxies.set(proxy, send);
       if (proxies.size > MAX_PROXIES) {
         const [oldest, old] = proxies.entries().next().value!;
         proxies.delete(oldest);
-        void old.close();
+        void old.dispatcher.close();
       }
     }
-    return d;
+    return send;
   }
 
   function resolveUrl(ref: CdnMediaRef): URL {
@@ -195,12 +212,11 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
       if (reason !== undefined && !controller.signal.aborted) controller.abort(reason);
     };
 
-    const viaProxy = ref.proxy && !direct.has(url.origin) ? ref.proxy : null;
+    const proxy = ref.proxy && !ownOrigins.has(url.origin) ? ref.proxy : null;
     const t: Transfer = {
       url,
-      dispatcher: viaProxy ? proxyDispatcher(viaProxy) : pool,
-      via: viaProxy ? withoutCredentials(viaProxy) : null,
-      timeouts,
+      send: proxy ? viaProxy(proxy) : direct,
+      via: proxy ? withoutCredentials(proxy) : null,
       signal: controller.signal,
       maxRetries: opts.maxRetries ?? 3,
       retryBaseDelayMs: opts.retryBaseDelayMs ?? 200,
@@ -229,7 +245,7 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
         stream,
         size: end === null ? null : end - start + 1,
         totalSize: t.totalSize,
-        throughProxy: viaProxy !== null,
+        throughProxy: proxy !== null,
         progress: stream,
       };
     } catch (err) {
@@ -244,11 +260,11 @@ export function createCdnClient(opts: CdnClientOptions = {}): CdnClient {
     allowOrigin(origin: string, pathPrefix: string) {
       const o = new URL(origin).origin;
       allowlist.push(...parseAllowlist(o));
-      direct.add(o);
+      ownOrigins.add(o);
       ownPrefixes.set(o, pathPrefix);
     },
     close: async () => {
-      await Promise.all([pool, ...proxies.values()].map((d) => d.close()));
+      await Promise.all([pool.close(), ...[...proxies.values()].map((p) => p.dispatcher.close())]);
     },
   };
 }

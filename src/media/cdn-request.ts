@@ -3,7 +3,6 @@
  * `Retry-After`, and the checks that make a resumed body safe to splice onto the previous one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
 import { AppError, CdnUnavailableError, MediaExpiredError, MediaTooLargeError } from '../errors.js';
 
 /** Minimal pino-compatible logger. */
@@ -12,16 +11,41 @@ export interface CdnLogger {
   debug(obj: object, msg?: string): void;
 }
 
-export type CdnResponseBody = Dispatcher.ResponseData['body'];
+/** A response body as cdn-resume.ts reads it: undici's (through a proxy) or cdn-http.ts's. */
+export interface CdnResponseBody {
+  on(event: 'data', fn: (chunk: Buffer) => void): this;
+  on(event: 'end', fn: () => void): this;
+  on(event: 'error', fn: (err: Error) => void): this;
+  off(event: 'data', fn: (chunk: Buffer) => void): this;
+  off(event: 'end', fn: () => void): this;
+  off(event: 'error', fn: (err: Error) => void): this;
+  pause(): unknown;
+  resume(): unknown;
+  destroy(err?: Error): unknown;
+  dump(opts?: { limit: number }): Promise<unknown>;
+}
+
+export type CdnHeaders = Record<string, string | string[] | undefined>;
+
+/** One answered GET. */
+export interface CdnResponse {
+  statusCode: number;
+  headers: CdnHeaders;
+  body: CdnResponseBody;
+  /** The body's 'data' chunks are only valid during the listener call (cdn-http.ts's shared read buffer). */
+  borrowed: boolean;
+}
+
+/** Sends one GET (the direct client or a proxy's dispatcher) and resolves once its head is in. */
+export type CdnSend = (url: URL, headers: Record<string, string>, signal: AbortSignal) => Promise<CdnResponse>;
 
 /** State shared by every request of one transfer (the first one and all resumes). */
 export interface Transfer {
   readonly url: URL;
-  readonly dispatcher: Dispatcher;
+  /** Direct, or through the session's proxy; applies the connect, headers and body deadlines. */
+  readonly send: CdnSend;
   /** The session's proxy the requests go through, without credentials (for error messages). */
   readonly via: string | null;
-  /** Per request, so that every dispatcher (direct or through a proxy) applies them. */
-  readonly timeouts: { headersTimeout: number; bodyTimeout: number };
   /** Aborts whatever request or backoff is in flight. */
   readonly signal: AbortSignal;
   readonly maxRetries: number;
@@ -46,6 +70,8 @@ export interface Transfer {
 /** A response body and where it sits in the file. */
 export interface Part {
   readonly body: CdnResponseBody;
+  /** See {@link CdnResponse.borrowed}. */
+  readonly borrowed: boolean;
   /** Absolute offset of the body's first byte (0 when the server ignored `Range`). */
   readonly start: number;
   /** Absolute offset of its last byte, when known. */
@@ -81,6 +107,10 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'CDN_CONNECT_TIMEOUT',
+  'CDN_HEADERS_TIMEOUT',
+  'CDN_BODY_TIMEOUT',
+  'CDN_SOCKET_CLOSED',
 ]);
 
 /** Network failures, timeouts, cut bodies and 5xx/429 are worth another try; nothing else is. */
@@ -114,9 +144,9 @@ export async function fetchPart(t: Transfer, start: number, end: number | null, 
       origin: 'https://web.whatsapp.com',
     };
     if (start > 0 || end !== null) headers.range = `bytes=${start}-${end ?? ''}`;
-    let res: Dispatcher.ResponseData;
+    let res: CdnResponse;
     try {
-      res = await request(t.url, { dispatcher: t.dispatcher, ...t.timeouts, method: 'GET', headers, signal: t.signal });
+      res = await t.send(t.url, headers, t.signal);
     } catch (err) {
       if (t.signal.aborted) throw t.signal.reason;
       if (!isRetryable(err)) throw unavailable(`The CDN request failed${through(t)}.`, err);
@@ -169,7 +199,7 @@ async function backoff(t: Transfer, cause: unknown, kind: 'retry' | 'resume'): P
   }
 }
 
-function acceptPart(t: Transfer, res: Dispatcher.ResponseData, start: number, end: number | null): Part {
+function acceptPart(t: Transfer, res: CdnResponse, start: number, end: number | null): Part {
   const h = res.headers;
   let part: Part;
   let total: number | null;
@@ -180,12 +210,12 @@ function acceptPart(t: Transfer, res: Dispatcher.ResponseData, start: number, en
     if (!m || a !== start || b < a || (end !== null && b > end) || (total !== null && b >= total)) {
       throw unavailable('The CDN answered a range request with a mismatched Content-Range.');
     }
-    part = { body: res.body, start: a, end: b };
+    part = { body: res.body, borrowed: res.borrowed, start: a, end: b };
   } else {
     const length = header(h, 'content-length');
     total = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
     // A 200 to a range request means the server ignored Range: the caller skips the prefix.
-    part = { body: res.body, start: 0, end: total === null ? null : total - 1 };
+    part = { body: res.body, borrowed: res.borrowed, start: 0, end: total === null ? null : total - 1 };
   }
   if (total !== null && t.totalSize !== null && total !== t.totalSize) {
     throw unavailable('The media file changed size on the CDN between two requests.');
@@ -207,12 +237,12 @@ function acceptPart(t: Transfer, res: Dispatcher.ResponseData, start: number, en
   return part;
 }
 
-function header(h: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+function header(h: CdnHeaders, name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
-function retryAfterMs(h: Dispatcher.ResponseData['headers']): number | null {
+function retryAfterMs(h: CdnHeaders): number | null {
   const v = header(h, 'retry-after');
   if (v === undefined) return null;
   const seconds = Number(v);

@@ -32,6 +32,8 @@ export class ResumingStream extends Readable {
   /** Last absolute offset wanted (inclusive); null until the file size is known. */
   #end: number | null;
   #body: CdnResponseBody | null = null;
+  /** The current body's chunks must be copied before they are kept (see CdnResponse.borrowed). */
+  #borrowed = false;
   #bodyEnd: number | null = null;
   /** Bytes at the head of the current body that were already delivered (server ignored Range). */
   #skip = 0;
@@ -48,6 +50,8 @@ export class ResumingStream extends Readable {
     onClose: (reason: unknown) => void,
     decode?: (sink: (chunk: Buffer) => void) => ChunkDecoder,
   ) {
+    // A direct read (cdn-http.ts) is up to READ_SIZE and is delivered whole, so the buffer can
+    // hold that much past this mark; a larger mark measured no faster.
     super({ highWaterMark: 64 * 1024 });
     this.#decoder = decode ? decode(this.#sink) : null;
     this.#t = t;
@@ -84,6 +88,7 @@ export class ResumingStream extends Readable {
   #attach(part: Part): void {
     const body = part.body;
     this.#body = body;
+    this.#borrowed = part.borrowed;
     this.#bodyEnd = part.end;
     this.#skip = this.#pos - part.start;
     if (this.#end === null && this.#t.totalSize !== null) this.#end = this.#t.totalSize - 1;
@@ -126,7 +131,7 @@ export class ResumingStream extends Readable {
       }
       more = !this.#full;
     } else {
-      more = this.push(c);
+      more = this.push(this.#borrowed ? Buffer.from(c) : c);
     }
     if (this.#end !== null && this.#pos > this.#end) {
       // Done. A body with more to send (server ignored the end of the range) is cut short;

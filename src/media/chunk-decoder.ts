@@ -5,7 +5,7 @@ import { Transform, type TransformCallback } from 'node:stream';
  * decryption, run inside the CDN stream (cdn-resume.ts) or wrapped as a Transform.
  */
 export interface ChunkDecoder {
-  /** Consumes one input chunk; throws to fail the stream. */
+  /** Consumes one input chunk, which is only valid during the call (never kept); throws to fail the stream. */
   update(chunk: Buffer): void;
   /** The input ended: runs the end-of-input checks and emits the last bytes; throws to fail. */
   final(): void;

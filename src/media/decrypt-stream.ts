@@ -99,7 +99,7 @@ export class MediaDecryptor implements ChunkDecoder {
     // Large chunks go through in slices so each slice is still in cache for the HMAC, the
     // cipher and both hashes, instead of streaming the whole chunk from memory four times.
     for (let offset = 0; offset < bodyLength;) {
-      const end = bodyLength - offset < 2 * SLICE_SIZE ? bodyLength : offset + SLICE_SIZE;
+      const end = Math.min(bodyLength, offset + SLICE_SIZE);
       const slice = chunk.subarray(offset, end);
       this.#encHash?.update(slice);
       this.#pushPair(head, this.#decrypt(slice));
