@@ -132,7 +132,8 @@ export class HttpBody extends EventEmitter {
   fail(err: Error): void {
     if (this.#done) return;
     this.#done = true;
-    this.emit('error', err);
+    // A body nobody listens to yet (or any more) fails silently rather than as an uncaught 'error'.
+    if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   get done(): boolean {
