@@ -44,13 +44,16 @@ const httpServer = (body: Buffer, handle?: (req: IncomingMessage, res: ServerRes
 const rawServer = (pieces: (Buffer | string)[], opts: { close?: boolean } = {}) =>
   listen(
     createNetServer((socket) => {
-      socket.once('data', async () => {
-        for (const p of pieces) {
-          socket.write(p);
-          await new Promise((r) => setImmediate(r));
+      // One piece per turn of the event loop, so the client sees them arrive apart.
+      const send = (i: number): void => {
+        if (i === pieces.length) {
+          if (opts.close) socket.end();
+          return;
         }
-        if (opts.close) socket.end();
-      });
+        socket.write(pieces[i]!);
+        setImmediate(() => send(i + 1));
+      };
+      socket.once('data', () => send(0));
       socket.on('error', () => undefined);
     }),
   );
