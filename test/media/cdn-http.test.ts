@@ -86,7 +86,8 @@ describe('the CDN HTTP client: connections', () => {
     const file = bytes(300_000);
     const { origin, connections } = await httpServer(file);
     const c = client(origin);
-    for (let i = 0; i < 3; i++) expect((await readAll((await c.open({ directPath: '/f' })).stream)).equals(file)).toBe(true);
+    for (let i = 0; i < 3; i++)
+      expect((await readAll((await c.open({ directPath: '/f' })).stream)).equals(file)).toBe(true);
     expect(connections).toHaveLength(1);
     await c.close();
   });
@@ -251,7 +252,11 @@ describe('the CDN HTTP client: TLS', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const httpsServer = (body: Buffer) =>
-    listen(createHttpsServer({ key, cert }, (_req, res) => res.writeHead(200, { 'content-length': String(body.length) }).end(body)));
+    listen(
+      createHttpsServer({ key, cert }, (_req, res) =>
+        res.writeHead(200, { 'content-length': String(body.length) }).end(body),
+      ),
+    );
 
   it('fetches over TLS, checking the certificate against the given CA and the host name', async () => {
     const file = bytes(3 * MiB + 5);
