@@ -454,7 +454,9 @@ export class CdnHttpPool {
         return await idle.send(url, opts);
       } catch (err) {
         // The server closed an idle connection as it was reused: try once on a fresh one.
-        if (opts.signal.aborted || !idle.unanswered) throw err;
+        const code = (err as { code?: unknown }).code;
+        const closed = code === 'CDN_SOCKET_CLOSED' || code === 'ECONNRESET' || code === 'EPIPE';
+        if (opts.signal.aborted || !idle.unanswered || !closed) throw err;
       }
     }
     const conn = new Connection(this, url, opts.connectTimeout);
