@@ -31,8 +31,15 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
     const s = await session(name);
     return `${s.status}/${s.statusReason}`;
   };
-  const until = (name: string, status: string) =>
-    eventually(async () => (await statusOf(name)) === status, `${name} to be ${status}`);
+  const until = async (name: string, status: string) => {
+    let last = '';
+    // The last status seen goes into the failure, so a wrong end state reads differently from a slow one.
+    await eventually(async () => (last = await statusOf(name)) === status, `${name} to be ${status}`, 15_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message} (last seen: ${last})`);
+      },
+    );
+  };
   const leaseRows = async (name: string) => {
     const row = await t.db.store.db
       .selectFrom('sessions')
