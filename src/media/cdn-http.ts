@@ -88,10 +88,6 @@ export class HttpBody extends EventEmitter {
     return this;
   }
 
-  get paused(): boolean {
-    return this.#paused;
-  }
-
   /** Closes the connection unless the body already ended; emits nothing more. */
   destroy(err?: Error): this {
     if (!this.#done) {
@@ -136,10 +132,6 @@ export class HttpBody extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
-  get done(): boolean {
-    return this.#done;
-  }
-
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -175,7 +167,6 @@ class Connection {
   #signal: AbortSignal | null = null;
   /** Bytes of the current response received so far (0: a reused connection died before answering). */
   #received = 0;
-  reused = false;
   #keepAlive = false;
   #idleTimer: NodeJS.Timeout | null = null;
   /** The body's consumer asked for no more for now. */
@@ -402,7 +393,6 @@ class Connection {
       this.destroy(new CdnHttpError('closed', 'CDN_SOCKET_CLOSED'));
       return;
     }
-    this.reused = true;
     this.socket.resume(); // an idle socket reads so that a close by the server is noticed
     this.#idleTimer = setTimeout(() => this.destroy(new CdnHttpError('idle', 'CDN_SOCKET_CLOSED')), KEEP_ALIVE_MS);
     this.#idleTimer.unref();
