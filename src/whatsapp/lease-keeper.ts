@@ -150,6 +150,8 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps) {
       starting.delete(sessionId);
       await repo.releaseLease(deps.db, sessionId, deps.ownerId);
     },
+    /** Claimed here and still being started. */
+    starting: (sessionId: string) => starting.has(sessionId),
     /** The process holding a live lease on the session, if any. */
     owner: (sessionId: string) => repo.liveOwner(deps.db, sessionId, iso(now())),
     /** Starts the rounds (the first one at once: sessions that were running come back). */

@@ -67,12 +67,16 @@ export function createSessionHost(deps: SessionHostDeps) {
 
   const runnerDeps: RunnerDeps = {
     ...deps.runner,
-    onEnded: (id) => {
-      // Only the runner that ended: a restart may have put a new one in its place.
-      if (runners.get(id)?.state !== 'ended') return;
-      runners.delete(id);
-      void leases.release(id).catch((err: unknown) => log.warn({ err }, 'could not release a session lease'));
-    },
+    // Under the session's lock, so a restart or a claim under way is either done or not begun.
+    // A runner detached meanwhile (its lease renewal was late) still gives back a lease that is ours.
+    onEnded: (id) =>
+      void locked(id, async () => {
+        // A restart, or a claim that is starting one, put a new runner in its place: it holds the lease.
+        const current = runners.get(id);
+        if ((current && current.state !== 'ended') || leases.starting(id)) return;
+        runners.delete(id);
+        await leases.release(id);
+      }).catch((err: unknown) => log.warn({ err }, 'could not release a session lease')),
   };
 
   /** Starts a runner without recording a status; it counts as running here from now on. */

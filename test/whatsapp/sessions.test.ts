@@ -1,6 +1,6 @@
 import { DisconnectReason } from '@whiskeysockets/baileys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionStatusChange } from '../../src/sessions/session-events.js';
+import type { SessionStatusChange, SessionStatusListener } from '../../src/sessions/session-events.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { ACCOUNT, eventually, FAST_SESSIONS, FakeWhatsApp } from '../support/fake-whatsapp.js';
@@ -12,10 +12,27 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
   const changes: SessionStatusChange[] = [];
   let n = 0;
 
+  // The database is slow as the session named `late` records its end: the status write holds the
+  // lease row (PostgreSQL) or the one writer (SQLite) until the host stopped the session here
+  // because its lease renewal was late.
+  const fenced = () =>
+    t.logs.lines.some((l) => l.msg === 'lost the lease of a session: stopped it here' && l.session === 'late');
+  const slowEnd: SessionStatusListener = async (trx, c) => {
+    if (c.session.name !== 'late' || c.status !== 'DISCONNECTED') return;
+    if (dialect === 'postgres')
+      await trx
+        .selectFrom('session_leases')
+        .select('session_id')
+        .where('session_id', '=', c.session.id)
+        .forUpdate()
+        .execute();
+    await eventually(fenced, 'the lease renewal to be late');
+  };
+
   beforeAll(async () => {
     wa = new FakeWhatsApp();
     t = await buildTestApp(dialect, FAST_SESSIONS, undefined, {
-      deps: { socketFactory: wa.factory, statusListeners: [async (_trx, c) => void changes.push(c)] },
+      deps: { socketFactory: wa.factory, statusListeners: [async (_trx, c) => void changes.push(c), slowEnd] },
     });
     auth = (await t.newAccount()).auth;
   });
@@ -127,12 +144,26 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
     wa.latest(name).close(code);
     await until(name, expected);
     // The runner ended for good once it gave its lease back: no reconnect can follow.
-    await expect.poll(() => leaseRows(name)).toBe(0);
+    await expect.poll(() => leaseRows(name), { timeout: 5000 }).toBe(0);
     expect(wa.of(name)).toHaveLength(sockets);
     expect(await session(name)).toMatchObject({ status: 'DISCONNECTED' });
     // Only a logout wipes the credentials.
     expect(await credsRows(name)).toBe(loggedOut ? 0 : 1);
     if (loggedOut) expect(await session(name)).toMatchObject({ phoneNumber: null, pushName: null, lid: null });
+  });
+
+  it('a session that ends by itself while its lease renewal is late still gives the lease back', async () => {
+    const name = 'late';
+    expect((await api('POST', '/sessions', { name, start: true })).statusCode).toBe(201);
+    await until(name, 'CONNECTING/SCAN_QR');
+    wa.latest(name).pair();
+    await until(name, 'CONNECTED/null');
+    const sockets = wa.of(name).length;
+    wa.latest(name).close(DisconnectReason.loggedOut);
+    await until(name, 'DISCONNECTED/LOGGED_OUT');
+    expect(fenced()).toBe(true);
+    await expect.poll(() => leaseRows(name), { timeout: 5000 }).toBe(0);
+    expect(wa.of(name)).toHaveLength(sockets);
   });
 
   it.each([
