@@ -3,7 +3,7 @@ import type { Store } from '../../src/store/db.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { createTestDb, DIALECTS, type TestDb } from '../support/databases.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
-import { eventually, FAST_SESSIONS, FakeWhatsApp, waMessage } from '../support/fake-whatsapp.js';
+import { eventually, FAST_LEASES, FAST_SESSIONS, FakeWhatsApp, waMessage } from '../support/fake-whatsapp.js';
 import { plaintextOf, publishMedia, sha256 } from '../support/media.js';
 
 // Two server processes (two apps, each with its own connection pool) on one PostgreSQL schema.
@@ -26,7 +26,7 @@ describe.runIf(DIALECTS.includes('postgres'))('several server processes on one P
     await cdn.close();
   });
 
-  async function processOn(wa: FakeWhatsApp, store?: Store, leases: Record<string, string> = {}) {
+  async function processOn(wa: FakeWhatsApp, store?: Store, leases: Record<string, string> = FAST_LEASES) {
     const env = {
       ...FAST_SESSIONS,
       ...leases,

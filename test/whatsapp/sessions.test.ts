@@ -31,10 +31,7 @@ describe.each(DIALECTS)('WhatsApp sessions: lifecycle, statuses, pairing (%s)', 
 
   beforeAll(async () => {
     wa = new FakeWhatsApp();
-    // Leases long enough that a busy machine's stall does not move a session mid-test (that
-    // lapse is what the `late` session stages on purpose).
-    const leases = { SESSION_LEASE_MS: '2000', SESSION_LEASE_RENEW_MS: '200' };
-    t = await buildTestApp(dialect, { ...FAST_SESSIONS, ...leases }, undefined, {
+    t = await buildTestApp(dialect, FAST_SESSIONS, undefined, {
       deps: { socketFactory: wa.factory, statusListeners: [async (_trx, c) => void changes.push(c), slowEnd] },
     });
     auth = (await t.newAccount()).auth;
