@@ -32,6 +32,8 @@ export default defineConfig({
     // Every log line the apps and server processes write is checked (test/support/log-lines.ts).
     setupFiles: ['test/support/log-check-setup.ts'],
     testTimeout: 60_000,
+    // `expect.poll` waits on a signal; its default second is short on a busy machine.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 120_000,
     pool: 'forks',
     // Most test files spend their time waiting on servers, processes and deadlines, not on the
