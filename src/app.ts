@@ -26,6 +26,7 @@ import { healthRoutes } from './http/routes/health.js';
 import { sessionRoutes } from './http/routes/sessions.js';
 import { createSecretBox, type SecretBox } from './crypto/secret-box.js';
 import { createCdnClient, type CdnClient } from './media/cdn-client.js';
+import { READ_SIZE } from './media/cdn-http.js';
 import { parseAllowlist } from './media/cdn-allowlist.js';
 import { createMediaCatalog } from './media/media-catalog.js';
 import { createMediaDeletion } from './media/media-deletion.js';
@@ -85,6 +86,8 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The sockets' high-water mark: one CDN read's plaintext and one more 64 KiB piece. */
+const REPLY_HIGH_WATER_MARK = READ_SIZE + 64 * 1024;
 
 /** Builds the HTTP app (never listens, never reads the environment). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -101,6 +104,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     trustProxy: false,
+    // Node's HTTP server corks a reply's socket until the next tick; with the socket's default
+    // 64 KiB mark each 64 KiB piece of a download filled it, so the pipe paused and every piece
+    // went out in a tick and a write of its own. Room for one CDN read's plaintext (1 MiB) lets
+    // all of its pieces leave in one writev (see docs/decisions.md, Media transfers).
+    http: { highWaterMark: REPLY_HIGH_WATER_MARK },
     // Answers that never reach a route keep the envelope and the request id (protocol-errors.ts).
     frameworkErrors,
     clientErrorHandler,
