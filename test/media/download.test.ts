@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA_TYPES } from '../../src/media/media-type.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { startFakeCdn, type FakeCdn } from '../support/fake-cdn.js';
+import { eventually } from '../support/fake-whatsapp.js';
 import { ingestMessage, plaintextOf, publishMedia, sha256 } from '../support/media.js';
 
 const SIZES = [0, 1, 15, 16, 17, 1024 * 1024 + 3];
@@ -69,7 +72,7 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
     const m = await publishAndIngest({ type: 'video', plaintext: plaintextOf(64 * 1024 * 1024 + 5) });
     const res = await download(m.mediaId);
     expect(res.status).toBe(200);
-    const hash = (await import('node:crypto')).createHash('sha256');
+    const hash = createHash('sha256');
     let n = 0;
     for await (const chunk of res.body!) {
       hash.update(chunk);
@@ -268,6 +271,43 @@ describe.each(DIALECTS)('download through HTTP (%s)', (dialect) => {
       expect(cdn.bytesSent - sentAtAbort).toBeLessThan(2 * 1024 * 1024);
     });
   });
+
+  it('a client that stops reading holds the CDN back; once it reads on, the bytes are whole', async () => {
+    const size = 64 * 1024 * 1024;
+    const m = await publishAndIngest({ type: 'video', plaintext: plaintextOf(size) });
+    const before = cdn.bytesSent;
+    const res = await new Promise<IncomingMessage>((resolve, reject) =>
+      httpRequest(`${base}/api/sessions/shop/media/${m.mediaId}/download`, { method: 'POST', headers: auth }, resolve)
+        .on('error', reject)
+        .end(),
+    );
+    res.pause();
+    expect(res.statusCode).toBe(200);
+    // Stalled: nothing more leaves the CDN for a while, far short of the file. What is in flight
+    // is socket buffers on both hops and the server's high-water marks, a few MiB each.
+    let last = -1;
+    let still = 0;
+    await eventually(
+      () => {
+        const sent = cdn.bytesSent - before;
+        still = sent === last ? still + 1 : 0;
+        last = sent;
+        return still >= 30;
+      },
+      'the CDN transfer to stall',
+      15_000,
+    );
+    expect(last).toBeGreaterThan(0);
+    expect(last).toBeLessThan(size / 2);
+    const hash = createHash('sha256');
+    let n = 0;
+    for await (const chunk of res) {
+      hash.update(chunk as Buffer);
+      n += (chunk as Buffer).length;
+    }
+    expect(n).toBe(size);
+    expect(hash.digest('hex')).toBe(sha256(m.plaintext));
+  }, 120_000);
 
   describe('records', () => {
     it('the same message twice gives one media object', async () => {
