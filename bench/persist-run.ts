@@ -13,7 +13,7 @@ import {
   type PersistContext,
   type PersistResults,
 } from './persist.js';
-import { memoryCheck, type Target } from './report.js';
+import { atLeast, memoryCheck, type Target } from './report.js';
 import { gatewayGc, resolveS3, s3ClientConfig, tempBucket } from './s3.js';
 import { benchMedia, type BenchMedia } from './server.js';
 
@@ -75,18 +75,10 @@ export async function runPersistParts(o: {
         rmSync(plain, { force: true });
       }
       const { oursOverBaseline, oursOverPeer } = out.ratios as { oursOverBaseline: number; oursOverPeer: number };
-      o.targets.push({
-        name: 'persist: ours ≥ 0.8 × baseline upload',
-        value: oursOverBaseline,
-        target: '≥ 0.8',
-        pass: oursOverBaseline >= 0.8,
-      });
-      o.targets.push({
-        name: 'persist: ours ≥ 1.3 × peer',
-        value: oursOverPeer,
-        target: '≥ 1.3',
-        pass: oursOverPeer >= 1.3,
-      });
+      o.targets.push(
+        atLeast('persist: ours ≥ 0.8 × baseline upload', oursOverBaseline, 0.8),
+        atLeast('persist: ours ≥ 1.3 × peer', oursOverPeer, 1.3),
+      );
       if (o.profile) out.profile = await profilePersist(ctx, bm, cdn);
     }
 

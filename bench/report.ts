@@ -73,6 +73,14 @@ export interface Target {
   pass: boolean;
 }
 
+/** A target met when `value` reaches `min`. */
+export const atLeast = (name: string, value: number, min: number): Target => ({
+  name,
+  value,
+  target: `≥ ${min}`,
+  pass: value >= min,
+});
+
 export interface Results {
   date: string;
   node: string;

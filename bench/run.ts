@@ -28,7 +28,7 @@ import { ceilingPass, writeEncryptedMedia, type EncryptedMediaFile } from './cry
 import { MB, MiB, cpuMeter, monotonicMicros, procMemory, profileBreakdown, sampleRss, topSelfTime } from './measure.js';
 import type { PeerJob, PeerMessage } from './peer-download.js';
 import { runPersistParts } from './persist-run.js';
-import { memoryCheck, printReport, summarize, type Results, type Sample } from './report.js';
+import { atLeast, memoryCheck, printReport, summarize, type Results, type Sample } from './report.js';
 import { benchMedia, ensureBuilt, provision, startServer, type BenchMedia } from './server.js';
 import { benchWebhooks, formatWebhookResults } from './webhooks.js';
 import { benchWorkers, formatWorkerResults } from './workers.js';
@@ -308,20 +308,10 @@ async function main(): Promise<void> {
     const { ceiling, ceilingEncSha, peer, ours, relay } = results;
     if (ours && ceiling) {
       ratios.oursOverCeiling = ours.medianMiBps / ceiling.medianMiBps;
-      targets.push({
-        name: 'ours ≥ 0.6 × ceiling',
-        value: ratios.oursOverCeiling,
-        target: '≥ 0.6',
-        pass: ratios.oursOverCeiling >= 0.6,
-      });
+      targets.push(atLeast('ours ≥ 0.6 × ceiling', ratios.oursOverCeiling, 0.6));
       // CPU cost per byte, which noise from other load distorts far less than wall time.
       ratios.oursOverCeilingPerCpuSecond = ours.medianMiBPerCpuSecond / ceiling.medianMiBPerCpuSecond;
-      targets.push({
-        name: 'ours ≥ 0.55 × ceiling per server CPU second',
-        value: ratios.oursOverCeilingPerCpuSecond,
-        target: '≥ 0.55',
-        pass: ratios.oursOverCeilingPerCpuSecond >= 0.55,
-      });
+      targets.push(atLeast('ours ≥ 0.55 × ceiling per server CPU second', ratios.oursOverCeilingPerCpuSecond, 0.55));
     }
     if (ours && ceilingEncSha) ratios.oursOverCeilingEncSha = ours.medianMiBps / ceilingEncSha.medianMiBps;
     if (ours && peer) {

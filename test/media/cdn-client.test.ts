@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { buffer as readAll } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllowlist } from '../../src/media/cdn-allowlist.js';
@@ -23,12 +23,6 @@ function makeClient(opts: Partial<CdnClientOptions> = {}): CdnClient {
     retryBaseDelayMs: 5,
     ...opts,
   });
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { buffer as readAll } from 'node:stream/consumers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllowlist } from '../../src/media/cdn-allowlist.js';
 import { type CdnClientOptions, createCdnClient } from '../../src/media/cdn-client.js';
@@ -67,12 +67,6 @@ function client(origin: string, opts: Partial<CdnClientOptions> = {}) {
     retryBaseDelayMs: 1,
     ...opts,
   });
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 const bytes = (n: number, seed = 1) => {
